@@ -1,0 +1,120 @@
+# revportal: certificate revocation request portal.
+#
+#   make          build every binary into build/rel/
+#   make deps     install the Debian packages (apt-get as root; else print the line)
+#   make run      build and run the portal on https://127.0.0.1:8443/ (Ctrl-C stops)
+#   make check    build and run every test; ends with "N passed, N failed"
+#   make bench    throughput against a hello-world FastCGI baseline (not a test)
+#   make fuzz     libFuzzer build of the body parsers (clang)
+#   make clean
+
+
+.SUFFIXES:
+
+# Debian packages by name.  Everything a fresh machine needs for every target.
+DEBS_BUILD = build-essential pkg-config libfcgi-dev libjansson-dev libinih-dev \
+	libsqlite3-dev libssl-dev libcurl4-openssl-dev libargon2-dev
+DEBS_RUN   = nginx openssl sqlite3 curl
+DEBS_TEST  = libcmocka-dev clang libclang-rt-14-dev wrk procps
+DEBS       = $(DEBS_BUILD) $(DEBS_RUN) $(DEBS_TEST)
+
+PKGS = fcgi jansson inih sqlite3 libcrypto libcurl
+
+CC       = cc
+PKG_CFLAGS = $$(pkg-config --cflags $(PKGS))
+PKG_LIBS   = $$(pkg-config --libs $(PKGS))
+WARN     = -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror \
+	-Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2 -Wvla
+HARDEN   = -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+HARDEN_LD = -pie -Wl,-z,relro,-z,now
+SAN      = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined
+
+# Every module of cgi/ but the program entry points.
+LIB_SRCS = cgi/buf.c cgi/log.c cgi/conf.c cgi/field.c cgi/http_parse.c \
+	cgi/csrf.c cgi/tmpl.c cgi/db.c cgi/metrics.c cgi/http_resp.c \
+	cgi/route.c cgi/h_pages.c cgi/h_ops.c cgi/h_test.c
+MAIN_SRCS = cgi/main.c cgi/fcgi.c
+
+REL  = build/rel
+ASAN = build/asan
+TST  = build/test
+
+REL_LIB_OBJS  = $(LIB_SRCS:cgi/%.c=$(REL)/%.o)
+ASAN_LIB_OBJS = $(LIB_SRCS:cgi/%.c=$(ASAN)/%.o)
+TST_OBJS      = $(LIB_SRCS:cgi/%.c=$(TST)/%.o) $(MAIN_SRCS:cgi/%.c=$(TST)/%.o)
+
+UNIT_TESTS = test_buf test_http test_field test_csrf test_tmpl test_conf \
+	test_db test_metrics test_route
+UNIT_BINS  = $(UNIT_TESTS:%=$(ASAN)/unit/%)
+
+all: $(REL)/revportal $(REL)/hello-fcgi
+
+$(REL)/revportal: $(REL_LIB_OBJS) $(MAIN_SRCS:cgi/%.c=$(REL)/%.o)
+	$(CC) $(HARDEN) $(HARDEN_LD) -o $@ $(REL_LIB_OBJS) \
+		$(MAIN_SRCS:cgi/%.c=$(REL)/%.o) $(PKG_LIBS)
+
+# The benchmark baseline: the smallest libfcgi program, built the same way.
+$(REL)/hello-fcgi: tests/bench/hello.c
+	@mkdir -p $(REL)
+	$(CC) $(WARN) $(HARDEN) $(HARDEN_LD) $(PKG_CFLAGS) -o $@ tests/bench/hello.c $(PKG_LIBS)
+
+$(REL)/%.o: cgi/%.c cgi/extern.h
+	@mkdir -p $(REL)
+	$(CC) $(WARN) $(HARDEN) $(PKG_CFLAGS) -c -o $@ $<
+
+$(ASAN)/%.o: cgi/%.c cgi/extern.h
+	@mkdir -p $(ASAN)
+	$(CC) $(WARN) $(SAN) -DRP_UNITTEST $(PKG_CFLAGS) -c -o $@ $<
+
+# The integration build: sanitizers on and the test-only routes compiled in.
+$(TST)/%.o: cgi/%.c cgi/extern.h
+	@mkdir -p $(TST)
+	$(CC) $(WARN) $(SAN) -DRP_TESTING $(PKG_CFLAGS) -c -o $@ $<
+
+$(TST)/revportal: $(TST_OBJS)
+	$(CC) $(SAN) -o $@ $(TST_OBJS) $(PKG_LIBS)
+
+# Unit tests link every library object; each test file names what it tests.
+$(ASAN)/unit/%: tests/unit/%.c $(ASAN_LIB_OBJS) tests/unit/unit.h
+	@mkdir -p $(ASAN)/unit
+	$(CC) $(WARN) $(SAN) -DRP_UNITTEST -Icgi $(PKG_CFLAGS) -o $@ $< \
+		$(ASAN_LIB_OBJS) $(PKG_LIBS) $$(pkg-config --libs cmocka)
+
+# The fuzz target as a plain program replaying tests/fuzz/corpus/.
+$(ASAN)/fuzz_body_replay: tests/fuzz/fuzz_body.c tests/fuzz/replay.c $(ASAN_LIB_OBJS)
+	$(CC) $(WARN) $(SAN) -Icgi $(PKG_CFLAGS) -o $@ tests/fuzz/fuzz_body.c \
+		tests/fuzz/replay.c $(ASAN_LIB_OBJS) $(PKG_LIBS)
+
+fuzz: build/fuzz/fuzz_body
+build/fuzz/fuzz_body: tests/fuzz/fuzz_body.c $(LIB_SRCS) cgi/extern.h
+	@mkdir -p build/fuzz
+	clang -std=c11 -D_DEFAULT_SOURCE -g -O1 \
+		-fsanitize=fuzzer,address,undefined -Icgi $(PKG_CFLAGS) -o $@ \
+		tests/fuzz/fuzz_body.c $(LIB_SRCS) $(PKG_LIBS)
+
+deps:
+	@sh deploy/deps.sh $(DEBS)
+
+build-check: all $(UNIT_BINS) $(ASAN)/fuzz_body_replay $(TST)/revportal
+
+check:
+	@$(MAKE) -s deps
+	@$(MAKE) build-check
+	@sh tests/run.sh
+
+run:
+	@$(MAKE) -s deps
+	@$(MAKE) all
+	@sh deploy/dev-run.sh
+
+bench:
+	@$(MAKE) -s deps
+	@$(MAKE) all
+	@sh tests/bench/bench.sh
+
+clean:
+	rm -rf build
+
+.PHONY: all deps check build-check run bench fuzz clean

@@ -1,0 +1,266 @@
+/*
+ * Bounded growing buffers and the small byte helpers every module uses.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "extern.h"
+
+void
+buf_init(struct buf *b, size_t max)
+{
+	memset(b, 0, sizeof(*b));
+	b->max = max;
+}
+
+void
+buf_free(struct buf *b)
+{
+	if (b == NULL)
+		return;
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->p != NULL)
+		b->p[0] = '\0';
+}
+
+/*
+ * Makes room for need more bytes plus the terminating NUL.  Fails with
+ * RP_ERR_NOMEM when the result would pass b->max or allocation fails; the
+ * buffer is then unchanged.
+ */
+static enum rp_err
+buf_grow(struct buf *b, size_t need)
+{
+	size_t	 ncap;
+	char	*np;
+
+	if (need > b->max || b->len > b->max - need)
+		return RP_ERR_NOMEM;
+	if (b->len + need < b->cap)
+		return RP_OK;
+	ncap = b->cap < 256 ? 256 : b->cap;
+	while (ncap <= b->len + need) {
+		if (ncap > (b->max + 1) / 2) {
+			ncap = b->max + 1;
+			break;
+		}
+		ncap *= 2;
+	}
+	if ((np = realloc(b->p, ncap)) == NULL)
+		return RP_ERR_NOMEM;
+	b->p = np;
+	b->cap = ncap;
+	return RP_OK;
+}
+
+enum rp_err
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	enum rp_err	 e;
+
+	if ((e = buf_grow(b, n)) != RP_OK)
+		return e;
+	if (n > 0)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return RP_OK;
+}
+
+enum rp_err
+buf_adds(struct buf *b, const char *s)
+{
+	return buf_add(b, s, strlen(s));
+}
+
+enum rp_err
+buf_addc(struct buf *b, char c)
+{
+	return buf_add(b, &c, 1);
+}
+
+enum rp_err
+buf_addv(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list		 cp;
+	int		 n;
+	enum rp_err	 e;
+
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		return RP_ERR_INTERNAL;
+	if ((e = buf_grow(b, (size_t)n)) != RP_OK)
+		return e;
+	if (vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap) != n)
+		return RP_ERR_INTERNAL;
+	b->len += (size_t)n;
+	return RP_OK;
+}
+
+enum rp_err
+buf_addf(struct buf *b, const char *fmt, ...)
+{
+	va_list		 ap;
+	enum rp_err	 e;
+
+	va_start(ap, fmt);
+	e = buf_addv(b, fmt, ap);
+	va_end(ap);
+	return e;
+}
+
+/*
+ * Appends s[0..n) with the five HTML-significant characters escaped.  Safe
+ * in element content and in double- or single-quoted attribute values.
+ */
+enum rp_err
+buf_add_html(struct buf *b, const char *s, size_t n)
+{
+	size_t		 i, run;
+	const char	*rep;
+	enum rp_err	 e;
+
+	for (i = run = 0; i < n; i++) {
+		switch (s[i]) {
+		case '&':
+			rep = "&amp;";
+			break;
+		case '<':
+			rep = "&lt;";
+			break;
+		case '>':
+			rep = "&gt;";
+			break;
+		case '"':
+			rep = "&quot;";
+			break;
+		case '\'':
+			rep = "&#39;";
+			break;
+		default:
+			continue;
+		}
+		if ((e = buf_add(b, s + run, i - run)) != RP_OK ||
+		    (e = buf_adds(b, rep)) != RP_OK)
+			return e;
+		run = i + 1;
+	}
+	return buf_add(b, s + run, n - run);
+}
+
+/*
+ * Compares n bytes in time independent of their content.  Returns 1 when
+ * equal, 0 otherwise.
+ */
+int
+rp_ct_equal(const void *a, const void *b, size_t n)
+{
+	const volatile unsigned char	*x = a, *y = b;
+	unsigned char			 d = 0;
+	size_t				 i;
+
+	for (i = 0; i < n; i++)
+		d |= x[i] ^ y[i];
+	return d == 0;
+}
+
+/*
+ * Returns 1 when s[0..n) is well-formed UTF-8 (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), 0 otherwise.  NUL bytes
+ * are valid UTF-8; callers that refuse them check separately.
+ */
+int
+rp_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i = 0, k, need;
+	uint32_t		 cp, min;
+
+	while (i < n) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (p[i] >= 0xc2 && p[i] <= 0xdf) {
+			need = 1;
+			cp = p[i] & 0x1f;
+			min = 0x80;
+		} else if ((p[i] & 0xf0) == 0xe0) {
+			need = 2;
+			cp = p[i] & 0x0f;
+			min = 0x800;
+		} else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
+			need = 3;
+			cp = p[i] & 0x07;
+			min = 0x10000;
+		} else
+			return 0;
+		if (need > n - i - 1)
+			return 0;
+		for (k = 1; k <= need; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += need + 1;
+	}
+	return 1;
+}
+
+enum rp_err
+rp_fail(struct rp_errinfo *ei, enum rp_err e, const char *code,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	if (ei == NULL)
+		return e;
+	ei->code = code;
+	va_start(ap, fmt);
+	n = vsnprintf(ei->msg, sizeof(ei->msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		ei->msg[0] = '\0';
+	return e;
+}
+
+const char *
+rp_err_name(enum rp_err e)
+{
+	static const char *const names[RP_ERR__MAX] = {
+		[RP_OK] = "ok",
+		[RP_ERR_BAD_INPUT] = "bad_input",
+		[RP_ERR_AUTH] = "authentication_failed",
+		[RP_ERR_FORBIDDEN] = "forbidden",
+		[RP_ERR_NOT_FOUND] = "not_found",
+		[RP_ERR_METHOD] = "method_not_allowed",
+		[RP_ERR_CONFLICT] = "wrong_status",
+		[RP_ERR_TOO_LARGE] = "too_large",
+		[RP_ERR_MEDIA] = "unsupported_media_type",
+		[RP_ERR_POLICY] = "policy_forbids",
+		[RP_ERR_LOCKED] = "locked",
+		[RP_ERR_RATE] = "rate_limited",
+		[RP_ERR_NOMEM] = "internal_error",
+		[RP_ERR_INTERNAL] = "internal_error",
+		[RP_ERR_UNAVAILABLE] = "unavailable",
+	};
+
+	if ((unsigned int)e >= RP_ERR__MAX)
+		return "internal_error";
+	return names[e];
+}
