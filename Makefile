@@ -39,14 +39,12 @@ MAIN_SRCS = cgi/main.c cgi/fcgi.c
 
 REL  = build/rel
 ASAN = build/asan
-TST  = build/test
 
 REL_LIB_OBJS  = $(LIB_SRCS:cgi/%.c=$(REL)/%.o)
 ASAN_LIB_OBJS = $(LIB_SRCS:cgi/%.c=$(ASAN)/%.o)
-TST_OBJS      = $(LIB_SRCS:cgi/%.c=$(TST)/%.o) $(MAIN_SRCS:cgi/%.c=$(TST)/%.o)
+ASAN_MAIN_OBJS = $(MAIN_SRCS:cgi/%.c=$(ASAN)/%.o)
 
-UNIT_TESTS = test_buf test_http test_field test_csrf test_tmpl test_conf \
-	test_db test_metrics test_route
+UNIT_TESTS = $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 UNIT_BINS  = $(UNIT_TESTS:%=$(ASAN)/unit/%)
 
 all: $(REL)/revportal $(REL)/hello-fcgi
@@ -64,22 +62,20 @@ $(REL)/%.o: cgi/%.c cgi/extern.h
 	@mkdir -p $(REL)
 	$(CC) $(WARN) $(HARDEN) $(PKG_CFLAGS) -c -o $@ $<
 
+# The test build: sanitizers on, the test-only routes (RP_TESTING) and the
+# fault-injection hooks (RP_UNITTEST) compiled in.  Unit tests link these
+# objects; the integration tests run build/asan/revportal.
 $(ASAN)/%.o: cgi/%.c cgi/extern.h
 	@mkdir -p $(ASAN)
-	$(CC) $(WARN) $(SAN) -DRP_UNITTEST $(PKG_CFLAGS) -c -o $@ $<
+	$(CC) $(WARN) $(SAN) -DRP_UNITTEST -DRP_TESTING $(PKG_CFLAGS) -c -o $@ $<
 
-# The integration build: sanitizers on and the test-only routes compiled in.
-$(TST)/%.o: cgi/%.c cgi/extern.h
-	@mkdir -p $(TST)
-	$(CC) $(WARN) $(SAN) -DRP_TESTING $(PKG_CFLAGS) -c -o $@ $<
-
-$(TST)/revportal: $(TST_OBJS)
-	$(CC) $(SAN) -o $@ $(TST_OBJS) $(PKG_LIBS)
+$(ASAN)/revportal: $(ASAN_LIB_OBJS) $(ASAN_MAIN_OBJS)
+	$(CC) $(SAN) -o $@ $(ASAN_LIB_OBJS) $(ASAN_MAIN_OBJS) $(PKG_LIBS)
 
 # Unit tests link every library object; each test file names what it tests.
 $(ASAN)/unit/%: tests/unit/%.c $(ASAN_LIB_OBJS) tests/unit/unit.h
 	@mkdir -p $(ASAN)/unit
-	$(CC) $(WARN) $(SAN) -DRP_UNITTEST -Icgi $(PKG_CFLAGS) -o $@ $< \
+	$(CC) $(WARN) $(SAN) -DRP_UNITTEST -DRP_TESTING -Icgi $(PKG_CFLAGS) -o $@ $< \
 		$(ASAN_LIB_OBJS) $(PKG_LIBS) $$(pkg-config --libs cmocka)
 
 # The fuzz target as a plain program replaying tests/fuzz/corpus/.
@@ -97,7 +93,7 @@ build/fuzz/fuzz_body: tests/fuzz/fuzz_body.c $(LIB_SRCS) cgi/extern.h
 deps:
 	@sh deploy/deps.sh $(DEBS)
 
-build-check: all $(UNIT_BINS) $(ASAN)/fuzz_body_replay $(TST)/revportal
+build-check: all $(UNIT_BINS) $(ASAN)/fuzz_body_replay $(ASAN)/revportal
 
 check:
 	@$(MAKE) -s deps

@@ -9,6 +9,7 @@
 #ifndef REVPORTAL_EXTERN_H
 #define REVPORTAL_EXTERN_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -368,6 +369,7 @@ struct req {
 	const char		*body;
 	size_t			 bodylen;
 	int			 body_too_large;/* declared length over the limit */
+	int			 body_invalid;	/* bad length or short body */
 	int64_t			 now;		/* seconds since the epoch */
 	/* Filled by the router. */
 	unsigned int		 route;		/* index into the route table */
@@ -388,8 +390,17 @@ enum rp_err	 resp_cookie(struct resp *, const char *name, const char *value,
 		    long max_age);
 enum rp_err	 resp_json(struct resp *, int status, const json_t *);
 enum rp_err	 resp_html(struct req *, int status, enum tmpl_id, json_t *ctx);
+enum rp_err	 resp_csrf_token(struct req *, char *out, size_t outsz);
 enum rp_err	 resp_head(const struct req *, struct buf *out);
 const char	*http_status_text(int);
+
+/*
+ * fcgi.c: one worker's accept loop.  Returns the process exit status when
+ * *stop became non-zero (0) or the worker could not start (non-zero).
+ */
+int		 fcgi_worker_run(int listen_fd, const struct config *,
+		    const struct tmpl_set *, struct metrics *,
+		    volatile sig_atomic_t *stop);
 
 /* route.c: the page table; the only place errors become status codes. */
 void		 route_dispatch(struct req *);

@@ -1,0 +1,362 @@
+/*
+ * revportal: the supervisor.  It reads the configuration, parses the
+ * templates, migrates the database and opens the FastCGI socket once, then
+ * pre-forks the workers, replaces any that die, and on SIGTERM or SIGINT
+ * stops them all and exits.  Start-up errors exit with a message naming
+ * what is wrong; after that, nothing here exits without stopping workers.
+ */
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "extern.h"
+
+#define MAIN_WORKERS_MAX	64
+#define MAIN_STOP_GRACE		10	/* seconds before SIGKILL */
+#define MAIN_BACKOFF_MAX	30	/* seconds between restarts, at most */
+
+/*
+ * The worker's stop flag, set from its signal handler.  Besides the
+ * configuration (filled before the first fork, read-only afterwards) this
+ * is the only mutable state outside a request, and a worker's only
+ * global: signal handlers cannot take arguments.
+ */
+static volatile sig_atomic_t main_stop;
+
+struct slot {
+	pid_t	 pid;		/* 0: not running */
+	time_t	 started;
+	time_t	 restart_at;	/* when to start it again, if not running */
+	int	 backoff;	/* seconds */
+};
+
+static void
+main_on_term(int sig)
+{
+	(void)sig;
+	main_stop = 1;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: revportal [-t] -c config.ini\n"
+	    "  -c FILE  the configuration (see deploy/revportal.ini)\n"
+	    "  -t       check the configuration and templates, then exit\n");
+	exit(2);
+}
+
+/*
+ * Returns the listening FastCGI socket: the one systemd passed (socket
+ * activation, fd 3) or a new unix socket at cfg->socket, mode 0660.  A
+ * socket file left by a crashed run is replaced; one that answers belongs
+ * to a running instance and is an error.  *created says whether to unlink
+ * it at exit.  Returns -1 with a message on stderr on failure.
+ */
+static int
+main_listen(const struct config *cfg, int *created)
+{
+	struct sockaddr_un	 sa;
+	struct stat		 st;
+	const char		*fds = getenv("LISTEN_FDS");
+	const char		*pid = getenv("LISTEN_PID");
+	char			*end;
+	long			 p;
+	mode_t			 old;
+	int			 fd, probe;
+
+	*created = 0;
+	if (fds != NULL && pid != NULL) {
+		errno = 0;
+		p = strtol(pid, &end, 10);
+		if (errno == 0 && *end == '\0' && p == (long)getpid()) {
+			if (strcmp(fds, "1") != 0) {
+				fprintf(stderr, "revportal: systemd passed "
+				    "%s sockets; expected 1\n", fds);
+				return -1;
+			}
+			return 3;
+		}
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(cfg->socket) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "revportal: [server] socket: path too long "
+		    "for a unix socket\n");
+		return -1;
+	}
+	memcpy(sa.sun_path, cfg->socket, strlen(cfg->socket) + 1);
+	if (lstat(cfg->socket, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			fprintf(stderr, "revportal: %s exists and is not a "
+			    "socket\n", cfg->socket);
+			return -1;
+		}
+		if ((probe = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0) {
+			if (connect(probe, (struct sockaddr *)&sa,
+			    sizeof(sa)) == 0) {
+				close(probe);
+				fprintf(stderr, "revportal: %s is in use by "
+				    "another running instance\n", cfg->socket);
+				return -1;
+			}
+			close(probe);
+		}
+		if (unlink(cfg->socket) != 0) {
+			fprintf(stderr, "revportal: unlink %s: %s\n",
+			    cfg->socket, strerror(errno));
+			return -1;
+		}
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0) {
+		fprintf(stderr, "revportal: socket: %s\n", strerror(errno));
+		return -1;
+	}
+	old = umask(0117);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		umask(old);
+		fprintf(stderr, "revportal: bind %s: %s\n", cfg->socket,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	umask(old);
+	*created = 1;
+	if (listen(fd, (int)cfg->backlog) != 0) {
+		fprintf(stderr, "revportal: listen %s: %s\n", cfg->socket,
+		    strerror(errno));
+		close(fd);
+		unlink(cfg->socket);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Starts the worker of slot s.  The child never returns: it serves until
+ * told to stop (or its parent dies) and exits with fcgi_worker_run()'s
+ * status.  Returns 0 in the parent, -1 if fork failed.
+ */
+static int
+main_spawn(struct slot *s, int fd, const struct config *cfg,
+    struct tmpl_set *tmpl, struct metrics *metrics, const sigset_t *orig)
+{
+	struct sigaction	 sa;
+	pid_t			 pid, parent = getpid();
+	int			 rc;
+
+	if ((pid = fork()) < 0) {
+		rplog(RPLOG_ERROR, "fork_failed", "errno=%d", errno);
+		return -1;
+	}
+	if (pid > 0) {
+		s->pid = pid;
+		s->started = time(NULL);
+		return 0;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = main_on_term;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;	/* no SA_RESTART: accept() must see EINTR */
+	if (sigaction(SIGTERM, &sa, NULL) != 0 ||
+	    sigaction(SIGINT, &sa, NULL) != 0 ||
+	    prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 ||
+	    sigprocmask(SIG_SETMASK, orig, NULL) != 0)
+		_exit(2);
+	if (getppid() != parent)
+		_exit(0);
+	rc = fcgi_worker_run(fd, cfg, tmpl, metrics, &main_stop);
+	tmpl_free(tmpl);
+	exit(rc);
+}
+
+/* Reaps every exited worker and schedules its restart. */
+static void
+main_reap(struct slot *slots, unsigned int n, int stopping)
+{
+	pid_t		 pid;
+	int		 status;
+	unsigned int	 i;
+	time_t		 now = time(NULL);
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < n; i++)
+			if (slots[i].pid == pid)
+				break;
+		if (i == n)
+			continue;
+		slots[i].pid = 0;
+		if (WIFSIGNALED(status))
+			rplog(stopping ? RPLOG_INFO : RPLOG_WARN,
+			    "worker_exit", "slot=%u pid=%ld signal=%d", i,
+			    (long)pid, WTERMSIG(status));
+		else
+			rplog(stopping && WEXITSTATUS(status) == 0 ?
+			    RPLOG_INFO : RPLOG_WARN, "worker_exit",
+			    "slot=%u pid=%ld status=%d", i, (long)pid,
+			    WEXITSTATUS(status));
+		/* A worker that dies young is restarted ever more slowly. */
+		if (now - slots[i].started < 2) {
+			slots[i].backoff = slots[i].backoff ?
+			    slots[i].backoff * 2 : 1;
+			if (slots[i].backoff > MAIN_BACKOFF_MAX)
+				slots[i].backoff = MAIN_BACKOFF_MAX;
+		} else
+			slots[i].backoff = 0;
+		slots[i].restart_at = now + slots[i].backoff;
+	}
+}
+
+static unsigned int
+main_running(const struct slot *slots, unsigned int n)
+{
+	unsigned int	 i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (slots[i].pid != 0)
+			k++;
+	return k;
+}
+
+static void
+main_signal_all(const struct slot *slots, unsigned int n, int sig)
+{
+	unsigned int	 i;
+
+	for (i = 0; i < n; i++)
+		if (slots[i].pid != 0)
+			kill(slots[i].pid, sig);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct config		 cfg;
+	struct slot		 slots[MAIN_WORKERS_MAX];
+	struct tmpl_set		*tmpl = NULL;
+	struct metrics		*metrics = NULL;
+	const char		*cpath = NULL;
+	char			 err[512];
+	sigset_t		 set, orig;
+	siginfo_t		 si;
+	struct timespec		 tick = { 1, 0 };
+	time_t			 stop_at = 0;
+	unsigned int		 i;
+	int			 ch, check = 0, fd = -1, created = 0, rc = 1;
+	int			 sig;
+
+	while ((ch = getopt(argc, argv, "c:th")) != -1) {
+		switch (ch) {
+		case 'c':
+			cpath = optarg;
+			break;
+		case 't':
+			check = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (cpath == NULL || optind != argc)
+		usage();
+
+	conf_defaults(&cfg);
+	if (conf_load(&cfg, cpath, err, sizeof(err)) != RP_OK) {
+		fprintf(stderr, "revportal: %s\n", err);
+		return 1;
+	}
+	rplog_set_level(cfg.log_level);
+	if ((tmpl = tmpl_load(cfg.templates, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "revportal: %s\n", err);
+		return 1;
+	}
+	if (conf_load_secret(&cfg, !check, err, sizeof(err)) != RP_OK) {
+		fprintf(stderr, "revportal: %s\n", err);
+		goto out;
+	}
+	if (check) {
+		fprintf(stderr, "revportal: %s: configuration ok\n", cpath);
+		rc = 0;
+		goto out;
+	}
+	if (db_migrate(&cfg, err, sizeof(err)) != RP_OK) {
+		fprintf(stderr, "revportal: %s\n", err);
+		goto out;
+	}
+	if ((metrics = metrics_create()) == NULL) {
+		fprintf(stderr, "revportal: cannot map the metrics area\n");
+		goto out;
+	}
+
+	/*
+	 * Signals arrive synchronously through sigtimedwait() below; the
+	 * workers restore the original mask.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, &orig) != 0 ||
+	    signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+		fprintf(stderr, "revportal: signal setup failed\n");
+		goto out;
+	}
+	if ((fd = main_listen(&cfg, &created)) < 0)
+		goto out;
+
+	memset(slots, 0, sizeof(slots));
+	rplog(RPLOG_INFO, "start", "workers=%u", cfg.workers);
+	for (;;) {
+		time_t now = time(NULL);
+
+		if (stop_at == 0)
+			for (i = 0; i < cfg.workers; i++)
+				if (slots[i].pid == 0 &&
+				    slots[i].restart_at <= now &&
+				    main_spawn(&slots[i], fd, &cfg, tmpl,
+				    metrics, &orig) != 0)
+					slots[i].restart_at = now + 1;
+		if (stop_at != 0) {
+			if (main_running(slots, cfg.workers) == 0)
+				break;
+			/*
+			 * Repeat SIGTERM each second: a worker between its
+			 * stop check and accept() may have missed the first.
+			 */
+			main_signal_all(slots, cfg.workers,
+			    now >= stop_at ? SIGKILL : SIGTERM);
+		}
+		sig = sigtimedwait(&set, &si, &tick);
+		if (sig < 0 && errno != EAGAIN && errno != EINTR) {
+			rplog(RPLOG_ERROR, "sigwait", "errno=%d", errno);
+			break;
+		}
+		if ((sig == SIGTERM || sig == SIGINT) && stop_at == 0) {
+			rplog(RPLOG_INFO, "stopping", "signal=%d", sig);
+			stop_at = time(NULL) + MAIN_STOP_GRACE;
+			main_signal_all(slots, cfg.workers, SIGTERM);
+		}
+		main_reap(slots, cfg.workers, stop_at != 0);
+	}
+	rplog(RPLOG_INFO, "stopped", "workers=0");
+	rc = 0;
+out:
+	if (fd >= 0 && created)
+		unlink(cfg.socket);
+	if (fd >= 0)
+		close(fd);
+	metrics_destroy(metrics);
+	tmpl_free(tmpl);
+	return rc;
+}

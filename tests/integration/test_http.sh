@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# Integration tests of the foundation: the real nginx in front of the real
+# workers (the sanitizer build, with the test-only routes), on free
+# loopback ports in a temporary directory, driven with curl.
+# Prints "ok N - name" / "not ok N - name" lines and, last,
+# "RESULT passed=N failed=M".
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top" || exit 1
+# shellcheck source=../../deploy/stack.sh
+. deploy/stack.sh
+
+BIN=${REVPORTAL_BIN:-$top/build/asan/revportal}
+WORKERS=3
+work=$(mktemp -d /tmp/revportal-it.XXXXXX)
+n=0
+pass=0
+fail=0
+
+ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
+notok() {
+	n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"
+	shift
+	for l in "$@"; do echo "# $l"; done
+}
+
+# check NAME CONDITION...: runs the condition (a command); ok when it succeeds.
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else notok "$name" "failed: $*"; fi
+}
+
+# req ARGS...: curl against the stack; headers to $work/h, body to $work/b,
+# status code in $code.
+req() {
+	code=$(curl -sk --max-time 10 -D "$work/h" -o "$work/b" -w '%{http_code}' "$@")
+}
+url() { echo "$STACK_URL$1"; }
+hdr() { grep -i "^$1:" "$work/h" | head -n 1 | cut -d: -f2- | tr -d '\r' | sed 's/^ //'; }
+body_has() { grep -q -- "$1" "$work/b"; }
+hdr_count() { grep -ci "^$1:" "$work/h"; }
+status_is() { [ "$code" = "$1" ] || { echo "# expected status $1, got $code" >&2; head -c 400 "$work/b" | sed 's/^/# body: /' >&2; return 1; }; }
+
+cleanup() {
+	stack_stop "$work" >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+listen="127.0.0.1:$(stack_free_port)"
+if ! stack_start "$work" "$BIN" "$listen" "$WORKERS" \
+    "$(printf '[site]\nhotline = +386 1 555 01 23\n')"; then
+	notok "stack starts" "see $work"
+	echo "RESULT passed=$pass failed=$fail"
+	exit 1
+fi
+ok "stack starts (nginx + $WORKERS workers, healthz answers)"
+
+# --- pages --------------------------------------------------------------
+req "$(url /)"
+check "landing page renders" status_is 200
+check "landing page shows the configured hotline" body_has "+386 1 555 01 23"
+check "landing page links the four actions" \
+	sh -c "grep -q 'href=\"/suspend\"' '$work/b' && grep -q 'href=\"/revoke\"' '$work/b' && grep -q 'href=\"/reactivate\"' '$work/b' && grep -q 'href=\"/recover\"' '$work/b'"
+check "landing page is HTML in UTF-8" sh -c "[ \"\$(grep -i '^content-type:' '$work/h' | tr -d '\r')\" = 'Content-Type: text/html; charset=utf-8' ]"
+check "landing page has no inline script" sh -c "! grep -qi '<script' '$work/b' && ! grep -qi ' on[a-z]*=' '$work/b' && ! grep -qi 'style=' '$work/b'"
+
+csp=$(hdr Content-Security-Policy)
+check "CSP default-src 'self'" sh -c "echo \"\$1\" | grep -q \"default-src 'self'\"" _ "$csp"
+check "CSP frame-ancestors 'none'" sh -c "echo \"\$1\" | grep -q \"frame-ancestors 'none'\"" _ "$csp"
+check "CSP allows no inline script" sh -c "! echo \"\$1\" | grep -q 'unsafe-inline'" _ "$csp"
+check "HSTS header" sh -c "[ -n \"\$1\" ] && echo \"\$1\" | grep -q 'max-age='" _ "$(hdr Strict-Transport-Security)"
+check "X-Content-Type-Options nosniff" test "$(hdr X-Content-Type-Options)" = nosniff
+check "Referrer-Policy no-referrer" test "$(hdr Referrer-Policy)" = no-referrer
+check "security headers not duplicated" test "$(hdr_count Content-Security-Policy)" = 1
+check "landing page is not cached as personal but revalidated" test "$(hdr Cache-Control)" = no-cache
+
+req -I "$(url /)"
+check "HEAD / answers 200 without a body" sh -c "[ '$code' = 200 ] && [ ! -s '$work/b' ]"
+
+req "$(url /static/style.css)"
+check "static stylesheet served by nginx" status_is 200
+check "static file has text/css type" sh -c "grep -qi '^content-type: text/css' '$work/h'"
+check "static file carries nosniff" test "$(hdr X-Content-Type-Options)" = nosniff
+
+req "$(url /no/such/page)"
+check "unknown page is 404" status_is 404
+check "404 page is HTML and friendly" sh -c "grep -qi 'content-type: text/html' '$work/h' && grep -q 'href=\"/\"' '$work/b'"
+
+req "$(url /api/v1/nothing)"
+check "unknown API path is 404 JSON" sh -c "[ '$code' = 404 ] && grep -q '\"error\":\"not_found\"' '$work/b'"
+
+req -X POST -d 'a=b' "$(url /)"
+check "POST to a GET page is 405" status_is 405
+check "405 names the allowed methods" sh -c "grep -qi '^allow: GET, HEAD' '$work/h'"
+
+req -X DELETE "$(url /healthz)"
+check "DELETE is 405 too" status_is 405
+
+# --- ops ----------------------------------------------------------------
+req "$(url /healthz)"
+check "healthz answers ok" sh -c "[ '$code' = 200 ] && [ \"\$(cat '$work/b')\" = ok ]"
+
+req "$(url /metrics)"
+check "metrics in Prometheus text format" sh -c "[ '$code' = 200 ] && grep -qi '^content-type: text/plain; version=0.0.4' '$work/h'"
+check "metrics count requests by route and status" body_has 'revportal_http_requests_total{route="landing",status="200"}'
+check "metrics count 404s of unmatched paths" body_has 'revportal_http_requests_total{route="unmatched",status="404"}'
+check "metrics have a latency histogram" body_has 'revportal_http_request_duration_seconds_bucket{route="landing",le="+Inf"}'
+
+# --- body parsing through nginx --------------------------------------------
+api=$(url /api/v1/_test/echo)
+
+req -H 'Content-Type: application/json' --data '{"action":"suspend","serial":"42:ba:82","reason":"keyCompromise"}' "$api"
+check "JSON body parsed and validated" sh -c "[ '$code' = 200 ] && grep -q '\"serial\":\"42:ba:82\"' '$work/b'"
+
+req -H 'Content-Type: application/json' --data '{"action":"suspend","passphrase":"correct horse"}' "$api"
+check "secret fields are never echoed" sh -c "[ '$code' = 200 ] && ! grep -q 'correct horse' '$work/b'"
+
+req -H 'Content-Type: application/json' --data '{"action": "suspend"' "$api"
+check "truncated JSON is 400 bad_json" sh -c "[ '$code' = 400 ] && grep -q '\"error\":\"bad_json\"' '$work/b'"
+
+req -H 'Content-Type: application/json' --data '{"action":"explode"}' "$api"
+check "invalid field value is 400" sh -c "[ '$code' = 400 ] && grep -q '\"error\":\"invalid_value\"' '$work/b'"
+
+req -H 'Content-Type: application/json' --data '{"nonsense":"x"}' "$api"
+check "unknown JSON member is 400" sh -c "[ '$code' = 400 ] && grep -q '\"error\":\"unknown_field\"' '$work/b'"
+
+req --data 'note=a%zzb' "$api"
+check "bad percent-encoding is 400 bad_encoding" sh -c "[ '$code' = 400 ] && grep -q '\"error\":\"bad_encoding\"' '$work/b'"
+
+req --data 'note=%C3%28' "$api"
+check "invalid UTF-8 is 400" sh -c "[ '$code' = 400 ] && grep -q '\"error\":\"invalid_utf8\"' '$work/b'"
+
+req --data 'note=a%00b' "$api"
+check "NUL byte in text is 400" sh -c "[ '$code' = 400 ] && grep -q '\"error\":\"invalid_characters\"' '$work/b'"
+
+req -H 'Content-Type: text/plain' --data 'hello' "$api"
+check "unsupported content type is 415" status_is 415
+
+head -c 300000 /dev/zero | tr '\0' 'a' >"$work/big"
+req -H 'Content-Type: application/x-www-form-urlencoded' --data-binary "@$work/big" "$api"
+check "body over the limit is 413 JSON" sh -c "[ '$code' = 413 ] && grep -q '\"error\":\"body_too_large\"' '$work/b'"
+
+head -c 3000 /dev/zero | tr '\0' 'b' >"$work/long"
+req --data-binary "note=$(cat "$work/long")" "$api"
+check "oversized field is 400 field_too_long" sh -c "[ '$code' = 400 ] && grep -q '\"error\":\"field_too_long\"' '$work/b'"
+
+printf 'sig\0with\r\nbinary\377' >"$work/sig.der"
+req -F "signature=@$work/sig.der;filename=sig.der" -F 'action=revoke' "$api"
+check "multipart upload with binary file" sh -c "[ '$code' = 200 ] && grep -q '\"bytes\":17' '$work/b' && grep -q '\"filename\":\"sig.der\"' '$work/b'"
+
+printf -- '--XyZ\r\nContent-Disposition: form-data; name="action"\r\n\r\nrevoke\r\n--XyZ\r\nContent-Disposition: form-data; name="note"\r\n\r\nunfinished' >"$work/trunc"
+req -H 'Content-Type: multipart/form-data; boundary=XyZ' --data-binary "@$work/trunc" "$api"
+check "truncated multipart is 400" sh -c "[ '$code' = 400 ] && grep -q '\"error\":\"bad_multipart\"' '$work/b'"
+
+req -H 'Content-Type: multipart/form-data' --data-binary "@$work/trunc" "$api"
+check "multipart without boundary is 400" sh -c "[ '$code' = 400 ] && grep -q '\"error\":\"bad_boundary\"' '$work/b'"
+
+# --- CSRF -----------------------------------------------------------------
+form=$(url /_test/form)
+req -c "$work/jar" "$form"
+token=$(sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' "$work/b" | head -n 1)
+check "form page issues a CSRF token" test -n "$token"
+check "CSRF cookie is Secure, HttpOnly, SameSite=Strict" sh -c "grep -i '^set-cookie: __Host-rp_csrf=' '$work/h' | grep -q 'Secure; HttpOnly; SameSite=Strict'"
+check "form page is no-store" test "$(hdr Cache-Control)" = no-store
+
+req -b "$work/jar" --data "csrf_token=$token&note=hello+world" "$form"
+check "form POST with a valid token succeeds" sh -c "[ '$code' = 200 ] && grep -q '<p id=\"echo\">hello world</p>' '$work/b'"
+
+req -b "$work/jar" --data "note=no+token" "$form"
+check "form POST without a token is 403" status_is 403
+
+req -b "$work/jar" --data "csrf_token=${token%?}A&note=x" "$form"
+check "form POST with a tampered token is 403" status_is 403
+
+req --data "csrf_token=$token&note=x" "$form"
+check "form POST with a token but no cookie is 403" status_is 403
+
+req -b "$work/jar" -H 'Origin: https://evil.example' --data "csrf_token=$token&note=x" "$form"
+check "form POST from another origin is 403" status_is 403
+
+req -b "$work/jar" --data "csrf_token=$token&note=%3Cscript%3Ealert(1)%3C%2Fscript%3E" "$form"
+check "posted text is HTML-escaped on the page" sh -c "[ '$code' = 200 ] && grep -q '&lt;script&gt;alert(1)&lt;/script&gt;' '$work/b' && ! grep -q '<script>alert' '$work/b'"
+
+# --- supervision ------------------------------------------------------------
+pids=$(stack_worker_pids)
+victim=$(echo "$pids" | head -n 1)
+check "supervisor runs $WORKERS workers" test "$(echo "$pids" | wc -w)" = "$WORKERS"
+kill -KILL "$victim"
+replaced=0
+for _ in $(seq 1 50); do
+	now=$(stack_worker_pids)
+	if [ "$(echo "$now" | wc -w)" = "$WORKERS" ] && ! echo "$now" | grep -qx "$victim"; then
+		replaced=1
+		break
+	fi
+	sleep 0.1
+done
+check "a worker killed with SIGKILL is replaced" test "$replaced" = 1
+ok_all=1
+for _ in $(seq 1 $((WORKERS * 3))); do
+	req "$(url /healthz)"
+	[ "$code" = 200 ] || ok_all=0
+done
+check "requests after the kill all succeed" test "$ok_all" = 1
+req "$(url /metrics)"
+check "metrics survive a worker restart" body_has 'revportal_http_requests_total{route="landing",status="200"}'
+
+# --- start-up errors --------------------------------------------------------
+printf '[server]\nworkers = 0\n' >"$work/bad.ini"
+msg=$("$BIN" -t -c "$work/bad.ini" 2>&1)
+check "a wrong setting stops start-up naming it" sh -c "echo \"\$1\" | grep -q 'workers'" _ "$msg"
+
+mkdir -p "$work/tpl"
+cp templates/*.html "$work/tpl/"
+printf '<p>{{%%oops}}</p>\n' >>"$work/tpl/landing.html"
+printf '[paths]\ntemplates = %s\nsecret_file = %s\n' "$work/tpl" "$work/secret.key" >"$work/badtpl.ini"
+msg=$("$BIN" -t -c "$work/badtpl.ini" 2>&1)
+rc=$?
+check "an unknown template tag stops start-up naming file and line" sh -c "[ $rc -ne 0 ] && echo \"\$1\" | grep -q 'landing.html:[0-9]'" _ "$msg"
+
+# --- shutdown ----------------------------------------------------------------
+if stack_stop "$work"; then
+	ok "SIGTERM stops every process cleanly"
+else
+	notok "SIGTERM stops every process cleanly" "$(tail -n 20 "$work/revportal.log" 2>/dev/null)"
+fi
+check "the socket is removed at exit" test ! -e "$work/fcgi.sock"
+check "no sanitizer report in the worker log" sh -c "! grep -q 'ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer' '$work/revportal.log'"
+
+echo "RESULT passed=$pass failed=$fail"
+[ "$fail" -eq 0 ]
