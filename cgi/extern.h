@@ -17,6 +17,16 @@
 #include <jansson.h>
 
 /*
+ * UNITTEST marks a function that is static in production and visible to
+ * its unit test (built with -DRP_UNITTEST), which declares it itself.
+ */
+#ifdef RP_UNITTEST
+#define UNITTEST
+#else
+#define UNITTEST static
+#endif
+
+/*
  * Hard limits.  Every buffer that grows from untrusted input stops at one
  * of these; the configuration may lower the body limit but never raise it
  * above RP_BODY_CEILING.
@@ -311,6 +321,10 @@ struct db	*db_open(const struct config *, char *err, size_t errlen);
 void		 db_close(struct db *);
 enum rp_err	 db_health(struct db *);
 int		 db_schema_version(struct db *);
+#ifdef RP_UNITTEST
+/* Tests only: the next statement step fails with this SQLite code. */
+void		 db_fault_set(int sqlite_error_code);
+#endif
 
 /*
  * metrics.c: counters shared by all workers in one anonymous shared
@@ -407,6 +421,9 @@ void		 route_dispatch(struct req *);
 unsigned int	 route_count(void);
 const char	*route_name(unsigned int);
 int		 route_status_of(enum rp_err);
+#ifdef RP_UNITTEST
+int		 route_match(const char *, const char *, char *, size_t);
+#endif
 
 /* The handlers, one per page or API call. */
 enum rp_err	 h_landing(struct req *);

@@ -101,7 +101,7 @@ route_status_of(enum rp_err e)
  * takes one segment of 1 to sizeof(arg)-1 characters of [A-Za-z0-9_-],
  * copied into arg.
  */
-static int
+UNITTEST int
 route_match(const char *pattern, const char *path, char *arg, size_t argsz)
 {
 	size_t	 plen = strlen(pattern), n;
