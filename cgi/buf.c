@@ -40,17 +40,19 @@ buf_reset(struct buf *b)
 static enum rp_err
 buf_grow(struct buf *b, size_t need)
 {
+	/* Below SIZE_MAX, so that max + 1 cannot wrap to 0. */
+	size_t	 max = b->max < SIZE_MAX ? b->max : SIZE_MAX - 1;
 	size_t	 ncap;
 	char	*np;
 
-	if (need > b->max || b->len > b->max - need)
+	if (need > max || b->len > max - need)
 		return RP_ERR_NOMEM;
 	if (b->len + need < b->cap)
 		return RP_OK;
 	ncap = b->cap < 256 ? 256 : b->cap;
 	while (ncap <= b->len + need) {
-		if (ncap > (b->max + 1) / 2) {
-			ncap = b->max + 1;
+		if (ncap > (max + 1) / 2) {
+			ncap = max + 1;
 			break;
 		}
 		ncap *= 2;
@@ -102,8 +104,10 @@ buf_addv(struct buf *b, const char *fmt, va_list ap)
 		return RP_ERR_INTERNAL;
 	if ((e = buf_grow(b, (size_t)n)) != RP_OK)
 		return e;
-	if (vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap) != n)
+	if (vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap) != n) {
+		b->p[b->len] = '\0';
 		return RP_ERR_INTERNAL;
+	}
 	b->len += (size_t)n;
 	return RP_OK;
 }

@@ -116,8 +116,9 @@ int		 rp_utf8_valid(const char *, size_t);
 /*
  * log.c: one structured line per event on stderr, logfmt style:
  * `ts=... level=info pid=... event=request k=v ...`.  Callers pass only
- * values they know to be safe (route names, numbers, codes); rplog_quote()
- * escapes anything else.  Never a secret, never a request body.
+ * values they know to be safe (route names, numbers, codes); control
+ * characters are written escaped, so no value can forge a second line.
+ * Never a secret, never a request body.
  */
 enum rplog_level {
 	RPLOG_DEBUG,
@@ -265,8 +266,9 @@ int		 http_pct_decode(const char *, size_t, char *out, size_t *outlen,
 
 /*
  * csrf.c: signed form tokens bound to a random per-browser cookie.
- * token = base64url(issued_at_be64 || HMAC-SHA256(secret, "csrf" || cookie
- * || issued_at)).  Verification is constant-time and fails closed.
+ * token = base64url(issued_at_be64 || HMAC-SHA256(secret,
+ * "revportal-csrf\0" || cookie || issued_at_be64)).  Verification is
+ * constant-time and fails closed.
  */
 #define CSRF_COOKIE_LEN	22u	/* base64url of 16 random bytes */
 #define CSRF_TOKEN_MAX	64u

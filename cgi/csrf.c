@@ -1,0 +1,278 @@
+/*
+ * Signed form tokens against cross-site request forgery.
+ *
+ * The browser holds a random cookie (16 bytes, base64url).  A form carries
+ * a token made of the time it was issued and an HMAC-SHA256, keyed with the
+ * instance secret, over a domain label, that cookie and the time:
+ *
+ *	token = b64url(issued_at || HMAC(secret, "revportal-csrf\0" ||
+ *	    cookie || issued_at))
+ *
+ * with issued_at as 8 bytes big-endian, so a token is 40 bytes or 54
+ * characters.  base64url is written and read without padding, and the
+ * reader accepts only the one canonical spelling of each value.
+ */
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "extern.h"
+
+#define CSRF_RAND_LEN	16u			/* random bytes of a cookie */
+#define CSRF_TS_LEN	8u			/* issued_at, big-endian */
+#define CSRF_MAC_LEN	32u			/* HMAC-SHA256 */
+#define CSRF_RAW_LEN	(CSRF_TS_LEN + CSRF_MAC_LEN)
+#define CSRF_TOKEN_LEN	54u			/* b64url of CSRF_RAW_LEN */
+#define CSRF_SKEW	60			/* seconds a clock may lead */
+
+/* The domain label, NUL included, so no other HMAC use can collide. */
+static const char csrf_label[] = "revportal-csrf";
+#define CSRF_LABEL_LEN	sizeof(csrf_label)
+
+static const char b64url_chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/*
+ * Writes the base64url form of in[0..inlen) without padding into out,
+ * followed by a NUL.  Returns the number of characters written (NUL not
+ * counted), or 0 when out cannot hold them and the NUL.
+ */
+static size_t
+b64url_encode(const unsigned char *in, size_t inlen, char *out,
+    size_t outsz)
+{
+	size_t		 i, o, need;
+	uint32_t	 v;
+
+	need = inlen / 3 * 4 + (inlen % 3 == 0 ? 0 : inlen % 3 + 1);
+	if (need >= outsz)
+		return 0;
+	for (i = o = 0; inlen - i >= 3; i += 3) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		out[o++] = b64url_chars[v >> 18 & 0x3f];
+		out[o++] = b64url_chars[v >> 12 & 0x3f];
+		out[o++] = b64url_chars[v >> 6 & 0x3f];
+		out[o++] = b64url_chars[v & 0x3f];
+	}
+	if (inlen - i == 1) {
+		v = (uint32_t)in[i] << 16;
+		out[o++] = b64url_chars[v >> 18 & 0x3f];
+		out[o++] = b64url_chars[v >> 12 & 0x3f];
+	} else if (inlen - i == 2) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+		out[o++] = b64url_chars[v >> 18 & 0x3f];
+		out[o++] = b64url_chars[v >> 12 & 0x3f];
+		out[o++] = b64url_chars[v >> 6 & 0x3f];
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* Returns the 6-bit value of a base64url character, or -1. */
+static int
+b64url_val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+/*
+ * Decodes the inlen characters at in, which must be unpadded base64url
+ * that decodes to exactly outlen bytes, into out.  Any other character,
+ * any other length and unused low bits that are not zero make it fail.
+ * Returns 1 on success, 0 on failure (out is then undefined).
+ */
+static int
+b64url_decode_exact(const char *in, size_t inlen, unsigned char *out,
+    size_t outlen)
+{
+	size_t		 i, o, rem;
+	uint32_t	 v;
+	int		 c;
+
+	if (inlen != outlen / 3 * 4 + (outlen % 3 == 0 ? 0 : outlen % 3 + 1))
+		return 0;
+	for (i = o = 0, v = 0; i < inlen; i++) {
+		if ((c = b64url_val((unsigned char)in[i])) < 0)
+			return 0;
+		v = v << 6 | (uint32_t)c;
+		if (i % 4 == 3) {
+			out[o++] = v >> 16 & 0xff;
+			out[o++] = v >> 8 & 0xff;
+			out[o++] = v & 0xff;
+			v = 0;
+		}
+	}
+	rem = inlen % 4;
+	if (rem == 2) {
+		if (v & 0x0f)
+			return 0;
+		out[o++] = v >> 4 & 0xff;
+	} else if (rem == 3) {
+		if (v & 0x03)
+			return 0;
+		out[o++] = v >> 10 & 0xff;
+		out[o++] = v >> 2 & 0xff;
+	}
+	return o == outlen;
+}
+
+/*
+ * Returns 1 when cookie is a NUL-terminated canonical base64url encoding
+ * of CSRF_RAND_LEN bytes, 0 otherwise.
+ */
+static int
+csrf_cookie_ok(const char *cookie)
+{
+	unsigned char	 raw[CSRF_RAND_LEN];
+	int		 ok;
+
+	if (cookie == NULL ||
+	    strnlen(cookie, CSRF_COOKIE_LEN + 1) != CSRF_COOKIE_LEN)
+		return 0;
+	ok = b64url_decode_exact(cookie, CSRF_COOKIE_LEN, raw, sizeof(raw));
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return ok;
+}
+
+/*
+ * Computes the MAC of a token for cookie (already checked) and the 8-byte
+ * issued_at ts into mac.  Returns RP_OK or RP_ERR_INTERNAL.
+ */
+static enum rp_err
+csrf_mac(const unsigned char *secret, const char *cookie,
+    const unsigned char ts[CSRF_TS_LEN], unsigned char mac[CSRF_MAC_LEN])
+{
+	unsigned char	 msg[CSRF_LABEL_LEN + CSRF_COOKIE_LEN + CSRF_TS_LEN];
+	unsigned int	 maclen = 0;
+
+	memcpy(msg, csrf_label, CSRF_LABEL_LEN);
+	memcpy(msg + CSRF_LABEL_LEN, cookie, CSRF_COOKIE_LEN);
+	memcpy(msg + CSRF_LABEL_LEN + CSRF_COOKIE_LEN, ts, CSRF_TS_LEN);
+	if (HMAC(EVP_sha256(), secret, RP_SECRET_LEN, msg, sizeof(msg),
+	    mac, &maclen) == NULL || maclen != CSRF_MAC_LEN)
+		return RP_ERR_INTERNAL;
+	return RP_OK;
+}
+
+/*
+ * Fills out with a new random cookie value: CSRF_COOKIE_LEN base64url
+ * characters and a NUL.  Returns RP_OK, or RP_ERR_INTERNAL when the random
+ * generator fails (out is then an empty string).
+ */
+enum rp_err
+csrf_new_cookie(char out[CSRF_COOKIE_LEN + 1])
+{
+	unsigned char	 raw[CSRF_RAND_LEN];
+	enum rp_err	 e = RP_ERR_INTERNAL;
+
+	out[0] = '\0';
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		goto out;
+	if (b64url_encode(raw, sizeof(raw), out, CSRF_COOKIE_LEN + 1) !=
+	    CSRF_COOKIE_LEN) {
+		out[0] = '\0';
+		goto out;
+	}
+	e = RP_OK;
+out:
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return e;
+}
+
+/*
+ * Writes the token for cookie issued at now into out (outsz bytes, at
+ * least CSRF_TOKEN_LEN + 1).  secret holds RP_SECRET_LEN bytes.  Returns
+ * RP_OK; RP_ERR_BAD_INPUT for a malformed cookie; RP_ERR_NOMEM when out is
+ * too small; RP_ERR_INTERNAL on a crypto failure or a NULL secret.  On
+ * failure out is an empty string if outsz allows.
+ */
+enum rp_err
+csrf_token(const unsigned char *secret, const char *cookie, int64_t now,
+    char *out, size_t outsz)
+{
+	unsigned char	 raw[CSRF_RAW_LEN];
+	uint64_t	 t = (uint64_t)now;
+	size_t		 i;
+	enum rp_err	 e;
+
+	if (out != NULL && outsz > 0)
+		out[0] = '\0';
+	if (out == NULL || outsz <= CSRF_TOKEN_LEN)
+		return RP_ERR_NOMEM;
+	if (secret == NULL)
+		return RP_ERR_INTERNAL;
+	if (!csrf_cookie_ok(cookie))
+		return RP_ERR_BAD_INPUT;
+	for (i = 0; i < CSRF_TS_LEN; i++)
+		raw[i] = t >> (8 * (CSRF_TS_LEN - 1 - i)) & 0xff;
+	if ((e = csrf_mac(secret, cookie, raw, raw + CSRF_TS_LEN)) != RP_OK)
+		goto out;
+	if (b64url_encode(raw, sizeof(raw), out, outsz) != CSRF_TOKEN_LEN) {
+		out[0] = '\0';
+		e = RP_ERR_INTERNAL;
+		goto out;
+	}
+	e = RP_OK;
+out:
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return e;
+}
+
+/*
+ * Checks a form token against the browser's cookie.  Returns RP_OK only
+ * when the cookie is well formed, the token is the canonical encoding of
+ * 40 bytes, its MAC matches (compared in constant time), it was issued no
+ * more than CSRF_SKEW seconds after now and is at most ttl seconds old.
+ * Everything else, a NULL secret included, is RP_ERR_FORBIDDEN.
+ */
+enum rp_err
+csrf_check(const unsigned char *secret, const char *cookie,
+    const char *token, int64_t now, unsigned long ttl)
+{
+	unsigned char	 raw[CSRF_RAW_LEN], mac[CSRF_MAC_LEN];
+	uint64_t	 t = 0, age;
+	size_t		 i;
+	enum rp_err	 e = RP_ERR_FORBIDDEN;
+
+	if (secret == NULL || token == NULL || !csrf_cookie_ok(cookie))
+		return RP_ERR_FORBIDDEN;
+	if (strnlen(token, CSRF_TOKEN_LEN + 1) != CSRF_TOKEN_LEN ||
+	    !b64url_decode_exact(token, CSRF_TOKEN_LEN, raw, sizeof(raw)))
+		return RP_ERR_FORBIDDEN;
+	if (csrf_mac(secret, cookie, raw, mac) != RP_OK)
+		goto out;
+	if (!rp_ct_equal(mac, raw + CSRF_TS_LEN, CSRF_MAC_LEN))
+		goto out;
+	for (i = 0; i < CSRF_TS_LEN; i++)
+		t = t << 8 | raw[i];
+
+	/*
+	 * Compare as int64_t but subtract in uint64_t: the difference of two
+	 * ordered int64_t values always fits, so nothing can overflow.
+	 */
+	if ((int64_t)t > now) {
+		if (t - (uint64_t)now > CSRF_SKEW)
+			goto out;
+	} else {
+		age = (uint64_t)now - t;
+		if (age > ttl)
+			goto out;
+	}
+	e = RP_OK;
+out:
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return e;
+}

@@ -1,0 +1,342 @@
+/*
+ * Tests of buf.c: bounded buffers at and past their limit, formatted
+ * growth, HTML escaping, constant-time comparison and UTF-8 validation.
+ */
+#include <stdio.h>
+
+#include "unit.h"
+
+static void
+test_limit_exact(void **state)
+{
+	struct buf	 b;
+
+	(void)state;
+	buf_init(&b, 10);
+	assert_int_equal(buf_add(&b, "0123456789", 10), RP_OK);
+	assert_int_equal(b.len, 10);
+	assert_string_equal(b.p, "0123456789");
+	/* max + 1: refused, and the buffer is unchanged. */
+	assert_int_equal(buf_addc(&b, 'x'), RP_ERR_NOMEM);
+	assert_int_equal(b.len, 10);
+	assert_string_equal(b.p, "0123456789");
+	/* Adding nothing at the limit is fine. */
+	assert_int_equal(buf_add(&b, "", 0), RP_OK);
+	assert_int_equal(b.len, 10);
+	buf_free(&b);
+
+	/* One shot of max + 1 into an empty buffer. */
+	buf_init(&b, 10);
+	assert_int_equal(buf_add(&b, "0123456789a", 11), RP_ERR_NOMEM);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(buf_adds(&b, "01234"), RP_OK);
+	assert_int_equal(buf_adds(&b, "567890"), RP_ERR_NOMEM);
+	assert_int_equal(buf_adds(&b, "56789"), RP_OK);
+	assert_string_equal(b.p, "0123456789");
+	buf_free(&b);
+
+	/* A huge length must not wrap around the check. */
+	buf_init(&b, 10);
+	assert_int_equal(buf_adds(&b, "ab"), RP_OK);
+	assert_int_equal(buf_add(&b, "x", (size_t)-1), RP_ERR_NOMEM);
+	assert_int_equal(buf_add(&b, "x", (size_t)-1 - 1), RP_ERR_NOMEM);
+	assert_int_equal(b.len, 2);
+	buf_free(&b);
+}
+
+static void
+test_limit_large(void **state)
+{
+	struct buf	 b;
+	char		*big;
+	size_t		 max = 5000, i;
+
+	(void)state;
+	/* Past the first allocation, up to exactly max by single bytes. */
+	assert_non_null(big = malloc(max + 1));
+	for (i = 0; i < max; i++)
+		big[i] = (char)('a' + i % 26);
+	big[max] = '\0';
+	buf_init(&b, max);
+	for (i = 0; i < max; i++)
+		assert_int_equal(buf_addc(&b, big[i]), RP_OK);
+	assert_int_equal(b.len, max);
+	assert_true(b.cap > max);
+	assert_memory_equal(b.p, big, max + 1);
+	assert_int_equal(buf_addc(&b, 'z'), RP_ERR_NOMEM);
+	assert_int_equal(b.len, max);
+	assert_int_equal(b.p[max], '\0');
+	free(big);
+	buf_free(&b);
+}
+
+/* A max of SIZE_MAX ("no limit") must not wrap the capacity to 0. */
+static void
+test_limit_size_max(void **state)
+{
+	struct buf	 b;
+	char		 x[3000];
+
+	(void)state;
+	memset(x, 'q', sizeof(x));
+	buf_init(&b, SIZE_MAX);
+	assert_int_equal(buf_add(&b, x, 300), RP_OK);
+	assert_int_equal(buf_add(&b, x, sizeof(x)), RP_OK);
+	assert_int_equal(b.len, 3300);
+	assert_true(b.cap > b.len);
+	assert_int_equal(b.p[3299], 'q');
+	assert_int_equal(b.p[3300], '\0');
+	assert_int_equal(buf_add(&b, x, SIZE_MAX), RP_ERR_NOMEM);
+	buf_free(&b);
+}
+
+static void
+test_reset_free(void **state)
+{
+	struct buf	 b;
+
+	(void)state;
+	buf_init(&b, 100);
+	buf_reset(&b);			/* nothing allocated yet */
+	assert_int_equal(b.len, 0);
+	buf_free(&b);			/* zeroed buf */
+	buf_free(&b);			/* twice */
+	buf_free(NULL);
+	assert_int_equal(buf_adds(&b, "hello"), RP_OK);
+	buf_reset(&b);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(b.p, "");
+	assert_int_equal(buf_adds(&b, "again"), RP_OK);
+	assert_string_equal(b.p, "again");
+	buf_free(&b);
+	assert_null(b.p);
+	assert_int_equal(b.len, 0);
+
+	/* Adding nothing still leaves a NUL-terminated string. */
+	buf_init(&b, 100);
+	assert_int_equal(buf_add(&b, NULL, 0), RP_OK);
+	assert_non_null(b.p);
+	assert_string_equal(b.p, "");
+	buf_free(&b);
+}
+
+static void
+test_addf(void **state)
+{
+	struct buf	 b;
+	char		 want[16];
+	size_t		 i, off;
+	int		 n;
+
+	(void)state;
+	buf_init(&b, 100000);
+	/* Many appends force several reallocations. */
+	for (i = 0; i < 2000; i++)
+		assert_int_equal(buf_addf(&b, "%05zu,", i), RP_OK);
+	assert_int_equal(b.len, 2000 * 6);
+	assert_int_equal(strlen(b.p), b.len);
+	for (i = 0, off = 0; i < 2000; i++, off += 6) {
+		n = snprintf(want, sizeof(want), "%05zu,", i);
+		assert_int_equal(n, 6);
+		assert_memory_equal(b.p + off, want, 6);
+	}
+	buf_free(&b);
+
+	/* One formatted string larger than the first allocation. */
+	buf_init(&b, 1000);
+	assert_int_equal(buf_addf(&b, "%s-%0600d", "x", 7), RP_OK);
+	assert_int_equal(b.len, 602);
+	assert_int_equal(b.p[601], '7');
+	assert_int_equal(b.p[602], '\0');
+	buf_free(&b);
+
+	/* Exactly up to max, then one over. */
+	buf_init(&b, 8);
+	assert_int_equal(buf_addf(&b, "%d", 1234), RP_OK);
+	assert_int_equal(buf_addf(&b, "%s", "56789"), RP_ERR_NOMEM);
+	assert_string_equal(b.p, "1234");
+	assert_int_equal(buf_addf(&b, "%s", "5678"), RP_OK);
+	assert_string_equal(b.p, "12345678");
+	assert_int_equal(buf_addf(&b, "%s", ""), RP_OK);
+	assert_int_equal(buf_addf(&b, "%c", 'x'), RP_ERR_NOMEM);
+	assert_int_equal(b.len, 8);
+	buf_free(&b);
+}
+
+static void
+test_html(void **state)
+{
+	struct buf	 b;
+	static const char in[] = "<a href=\"x\" title='y'>&amp;</a>";
+
+	(void)state;
+	buf_init(&b, 1000);
+	assert_int_equal(buf_add_html(&b, in, sizeof(in) - 1), RP_OK);
+	assert_string_equal(b.p, "&lt;a href=&quot;x&quot; title=&#39;y&#39;"
+	    "&gt;&amp;amp;&lt;/a&gt;");
+	buf_reset(&b);
+	assert_int_equal(buf_add_html(&b, "plain text", 10), RP_OK);
+	assert_string_equal(b.p, "plain text");
+	buf_reset(&b);
+	/* Only n bytes are read, and NUL bytes pass through. */
+	assert_int_equal(buf_add_html(&b, "a\0<b", 4), RP_OK);
+	assert_int_equal(b.len, 7);
+	assert_memory_equal(b.p, "a\0&lt;b", 8);
+	buf_reset(&b);
+	assert_int_equal(buf_add_html(&b, "<>", 1), RP_OK);
+	assert_string_equal(b.p, "&lt;");
+	buf_reset(&b);
+	assert_int_equal(buf_add_html(&b, "", 0), RP_OK);
+	assert_string_equal(b.p, "");
+	buf_free(&b);
+
+	/* The escaped form counts against the limit. */
+	buf_init(&b, 4);
+	assert_int_equal(buf_add_html(&b, "&", 1), RP_ERR_NOMEM);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(buf_add_html(&b, "<", 1), RP_OK);
+	assert_string_equal(b.p, "&lt;");
+	buf_free(&b);
+}
+
+static void
+test_ct_equal(void **state)
+{
+	unsigned char	 a[64], c[64];
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(a); i++)
+		a[i] = c[i] = (unsigned char)(i * 7);
+	assert_int_equal(rp_ct_equal(a, c, sizeof(a)), 1);
+	assert_int_equal(rp_ct_equal(a, c, 0), 1);
+	/* A difference in any byte, any bit, is seen. */
+	for (i = 0; i < sizeof(a); i++) {
+		c[i] ^= 0x80;
+		assert_int_equal(rp_ct_equal(a, c, sizeof(a)), 0);
+		c[i] ^= 0x81;
+		assert_int_equal(rp_ct_equal(a, c, sizeof(a)), 0);
+		c[i] ^= 0x01;
+	}
+	assert_int_equal(rp_ct_equal(a, c, sizeof(a)), 1);
+	/* Only n bytes compared. */
+	c[10] = 0xff;
+	a[10] = 0x00;
+	assert_int_equal(rp_ct_equal(a, c, 10), 1);
+	assert_int_equal(rp_ct_equal(a, c, 11), 0);
+}
+
+#define UTF8_OK(s)	assert_int_equal(rp_utf8_valid(s, sizeof(s) - 1), 1)
+#define UTF8_BAD(s)	assert_int_equal(rp_utf8_valid(s, sizeof(s) - 1), 0)
+
+static void
+test_utf8_good(void **state)
+{
+	(void)state;
+	UTF8_OK("");
+	UTF8_OK("plain ASCII");
+	UTF8_OK("a\0b");			/* NUL is valid UTF-8 */
+	UTF8_OK("\x7f");
+	UTF8_OK("\xc2\x80");			/* U+0080, smallest 2-byte */
+	UTF8_OK("\xc3\xa9t\xc3\xa9");		/* été */
+	UTF8_OK("\xdf\xbf");			/* U+07FF */
+	UTF8_OK("\xe0\xa0\x80");		/* U+0800, smallest 3-byte */
+	UTF8_OK("\xe2\x82\xac");		/* euro sign */
+	UTF8_OK("\xed\x9f\xbf");		/* U+D7FF, below surrogates */
+	UTF8_OK("\xee\x80\x80");		/* U+E000, above surrogates */
+	UTF8_OK("\xef\xbf\xbf");		/* U+FFFF */
+	UTF8_OK("\xf0\x90\x80\x80");		/* U+10000, smallest 4-byte */
+	UTF8_OK("\xf0\x9f\x98\x80");		/* emoji */
+	UTF8_OK("\xf4\x8f\xbf\xbf");		/* U+10FFFF, the maximum */
+	/* Only n bytes are looked at. */
+	assert_int_equal(rp_utf8_valid("ok\xff", 2), 1);
+}
+
+static void
+test_utf8_bad(void **state)
+{
+	(void)state;
+	/* Overlong forms. */
+	UTF8_BAD("\xc0\x80");			/* NUL */
+	UTF8_BAD("\xc0\xaf");			/* '/' */
+	UTF8_BAD("\xc1\xbf");
+	UTF8_BAD("\xe0\x80\x80");
+	UTF8_BAD("\xe0\x9f\xbf");		/* U+07FF in 3 bytes */
+	UTF8_BAD("\xf0\x80\x80\x80");
+	UTF8_BAD("\xf0\x8f\xbf\xbf");		/* U+FFFF in 4 bytes */
+	/* Surrogates, alone and paired (CESU-8). */
+	UTF8_BAD("\xed\xa0\x80");		/* U+D800 */
+	UTF8_BAD("\xed\xbf\xbf");		/* U+DFFF */
+	UTF8_BAD("\xed\xa0\xbd\xed\xb8\x80");
+	/* Above U+10FFFF, and lead bytes that never occur. */
+	UTF8_BAD("\xf4\x90\x80\x80");		/* U+110000 */
+	UTF8_BAD("\xf5\x80\x80\x80");
+	UTF8_BAD("\xf7\xbf\xbf\xbf");
+	UTF8_BAD("\xf8\x88\x80\x80\x80");	/* old 5-byte form */
+	UTF8_BAD("\xfc\x84\x80\x80\x80\x80");	/* old 6-byte form */
+	UTF8_BAD("\xfe");
+	UTF8_BAD("\xff");
+	/* Truncated sequences, at the end and in the middle. */
+	UTF8_BAD("\xc3");
+	UTF8_BAD("\xe2\x82");
+	UTF8_BAD("\xf0\x9f\x98");
+	UTF8_BAD("a\xe2\x82" "b");
+	UTF8_BAD("\xf0\x9f" "abc");
+	assert_int_equal(rp_utf8_valid("\xc3\xa9", 1), 0);
+	/* Lone and extra continuation bytes. */
+	UTF8_BAD("\x80");
+	UTF8_BAD("\xbf");
+	UTF8_BAD("a\x80z");
+	UTF8_BAD("\xc3\xa9\xa9");
+	UTF8_BAD("\xe2\x82\xac\x80");
+	/* A continuation byte where a lead is replaced by ASCII. */
+	UTF8_BAD("\xe2" "a\xac");
+}
+
+static void
+test_fail(void **state)
+{
+	struct rp_errinfo	 ei;
+	char			 longmsg[400];
+	enum rp_err		 e;
+
+	(void)state;
+	assert_int_equal(rp_fail(&ei, RP_ERR_BAD_INPUT, "bad_serial",
+	    "serial %s is not hex", "zz"), RP_ERR_BAD_INPUT);
+	assert_string_equal(ei.code, "bad_serial");
+	assert_string_equal(ei.msg, "serial zz is not hex");
+	assert_int_equal(rp_fail(NULL, RP_ERR_RATE, "x", "y"), RP_ERR_RATE);
+	/* A long message is cut to the field, NUL terminated. */
+	memset(longmsg, 'm', sizeof(longmsg) - 1);
+	longmsg[sizeof(longmsg) - 1] = '\0';
+	assert_int_equal(rp_fail(&ei, RP_ERR_INTERNAL, "c", "%s", longmsg),
+	    RP_ERR_INTERNAL);
+	assert_int_equal(strlen(ei.msg), RP_ERRMSG_MAX - 1);
+
+	for (e = RP_OK; e < RP_ERR__MAX; e++)
+		assert_non_null(rp_err_name(e));
+	assert_string_equal(rp_err_name(RP_OK), "ok");
+	assert_string_equal(rp_err_name(RP_ERR_FORBIDDEN), "forbidden");
+	assert_string_equal(rp_err_name(RP_ERR_UNAVAILABLE), "unavailable");
+	assert_string_equal(rp_err_name(RP_ERR__MAX), "internal_error");
+	assert_string_equal(rp_err_name((enum rp_err)-1), "internal_error");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_limit_exact),
+		cmocka_unit_test(test_limit_large),
+		cmocka_unit_test(test_limit_size_max),
+		cmocka_unit_test(test_reset_free),
+		cmocka_unit_test(test_addf),
+		cmocka_unit_test(test_html),
+		cmocka_unit_test(test_ct_equal),
+		cmocka_unit_test(test_utf8_good),
+		cmocka_unit_test(test_utf8_bad),
+		cmocka_unit_test(test_fail),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
