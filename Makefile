@@ -98,17 +98,17 @@ build-check: all $(UNIT_BINS) $(ASAN)/fuzz_body_replay $(ASAN)/revportal
 check:
 	@$(MAKE) -s deps
 	@$(MAKE) build-check
-	@sh tests/run.sh
+	@bash tests/run.sh
 
 run:
 	@$(MAKE) -s deps
 	@$(MAKE) all
-	@sh deploy/dev-run.sh
+	@bash deploy/dev-run.sh
 
 bench:
 	@$(MAKE) -s deps
 	@$(MAKE) all
-	@sh tests/bench/bench.sh
+	@bash tests/bench/bench.sh
 
 clean:
 	rm -rf build

@@ -164,6 +164,23 @@ buf_add_html(struct buf *b, const char *s, size_t n)
 }
 
 /*
+ * Returns a new NUL-terminated copy of the n bytes at p (which need not be
+ * terminated), or NULL when out of memory.  The caller frees it.
+ */
+char *
+rp_strndup(const void *p, size_t n)
+{
+	char	*s;
+
+	if (n == SIZE_MAX || (s = malloc(n + 1)) == NULL)
+		return NULL;
+	if (n > 0)
+		memcpy(s, p, n);
+	s[n] = '\0';
+	return s;
+}
+
+/*
  * Compares n bytes in time independent of their content.  Returns 1 when
  * equal, 0 otherwise.
  */

@@ -110,6 +110,7 @@ enum rp_err	 buf_addf(struct buf *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 enum rp_err	 buf_addv(struct buf *, const char *, va_list);
 enum rp_err	 buf_add_html(struct buf *, const char *, size_t);
+char		*rp_strndup(const void *, size_t);
 int		 rp_ct_equal(const void *, const void *, size_t);
 int		 rp_utf8_valid(const char *, size_t);
 

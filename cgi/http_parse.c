@@ -596,7 +596,7 @@ http_parse_multipart(struct input *in, const char *ctype, const char *body,
 			return fail_unknown(ei, parts[i].disp.name,
 			    parts[i].disp.nlen);
 		if (parts[i].disp.has_filename &&
-		    (fname = strndup(parts[i].disp.filename,
+		    (fname = rp_strndup(parts[i].disp.filename,
 		    parts[i].disp.fnlen)) == NULL)
 			return rp_fail(ei, RP_ERR_NOMEM, "internal_error",
 			    "out of memory");
@@ -763,7 +763,7 @@ http_parse_cookies(struct input *in, const char *s, size_t len)
 		if (seen[i].count != 1 || seen[i].val == NULL)
 			continue;
 		free(in->cookie[i]);
-		if ((in->cookie[i] = strndup(seen[i].val, seen[i].len)) ==
+		if ((in->cookie[i] = rp_strndup(seen[i].val, seen[i].len)) ==
 		    NULL)
 			return RP_ERR_NOMEM;
 	}
