@@ -114,7 +114,7 @@ extra=$(cat <<EOF
 EOF
 )
 
-stack_start "$work/stack" "$binary" "127.0.0.1:$port" "$workers" "" "$extra" ||
+stack_start "$work/stack" "$binary" "127.0.0.1:$port" "$workers" "${BENCH_INI:-}" "$extra" ||
 	die "the stack did not start"
 app_url=$STACK_URL
 hello_url=https://127.0.0.1:$hport
@@ -151,10 +151,33 @@ echo "bench: warming up (2 s each)" >&2
 load "$app_url/" 2 >/dev/null
 load "$hello_url/" 2 >/dev/null
 
+# CPU time (clock ticks, utime + stime) of a process and its children.
+cpu_ticks() {
+	local p t=0 v
+	for p in "$1" $(pgrep -P "$1" 2>/dev/null); do
+		v=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null) || v=0
+		t=$((t + ${v:-0}))
+	done
+	echo "$t"
+}
+
+# cpu_per_req PID TICKS_BEFORE RPS SECONDS: microseconds of CPU per request.
+cpu_per_req() {
+	local after
+	after=$(cpu_ticks "$1")
+	awk -v a="$after" -v b="$2" -v r="$3" -v s="$4" -v hz="$(getconf CLK_TCK)" \
+	    'BEGIN { if (r > 0) printf "%.1f", (a - b) / hz * 1e6 / (r * s); else printf "n/a" }'
+}
+
 for path in / /healthz; do
+	t0=$(cpu_ticks "$STACK_APP_PID")
 	a=$(load "$app_url$path" "$seconds")
+	ac=$(cpu_per_req "$STACK_APP_PID" "$t0" "$a" "$seconds")
+	t0=$(cpu_ticks "$hello_pid")
 	h=$(load "$hello_url$path" "$seconds")
+	hc=$(cpu_per_req "$hello_pid" "$t0" "$h" "$seconds")
 	echo "bench: GET $path revportal $a req/s, hello $h req/s, ratio $(ratio "$a" "$h") (target >= 0.9)"
+	echo "bench: GET $path app CPU per request: revportal $ac us, hello $hc us"
 done
 
 # Memory of the revportal workers after the load (VmRSS, kB in /proc).
