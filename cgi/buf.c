@@ -94,14 +94,30 @@ enum rp_err
 buf_addv(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list		 cp;
+	size_t		 room;
 	int		 n;
 	enum rp_err	 e;
 
+	/* Usually it fits in the spare room: format once. */
+	room = b->cap > b->len ? b->cap - b->len : 0;
 	va_copy(cp, ap);
-	n = vsnprintf(NULL, 0, fmt, cp);
+	n = vsnprintf(room ? b->p + b->len : NULL, room, fmt, cp);
 	va_end(cp);
-	if (n < 0)
+	if (n < 0) {
+		if (room)
+			b->p[b->len] = '\0';
 		return RP_ERR_INTERNAL;
+	}
+	if ((size_t)n < room) {
+		if ((size_t)n > b->max || b->len > b->max - (size_t)n) {
+			b->p[b->len] = '\0';
+			return RP_ERR_NOMEM;
+		}
+		b->len += (size_t)n;
+		return RP_OK;
+	}
+	if (room)
+		b->p[b->len] = '\0';
 	if ((e = buf_grow(b, (size_t)n)) != RP_OK)
 		return e;
 	if (vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap) != n) {

@@ -400,6 +400,7 @@ struct req {
 
 /* http_resp.c */
 void		 resp_init(struct resp *);
+void		 resp_reset(struct resp *);
 void		 resp_free(struct resp *);
 enum rp_err	 resp_header(struct resp *, const char *name, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
@@ -412,12 +413,14 @@ enum rp_err	 resp_head(const struct req *, struct buf *out);
 const char	*http_status_text(int);
 
 /*
- * fcgi.c: one worker's accept loop.  Returns the process exit status when
- * *stop became non-zero (0) or the worker could not start (non-zero).
+ * fcgi.c: one worker's accept loop.  It installs its signal handlers, then
+ * sets the signal mask to mask.  Returns the process exit status: 0 after
+ * SIGTERM or SIGINT (the request in hand is finished first), else non-zero
+ * when the worker could not start or accept failed.
  */
 int		 fcgi_worker_run(int listen_fd, const struct config *,
 		    const struct tmpl_set *, struct metrics *,
-		    volatile sig_atomic_t *stop);
+		    const sigset_t *mask);
 
 /* route.c: the page table; the only place errors become status codes. */
 void		 route_dispatch(struct req *);
@@ -436,6 +439,7 @@ enum rp_err	 h_metrics(struct req *);
 enum rp_err	 h_test_form_get(struct req *);
 enum rp_err	 h_test_form_post(struct req *);
 enum rp_err	 h_test_echo(struct req *);
+enum rp_err	 h_test_slow(struct req *);
 #endif
 
 #endif /* REVPORTAL_EXTERN_H */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <fcgiapp.h>
 
@@ -81,37 +82,41 @@ fcgi_read_body(FCGX_Request *fr, struct req *req, char **bodyp)
 	return RP_OK;
 }
 
-/* Sends req's answer.  Returns 0, or -1 when the connection failed. */
+/*
+ * Sends req's answer, formatting the head into the reused buffer head.
+ * Returns 0, or -1 when the connection failed.
+ */
 static int
-fcgi_send(FCGX_Request *fr, const struct req *req)
+fcgi_send(FCGX_Request *fr, const struct req *req, struct buf *head)
 {
-	struct buf	 head;
-	int		 rc = -1;
-
-	buf_init(&head, RP_HDRS_MAX + 4096);
-	if (resp_head(req, &head) != RP_OK)
-		goto out;
-	if (FCGX_PutStr(head.p, (int)head.len, fr->out) != (int)head.len)
-		goto out;
+	buf_reset(head);
+	if (resp_head(req, head) != RP_OK)
+		return -1;
+	if (FCGX_PutStr(head->p, (int)head->len, fr->out) != (int)head->len)
+		return -1;
 	if (req->method != METHOD_HEAD && req->resp.body.len > 0 &&
 	    FCGX_PutStr(req->resp.body.p, (int)req->resp.body.len,
 	    fr->out) != (int)req->resp.body.len)
-		goto out;
-	rc = 0;
-out:
-	buf_free(&head);
-	return rc;
+		return -1;
+	return 0;
 }
 
-/* Answers one accepted request; everything it allocates is freed. */
+/*
+ * Answers one accepted request.  proto holds the worker's settings and
+ * its response buffers, which are reused from request to request (a
+ * buffer that grew past FCGI_KEEP_MAX is given back); everything else
+ * the request allocates is freed here.
+ */
+#define FCGI_KEEP_MAX	(64u * 1024u)
+
 static void
-fcgi_one(FCGX_Request *fr, struct req *proto)
+fcgi_one(FCGX_Request *fr, struct req *proto, struct buf *head)
 {
 	struct req	 req;
 	char		*body = NULL;
 
 	req = *proto;
-	resp_init(&req.resp);
+	resp_reset(&req.resp);
 	req.method = fcgi_method(FCGX_GetParam("REQUEST_METHOD", fr->envp));
 	req.path = FCGX_GetParam("DOCUMENT_URI", fr->envp);
 	req.query = FCGX_GetParam("QUERY_STRING", fr->envp);
@@ -130,62 +135,104 @@ fcgi_one(FCGX_Request *fr, struct req *proto)
 		}
 	}
 	route_dispatch(&req);
-	if (fcgi_send(fr, &req) != 0)
+	if (fcgi_send(fr, &req, head) != 0)
 		rplog(RPLOG_WARN, "send_failed", "route=%s",
 		    route_name(req.route));
 	input_free(&req.in);
-	resp_free(&req.resp);
 	free(body);
+	if (req.resp.body.cap > FCGI_KEEP_MAX)
+		buf_free(&req.resp.body);
+	proto->resp = req.resp;
+}
+
+/*
+ * A worker's signal state.  Signal handlers take no arguments, so these
+ * three are the worker's only globals besides the read-only
+ * configuration; nothing but the handler and the accept loop touch them.
+ */
+static volatile sig_atomic_t fcgi_stop;		/* SIGTERM/SIGINT seen */
+static volatile sig_atomic_t fcgi_idle;		/* waiting for a request */
+static volatile sig_atomic_t fcgi_listen = -1;	/* the listening socket */
+
+/*
+ * SIGTERM and SIGINT: stop after the request in hand.  The handler is
+ * installed with SA_RESTART, so a request being answered never sees EINTR
+ * and is finished whole, at no cost per request.  An idle worker sits in
+ * accept(), which SA_RESTART would restart: closing its (own copy of the)
+ * listening socket makes that accept() fail at once instead.  Other
+ * workers keep their copies.
+ */
+static void
+fcgi_on_term(int sig)
+{
+	int	 saved = errno;
+
+	(void)sig;
+	fcgi_stop = 1;
+	if (fcgi_idle && fcgi_listen >= 0) {
+		(void)close(fcgi_listen);
+		fcgi_listen = -1;
+	}
+	errno = saved;
 }
 
 int
 fcgi_worker_run(int listen_fd, const struct config *cfg,
     const struct tmpl_set *tmpl, struct metrics *metrics,
-    volatile sig_atomic_t *stop)
+    const sigset_t *mask)
 {
-	FCGX_Request	 fr;
-	struct req	 proto;
-	sigset_t	 term, old;
-	char		 err[256];
-	int		 rc;
+	FCGX_Request		 fr;
+	struct req		 proto;
+	struct buf		 head;
+	struct sigaction	 sa;
+	char			 err[256];
+	int			 rc;
 
 	memset(&proto, 0, sizeof(proto));
 	proto.cfg = cfg;
 	proto.tmpl = tmpl;
 	proto.metrics = metrics;
+	resp_init(&proto.resp);
+	buf_init(&head, RP_HDRS_MAX + 4096);
+	fcgi_listen = listen_fd;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fcgi_on_term;
+	sa.sa_flags = SA_RESTART;
+	if (sigemptyset(&sa.sa_mask) != 0 ||
+	    sigaction(SIGTERM, &sa, NULL) != 0 ||
+	    sigaction(SIGINT, &sa, NULL) != 0 ||
+	    sigprocmask(SIG_SETMASK, mask, NULL) != 0) {
+		rplog(RPLOG_ERROR, "worker_signals", "errno=%d", errno);
+		return 2;
+	}
 	if ((proto.db = db_open(cfg, err, sizeof(err))) == NULL) {
 		rplog(RPLOG_ERROR, "worker_db", "detail=\"%s\"", err);
 		return 2;
 	}
-	if (FCGX_Init() != 0 ||
-	    FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
 		rplog(RPLOG_ERROR, "worker_fcgi", "detail=\"init failed\"");
 		db_close(proto.db);
 		return 2;
 	}
-	/*
-	 * SIGTERM interrupts accept() but waits while a request is being
-	 * answered: an answer is never cut off by a clean shutdown.
-	 */
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	sigaddset(&term, SIGINT);
 	rplog(RPLOG_DEBUG, "worker_ready", "workers=%u", cfg->workers);
-	while (!*stop) {
-		if ((rc = FCGX_Accept_r(&fr)) < 0) {
-			if (*stop)
+	for (;;) {
+		fcgi_idle = 1;
+		if (fcgi_stop)
+			break;
+		rc = FCGX_Accept_r(&fr);
+		fcgi_idle = 0;
+		if (rc < 0) {
+			if (fcgi_stop)
 				break;
-			if (rc == -EINTR || errno == EINTR)
-				continue;
 			rplog(RPLOG_ERROR, "accept_failed", "rc=%d", rc);
 			break;
 		}
-		sigprocmask(SIG_BLOCK, &term, &old);
-		fcgi_one(&fr, &proto);
+		fcgi_one(&fr, &proto, &head);
 		FCGX_Finish_r(&fr);
-		sigprocmask(SIG_SETMASK, &old, NULL);
 	}
 	FCGX_Free(&fr, 1);
 	db_close(proto.db);
-	return *stop ? 0 : 1;
+	resp_free(&proto.resp);
+	buf_free(&head);
+	return fcgi_stop ? 0 : 1;
 }

@@ -4,9 +4,28 @@
  * parsers and the CSRF check through the real nginx.  The release build
  * has none of this.
  */
+#include <errno.h>
+#include <time.h>
+
 #include "extern.h"
 
 #ifdef RP_TESTING
+
+/*
+ * GET /_test/slow: answers after 800 ms, so a test can stop the server
+ * while a request is in hand and see it finished.
+ */
+enum rp_err
+h_test_slow(struct req *req)
+{
+	struct timespec	 ts = { 0, 800 * 1000 * 1000 };
+
+	while (nanosleep(&ts, &ts) != 0)
+		if (errno != EINTR)
+			return RP_ERR_INTERNAL;
+	req->resp.ctype = "text/plain; charset=utf-8";
+	return buf_adds(&req->resp.body, "done\n");
+}
 
 /* GET /_test/form: the form with a fresh CSRF token. */
 enum rp_err

@@ -25,6 +25,17 @@ resp_init(struct resp *r)
 	buf_init(&r->body, RP_RESP_MAX);
 }
 
+/* Empties r for the next request, keeping its buffers' memory. */
+void
+resp_reset(struct resp *r)
+{
+	r->status = 0;
+	r->ctype = NULL;
+	r->personal = 0;
+	buf_reset(&r->headers);
+	buf_reset(&r->body);
+}
+
 void
 resp_free(struct resp *r)
 {
@@ -199,6 +210,20 @@ http_status_text(int status)
 	}
 }
 
+/* Appends v in decimal: the hot path has no use for printf. */
+static enum rp_err
+resp_addnum(struct buf *out, unsigned long long v)
+{
+	char	 d[24];
+	size_t	 i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return buf_add(out, d + i, sizeof(d) - i);
+}
+
 /*
  * Writes the CGI response head of req's answer into out: status, type,
  * length, the security headers, caching, then the handler's own headers
@@ -208,24 +233,30 @@ enum rp_err
 resp_head(const struct req *req, struct buf *out)
 {
 	const struct resp	*r = &req->resp;
-	int			 st = r->status ? r->status : 200;
+	int			 st = r->status > 0 ? r->status : 200;
 	enum rp_err		 e;
 
-	if ((e = buf_addf(out, "Status: %d %s\r\n", st,
-	    http_status_text(st))) != RP_OK ||
-	    (e = buf_addf(out, "Content-Type: %s\r\n",
-	    r->ctype ? r->ctype : "text/plain; charset=utf-8")) != RP_OK ||
-	    (e = buf_addf(out, "Content-Length: %zu\r\n",
-	    r->body.len)) != RP_OK ||
-	    (e = buf_adds(out, "Content-Security-Policy: " RESP_CSP "\r\n"
+	if ((e = buf_adds(out, "Status: ")) != RP_OK ||
+	    (e = resp_addnum(out, (unsigned int)st)) != RP_OK ||
+	    (e = buf_addc(out, ' ')) != RP_OK ||
+	    (e = buf_adds(out, http_status_text(st))) != RP_OK ||
+	    (e = buf_adds(out, "\r\nContent-Type: ")) != RP_OK ||
+	    (e = buf_adds(out, r->ctype != NULL ? r->ctype :
+	    "text/plain; charset=utf-8")) != RP_OK ||
+	    (e = buf_adds(out, "\r\nContent-Length: ")) != RP_OK ||
+	    (e = resp_addnum(out, r->body.len)) != RP_OK ||
+	    (e = buf_adds(out, "\r\n"
+	    "Content-Security-Policy: " RESP_CSP "\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "X-Frame-Options: DENY\r\n"
 	    "Referrer-Policy: no-referrer\r\n"
 	    "Cross-Origin-Opener-Policy: same-origin\r\n")) != RP_OK)
 		return e;
 	if (req->cfg->hsts_max_age > 0 &&
-	    (e = buf_addf(out, "Strict-Transport-Security: max-age=%lu; "
-	    "includeSubDomains\r\n", req->cfg->hsts_max_age)) != RP_OK)
+	    ((e = buf_adds(out, "Strict-Transport-Security: max-age="))
+	    != RP_OK ||
+	    (e = resp_addnum(out, req->cfg->hsts_max_age)) != RP_OK ||
+	    (e = buf_adds(out, "; includeSubDomains\r\n")) != RP_OK))
 		return e;
 	if ((e = buf_adds(out, r->personal ?
 	    "Cache-Control: no-store\r\n" :

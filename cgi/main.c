@@ -25,27 +25,12 @@
 #define MAIN_STOP_GRACE		10	/* seconds before SIGKILL */
 #define MAIN_BACKOFF_MAX	30	/* seconds between restarts, at most */
 
-/*
- * The worker's stop flag, set from its signal handler.  Besides the
- * configuration (filled before the first fork, read-only afterwards) this
- * is the only mutable state outside a request, and a worker's only
- * global: signal handlers cannot take arguments.
- */
-static volatile sig_atomic_t main_stop;
-
 struct slot {
 	pid_t	 pid;		/* 0: not running */
 	time_t	 started;
 	time_t	 restart_at;	/* when to start it again, if not running */
 	int	 backoff;	/* seconds */
 };
-
-static void
-main_on_term(int sig)
-{
-	(void)sig;
-	main_stop = 1;
-}
 
 static void
 usage(void)
@@ -151,7 +136,6 @@ static int
 main_spawn(struct slot *s, int fd, const struct config *cfg,
     struct tmpl_set *tmpl, struct metrics *metrics, const sigset_t *orig)
 {
-	struct sigaction	 sa;
 	pid_t			 pid, parent = getpid();
 	int			 rc;
 
@@ -164,18 +148,12 @@ main_spawn(struct slot *s, int fd, const struct config *cfg,
 		s->started = time(NULL);
 		return 0;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = main_on_term;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0;	/* no SA_RESTART: accept() must see EINTR */
-	if (sigaction(SIGTERM, &sa, NULL) != 0 ||
-	    sigaction(SIGINT, &sa, NULL) != 0 ||
-	    prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 ||
-	    sigprocmask(SIG_SETMASK, orig, NULL) != 0)
+	/* The worker installs its own handlers before unblocking. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
 		_exit(2);
 	if (getppid() != parent)
 		_exit(0);
-	rc = fcgi_worker_run(fd, cfg, tmpl, metrics, &main_stop);
+	rc = fcgi_worker_run(fd, cfg, tmpl, metrics, orig);
 	tmpl_free(tmpl);
 	exit(rc);
 }

@@ -40,6 +40,7 @@ static const struct route_def routes[] = {
 	    FIELD_BIT(FIELD_NOTE) | FIELD_BIT(FIELD_CSRF), h_test_form_post },
 	{ METHOD_POST, "/api/v1/_test/echo", "test_echo",
 	    ROUTE_API | ROUTE_PERSONAL, ROUTE_ALL_FIELDS, h_test_echo },
+	{ METHOD_GET, "/_test/slow", "test_slow", 0, 0, h_test_slow },
 #endif
 };
 
@@ -350,8 +351,12 @@ done:
 	if (req->metrics != NULL)
 		metrics_observe(req->metrics, req->route, req->resp.status,
 		    dt < 0 ? 0 : dt);
-	rplog(e == RP_OK || route_status_of(e) < 500 ? RPLOG_INFO :
-	    RPLOG_ERROR, "request", "route=%s status=%d ms=%.3f bytes=%zu%s%s",
+	/*
+	 * nginx's access log has every request; here successes are debug
+	 * detail, refusals are worth reading, and failures are errors.
+	 */
+	rplog(req->resp.status < 400 ? RPLOG_DEBUG :
+	    req->resp.status < 500 ? RPLOG_INFO : RPLOG_ERROR, "request", "route=%s status=%d ms=%.3f bytes=%zu%s%s",
 	    route_name(req->route), req->resp.status, dt * 1000,
 	    req->resp.body.len, e != RP_OK ? " error=" : "",
 	    e != RP_OK ? (req->err.code ? req->err.code : rp_err_name(e)) : "");
