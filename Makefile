@@ -78,22 +78,27 @@ $(ASAN)/unit/%: tests/unit/%.c $(ASAN_LIB_OBJS) tests/unit/unit.h
 	$(CC) $(WARN) $(SAN) -DRP_UNITTEST -DRP_TESTING -Icgi $(PKG_CFLAGS) -o $@ $< \
 		$(ASAN_LIB_OBJS) $(PKG_LIBS) $$(pkg-config --libs cmocka)
 
-# The fuzz target as a plain program replaying tests/fuzz/corpus/.
-$(ASAN)/fuzz_body_replay: tests/fuzz/fuzz_body.c tests/fuzz/replay.c $(ASAN_LIB_OBJS)
-	$(CC) $(WARN) $(SAN) -Icgi $(PKG_CFLAGS) -o $@ tests/fuzz/fuzz_body.c \
+# Each fuzz target as a plain program replaying its saved corpus
+# (tests/fuzz/corpus/ for fuzz_body, tests/fuzz/corpus-tmpl/ for fuzz_tmpl).
+FUZZ_TARGETS = fuzz_body fuzz_tmpl
+
+$(ASAN)/%_replay: tests/fuzz/%.c tests/fuzz/replay.c $(ASAN_LIB_OBJS)
+	$(CC) $(WARN) $(SAN) -Icgi $(PKG_CFLAGS) -o $@ $< \
 		tests/fuzz/replay.c $(ASAN_LIB_OBJS) $(PKG_LIBS)
 
-fuzz: build/fuzz/fuzz_body
-build/fuzz/fuzz_body: tests/fuzz/fuzz_body.c $(LIB_SRCS) cgi/extern.h
+# libFuzzer builds: run e.g. build/fuzz/fuzz_body -max_total_time=60 DIR
+fuzz: $(FUZZ_TARGETS:%=build/fuzz/%)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) cgi/extern.h
 	@mkdir -p build/fuzz
 	clang -std=c11 -D_DEFAULT_SOURCE -g -O1 \
 		-fsanitize=fuzzer,address,undefined -Icgi $(PKG_CFLAGS) -o $@ \
-		tests/fuzz/fuzz_body.c $(LIB_SRCS) $(PKG_LIBS)
+		$< $(LIB_SRCS) $(PKG_LIBS)
 
 deps:
 	@sh deploy/deps.sh $(DEBS)
 
-build-check: all $(UNIT_BINS) $(ASAN)/fuzz_body_replay $(ASAN)/revportal
+build-check: all $(UNIT_BINS) $(FUZZ_TARGETS:%=$(ASAN)/%_replay) \
+	$(ASAN)/revportal
 
 check:
 	@$(MAKE) -s deps

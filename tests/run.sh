@@ -46,13 +46,16 @@ for bin in build/asan/unit/test_*; do
 	fi
 done
 
-# The fuzz target, built as a plain program, replays the saved corpus.
-if build/asan/fuzz_body_replay tests/fuzz/corpus >"$logs/fuzz.log" 2>&1; then
-	count "fuzz/body corpus replay" 1 0
-else
-	count "fuzz/body corpus replay" 0 1
-	tail -n 40 "$logs/fuzz.log" | sed 's/^/    /'
-fi
+# The fuzz targets, built as plain programs, replay their saved corpora.
+for pair in body:tests/fuzz/corpus tmpl:tests/fuzz/corpus-tmpl; do
+	name=${pair%%:*}
+	if "build/asan/fuzz_${name}_replay" "${pair#*:}" >"$logs/fuzz_$name.log" 2>&1; then
+		count "fuzz/$name corpus replay" 1 0
+	else
+		count "fuzz/$name corpus replay" 0 1
+		tail -n 40 "$logs/fuzz_$name.log" | sed 's/^/    /'
+	fi
+done
 
 # Integration tests print "RESULT passed=N failed=M" as their last line.
 for t in tests/integration/test_*.sh; do
