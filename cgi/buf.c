@@ -1,9 +1,14 @@
 /*
  * Bounded growing buffers and the small byte helpers every module uses.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "extern.h"
 
@@ -300,4 +305,80 @@ rp_err_name(enum rp_err e)
 	if ((unsigned int)e >= RP_ERR__MAX)
 		return "internal_error";
 	return names[e];
+}
+
+/*
+ * Reads the regular file path whole, refusing one larger than max bytes
+ * or holding a NUL byte.  Returns a NUL-terminated copy (the caller frees
+ * it) with its length in *lenp, or NULL with why (whylen bytes) saying
+ * what is wrong, without the path.  For start-up files: templates,
+ * migrations.
+ */
+char *
+rp_read_file(const char *path, size_t max, size_t *lenp, char *why,
+    size_t whylen)
+{
+	struct stat	 st;
+	char		*p = NULL;
+	size_t		 got = 0;
+	ssize_t		 r;
+	int		 fd;
+
+	why[0] = '\0';
+	if (max >= SIZE_MAX - 1) {
+		(void)snprintf(why, whylen, "limit too large");
+		return NULL;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
+		(void)snprintf(why, whylen, "cannot open: %s",
+		    strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1) {
+		(void)snprintf(why, whylen, "%s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		(void)snprintf(why, whylen, "not a regular file");
+		goto out;
+	}
+	if (st.st_size < 0 || (unsigned long long)st.st_size > max) {
+		(void)snprintf(why, whylen, "larger than %zu bytes", max);
+		goto out;
+	}
+	/* One byte more than allowed shows a file that grew meanwhile. */
+	if ((p = malloc(max + 2)) == NULL) {
+		(void)snprintf(why, whylen, "out of memory");
+		goto out;
+	}
+	for (;;) {
+		r = read(fd, p + got, max + 1 - got);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			(void)snprintf(why, whylen, "%s", strerror(errno));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+		if (got > max) {
+			(void)snprintf(why, whylen, "larger than %zu bytes",
+			    max);
+			goto fail;
+		}
+	}
+	if (memchr(p, '\0', got) != NULL) {
+		(void)snprintf(why, whylen, "holds a NUL byte");
+		goto fail;
+	}
+	p[got] = '\0';
+	*lenp = got;
+	goto out;
+fail:
+	free(p);
+	p = NULL;
+out:
+	(void)close(fd);	/* read-only: nothing to lose */
+	return p;
 }

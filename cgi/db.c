@@ -290,74 +290,6 @@ fail:
 	return NULL;
 }
 
-/*
- * Reads the whole migration file path, at most DB_MIGRATION_MAX bytes and
- * no NUL byte.  Returns a NUL-terminated copy the caller frees, or NULL
- * with err filled.
- */
-static char *
-db_read_file(const char *path, char *err, size_t errlen)
-{
-	struct stat	 st;
-	char		*p = NULL;
-	size_t		 got = 0;
-	ssize_t		 r;
-	int		 fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
-		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) == -1) {
-		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		(void)snprintf(err, errlen, "%s: not a regular file", path);
-		goto out;
-	}
-	if (st.st_size < 0 || (unsigned long long)st.st_size >
-	    DB_MIGRATION_MAX) {
-		(void)snprintf(err, errlen, "%s: larger than %u bytes", path,
-		    DB_MIGRATION_MAX);
-		goto out;
-	}
-	/* One byte more than allowed shows a file that grew meanwhile. */
-	if ((p = malloc(DB_MIGRATION_MAX + 2)) == NULL) {
-		(void)snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	for (;;) {
-		r = read(fd, p + got, DB_MIGRATION_MAX + 1 - got);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			(void)snprintf(err, errlen, "%s: %s", path,
-			    strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-		if (got > DB_MIGRATION_MAX) {
-			(void)snprintf(err, errlen, "%s: larger than %u "
-			    "bytes", path, DB_MIGRATION_MAX);
-			goto fail;
-		}
-	}
-	if (memchr(p, '\0', got) != NULL) {
-		(void)snprintf(err, errlen, "%s: holds a NUL byte", path);
-		goto fail;
-	}
-	p[got] = '\0';
-	goto out;
-fail:
-	free(p);
-	p = NULL;
-out:
-	(void)close(fd);	/* read-only: nothing to lose */
-	return p;
-}
 
 /*
  * Finds the migration files of dir/migrations: names NNNN_<name>.sql,
@@ -469,10 +401,14 @@ db_apply(sqlite3 *h, int n, const char *path, char *err, size_t errlen)
 {
 	char	 what[RP_ERRMSG_MAX], setver[64];
 	char	*script = NULL, *msg = NULL;
+	size_t	 len;
 	int	 cur, rc = -1, intx = 0;
 
-	if ((script = db_read_file(path, err, errlen)) == NULL)
+	if ((script = rp_read_file(path, DB_MIGRATION_MAX, &len, what,
+	    sizeof(what))) == NULL) {
+		(void)snprintf(err, errlen, "%s: %s", path, what);
 		return -1;
+	}
 	if (db_once(h, db_sql[DB_STMT_BEGIN], NULL, 0, what, sizeof(what)) !=
 	    SQLITE_OK) {
 		(void)snprintf(err, errlen, "%s: %s", path, what);

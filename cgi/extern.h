@@ -111,6 +111,8 @@ enum rp_err	 buf_addf(struct buf *, const char *, ...)
 enum rp_err	 buf_addv(struct buf *, const char *, va_list);
 enum rp_err	 buf_add_html(struct buf *, const char *, size_t);
 char		*rp_strndup(const void *, size_t);
+char		*rp_read_file(const char *path, size_t max, size_t *lenp,
+		    char *why, size_t whylen);
 int		 rp_ct_equal(const void *, const void *, size_t);
 int		 rp_utf8_valid(const char *, size_t);
 

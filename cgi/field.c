@@ -133,19 +133,6 @@ valid_token(const char *s, size_t n)
 }
 
 /* Exactly FIELD_ID_LEN base64url characters. */
-static int
-valid_id(const char *s, size_t n)
-{
-	size_t	 i;
-
-	if (n != FIELD_ID_LEN)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!is_b64url((unsigned char)s[i]))
-			return 0;
-	return 1;
-}
-
 /* Unpadded base64url; not empty. */
 static int
 valid_csrf(const char *s, size_t n)
@@ -158,6 +145,12 @@ valid_csrf(const char *s, size_t n)
 		if (!is_b64url((unsigned char)s[i]))
 			return 0;
 	return 1;
+}
+
+static int
+valid_id(const char *s, size_t n)
+{
+	return n == FIELD_ID_LEN && valid_csrf(s, n);
 }
 
 /*

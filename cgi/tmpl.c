@@ -446,10 +446,9 @@ tmpl_load_file(const char *dir, const char *file, int is_layout,
 {
 	char		 path[RP_CONF_STR + 64];
 	struct tparse	 tp;
-	FILE		*f = NULL;
-	char		*src = NULL;
+	char		*src, why[RP_ERRMSG_MAX];
 	size_t		 len;
-	int		 n, rc = -1;
+	int		 n;
 
 	tp.fname = path;
 	tp.is_layout = is_layout;
@@ -462,32 +461,12 @@ tmpl_load_file(const char *dir, const char *file, int is_layout,
 			err[0] = '\0';
 		return -1;
 	}
-	if ((f = fopen(path, "r")) == NULL) {
-		tmpl_err(&tp, 0, "cannot open: %s", strerror(errno));
-		goto out;
+	if ((src = rp_read_file(path, RP_TMPL_FILE_MAX, &len, why,
+	    sizeof(why))) == NULL) {
+		tmpl_err(&tp, 0, "%s", why);
+		return -1;
 	}
-	/* One byte more than allowed tells a file that is too large. */
-	if ((src = malloc(RP_TMPL_FILE_MAX + 2)) == NULL) {
-		tmpl_err(&tp, 0, "out of memory");
-		goto out;
-	}
-	len = fread(src, 1, RP_TMPL_FILE_MAX + 1, f);
-	if (ferror(f)) {
-		tmpl_err(&tp, 0, "read error");
-		goto out;
-	}
-	if (len > RP_TMPL_FILE_MAX) {
-		tmpl_err(&tp, 0, "larger than %u bytes", RP_TMPL_FILE_MAX);
-		goto out;
-	}
-	src[len] = '\0';
-	rc = tmpl_parse(&tp, t, src, len);
-	src = NULL;	/* now t's */
-out:
-	free(src);
-	if (f != NULL)
-		fclose(f);
-	return rc;
+	return tmpl_parse(&tp, t, src, len);	/* src is now t's */
 }
 
 /*

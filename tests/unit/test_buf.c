@@ -3,6 +3,8 @@
  * growth, HTML escaping, constant-time comparison and UTF-8 validation.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "unit.h"
 
@@ -322,6 +324,67 @@ test_fail(void **state)
 	assert_string_equal(rp_err_name((enum rp_err)-1), "internal_error");
 }
 
+/* Writes n bytes of data to dir/name and returns the path (static). */
+static const char *
+put_file(const char *dir, const char *name, const char *data, size_t n)
+{
+	static char	 path[512];
+	FILE		*f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_non_null(f = fopen(path, "wb"));
+	assert_int_equal(fwrite(data, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+static void
+test_read_file(void **state)
+{
+	char		 dir[] = "/tmp/rp-buf-XXXXXX", why[128], path[600];
+	const char	*p;
+	char		*s;
+	size_t		 len = 99;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+
+	p = put_file(dir, "ok", "hello\n", 6);
+	assert_non_null(s = rp_read_file(p, 6, &len, why, sizeof(why)));
+	assert_int_equal(len, 6);
+	assert_string_equal(s, "hello\n");
+	free(s);
+
+	/* Exactly one byte over the limit. */
+	assert_null(rp_read_file(p, 5, &len, why, sizeof(why)));
+	assert_non_null(strstr(why, "larger than 5 bytes"));
+
+	p = put_file(dir, "nul", "a\0b", 3);
+	assert_null(rp_read_file(p, 100, &len, why, sizeof(why)));
+	assert_string_equal(why, "holds a NUL byte");
+
+	p = put_file(dir, "empty", "", 0);
+	assert_non_null(s = rp_read_file(p, 100, &len, why, sizeof(why)));
+	assert_int_equal(len, 0);
+	assert_string_equal(s, "");
+	free(s);
+
+	assert_null(rp_read_file(dir, 100, &len, why, sizeof(why)));
+	assert_string_equal(why, "not a regular file");
+
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	assert_null(rp_read_file(path, 100, &len, why, sizeof(why)));
+	assert_non_null(strstr(why, "cannot open"));
+
+	snprintf(path, sizeof(path), "%s/ok", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/nul", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/empty", dir);
+	unlink(path);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -336,6 +399,7 @@ main(void)
 		cmocka_unit_test(test_utf8_good),
 		cmocka_unit_test(test_utf8_bad),
 		cmocka_unit_test(test_fail),
+		cmocka_unit_test(test_read_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
