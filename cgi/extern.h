@@ -340,6 +340,7 @@ struct metrics;
 
 struct metrics	*metrics_create(void);
 void		 metrics_destroy(struct metrics *);
+void		 metrics_in_flight(struct metrics *, int delta);
 void		 metrics_observe(struct metrics *, unsigned int route,
 		    int status, double seconds);
 enum rp_err	 metrics_render(const struct metrics *, struct buf *);

@@ -62,7 +62,21 @@ struct metrics_route {
 
 struct metrics {
 	struct metrics_route	 route[RP_ROUTES_MAX];
+	_Atomic int64_t		 in_flight;	/* requests being answered */
 };
+
+/*
+ * Counts a request in (delta 1) or out (delta -1) of the in-flight gauge.
+ * A worker killed mid-request leaves its request counted; the gauge is
+ * for seeing load, not for accounting.
+ */
+void
+metrics_in_flight(struct metrics *m, int delta)
+{
+	if (m != NULL)
+		atomic_fetch_add_explicit(&m->in_flight, delta,
+		    memory_order_relaxed);
+}
 
 /*
  * Maps a zeroed shared region for the counters.  Call before fork(2) so
@@ -285,6 +299,14 @@ metrics_render(const struct metrics *m, struct buf *out)
 		return e;
 	if (m == NULL)
 		return RP_OK;
+	if ((e = buf_addf(out,
+	    "# HELP revportal_http_requests_in_flight Requests being "
+	    "answered now.\n"
+	    "# TYPE revportal_http_requests_in_flight gauge\n"
+	    "revportal_http_requests_in_flight %lld\n",
+	    (long long)atomic_load_explicit(&m->in_flight,
+	    memory_order_relaxed))) != RP_OK)
+		return e;
 
 	if ((e = buf_adds(out,
 	    "# HELP revportal_http_requests_total "

@@ -324,6 +324,7 @@ route_dispatch(struct req *req)
 
 	allow[0] = '\0';
 	req->route = ROUTE_NONE;
+	metrics_in_flight(req->metrics, 1);
 	if (!route_path_ok(req->path)) {
 		api = 0;
 		e = rp_fail(&req->err, RP_ERR_BAD_INPUT, "bad_path",
@@ -351,6 +352,7 @@ done:
 	if (req->metrics != NULL)
 		metrics_observe(req->metrics, req->route, req->resp.status,
 		    dt < 0 ? 0 : dt);
+	metrics_in_flight(req->metrics, -1);
 	/*
 	 * nginx's access log has every request; here successes are debug
 	 * detail, refusals are worth reading, and failures are errors.

@@ -230,7 +230,14 @@ check "an unknown template tag stops start-up naming file and line" sh -c "[ $rc
 # A request in hand when SIGTERM arrives is answered before the worker exits.
 curl -sk --max-time 10 -o "$work/slow" -w '%{http_code}' "$(url /_test/slow)" >"$work/slow.code" &
 slow_pid=$!
-sleep 0.3
+# Wait (bounded) until it is being answered: the gauge counts it and the
+# metrics request itself.
+for _ in $(seq 1 100); do
+	req "$(url /metrics)"
+	grep -q '^revportal_http_requests_in_flight [2-9]' "$work/b" && break
+	sleep 0.05
+done
+check "the in-flight gauge sees the slow request" grep -q '^revportal_http_requests_in_flight [2-9]' "$work/b"
 if stack_stop "$work"; then
 	ok "SIGTERM stops every process cleanly"
 else

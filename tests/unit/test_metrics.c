@@ -409,12 +409,21 @@ test_exposition(void **state)
 	const char	*t;
 	int		 bad, n;
 
-	/* Nothing observed: only revportal_up, and no empty series. */
+	/* Nothing observed: the two gauges, and no empty series. */
 	t = render(fx);
 	n = exposition_valid(t, &bad);
 	assert_int_equal(bad, 0);
-	assert_int_equal(n, 1);
+	assert_int_equal(n, 2);
 	assert_non_null(strstr(t, "# TYPE revportal_up gauge\nrevportal_up 1\n"));
+	assert_non_null(strstr(t, "\nrevportal_http_requests_in_flight 0\n"));
+
+	/* The in-flight gauge goes up and down across processes' calls. */
+	metrics_in_flight(fx->m, 1);
+	metrics_in_flight(fx->m, 1);
+	metrics_in_flight(fx->m, -1);
+	t = render(fx);
+	assert_non_null(strstr(t, "\nrevportal_http_requests_in_flight 1\n"));
+	metrics_in_flight(fx->m, -1);
 
 	metrics_observe(fx->m, 0, 200, 0.01);
 	metrics_observe(fx->m, 0, 302, 0.01);
@@ -423,8 +432,9 @@ test_exposition(void **state)
 	t = render(fx);
 	n = exposition_valid(t, &bad);
 	assert_int_equal(bad, 0);
-	/* up + 4 request counters + 3 routes * (14 buckets + sum + count) */
-	assert_int_equal(n, 1 + 4 + 3 * 16);
+	/* 2 gauges + 4 request counters + 3 routes * (14 buckets + sum +
+	 * count) */
+	assert_int_equal(n, 2 + 4 + 3 * 16);
 	assert_non_null(strstr(t,
 	    "# TYPE revportal_http_requests_total counter\n"));
 	assert_non_null(strstr(t,
