@@ -227,6 +227,7 @@ main(int argc, char *argv[])
 	char			 err[512];
 	sigset_t		 set, orig;
 	siginfo_t		 si;
+	struct stat		 sst;
 	struct timespec		 tick = { 1, 0 };
 	time_t			 stop_at = 0;
 	unsigned int		 i;
@@ -258,7 +259,15 @@ main(int argc, char *argv[])
 		fprintf(stderr, "revportal: %s\n", err);
 		return 1;
 	}
-	if (conf_load_secret(&cfg, !check, err, sizeof(err)) != RP_OK) {
+	/*
+	 * A check before the first start (systemd's ExecStartPre) finds no
+	 * secret yet: the real start creates it.  One that exists must be
+	 * right.
+	 */
+	if (check && lstat(cfg.secret_file, &sst) != 0 && errno == ENOENT)
+		fprintf(stderr, "revportal: %s: not there yet; it will be "
+		    "created at start\n", cfg.secret_file);
+	else if (conf_load_secret(&cfg, !check, err, sizeof(err)) != RP_OK) {
 		fprintf(stderr, "revportal: %s\n", err);
 		goto out;
 	}

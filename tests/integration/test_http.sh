@@ -218,6 +218,18 @@ printf '[server]\nworkers = 0\n' >"$work/bad.ini"
 msg=$("$BIN" -t -c "$work/bad.ini" 2>&1)
 check "a wrong setting stops start-up naming it" sh -c "echo \"\$1\" | grep -q 'workers'" _ "$msg"
 
+printf '[paths]\ntemplates = %s\nsecret_file = %s\n' "$top/templates" "$work/not-yet.key" >"$work/fresh.ini"
+"$BIN" -t -c "$work/fresh.ini" >"$work/fresh.out" 2>&1
+rc=$?
+check "a check before the first start accepts a missing secret" sh -c "[ $rc -eq 0 ] && [ ! -e '$work/not-yet.key' ] && grep -q 'configuration ok' '$work/fresh.out'"
+
+printf 'short' >"$work/short.key"
+chmod 600 "$work/short.key"
+printf '[paths]\ntemplates = %s\nsecret_file = %s\n' "$top/templates" "$work/short.key" >"$work/short.ini"
+msg=$("$BIN" -t -c "$work/short.ini" 2>&1)
+rc=$?
+check "a secret file of the wrong size stops start-up naming it" sh -c "[ $rc -ne 0 ] && echo \"\$1\" | grep -q 'short.key'" _ "$msg"
+
 mkdir -p "$work/tpl"
 cp templates/*.html "$work/tpl/"
 printf '<p>{{%%oops}}</p>\n' >>"$work/tpl/landing.html"
