@@ -239,6 +239,19 @@ parse_pairs(struct input *in, const char *s, size_t len,
 				e = fail_unknown(ei, scratch, nlen);
 				goto out;
 			}
+			/*
+			 * A query string ends up in access logs and browser
+			 * history: no secret and no upload travels there.
+			 */
+			if (f != FIELD__MAX && mode == PAIRS_QUERY &&
+			    (fields[f].flags & (FIELDF_SECRET |
+			    FIELDF_BINARY))) {
+				e = rp_fail(ei, RP_ERR_BAD_INPUT,
+				    "field_not_in_query", "field '%s' must be "
+				    "sent in the request body, not in the "
+				    "address", fields[f].name);
+				goto out;
+			}
 			if (f != FIELD__MAX && (e = field_set(in, f,
 			    scratch + nlen, vlen, NULL, ei)) != RP_OK)
 				goto out;

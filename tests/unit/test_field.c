@@ -382,23 +382,84 @@ test_filename(void **state)
 	struct input		 in;
 	struct rp_errinfo	 ei;
 	char			 name[300];
+	static const char	 der[] = "\x30\x00";
 
 	(void)state;
 	memset(&in, 0, sizeof(in));
-	assert_int_equal(field_set(&in, FIELD_NOTE, "x", 1, "a\nb.txt", &ei),
+	/* Only binary fields come as files. */
+	assert_int_equal(field_set(&in, FIELD_NOTE, "x", 1, "n.txt", &ei),
 	    RP_ERR_BAD_INPUT);
+	assert_string_equal(ei.code, "unexpected_file");
+	assert_int_equal(field_set(&in, FIELD_PASSPHRASE, "x", 1, "p.txt",
+	    &ei), RP_ERR_BAD_INPUT);
+	assert_string_equal(ei.code, "unexpected_file");
+	assert_int_equal(field_set(&in, FIELD_SIGNATURE, der, 2, "a\nb.p7s",
+	    &ei), RP_ERR_BAD_INPUT);
 	assert_string_equal(ei.code, "invalid_filename");
-	assert_int_equal(field_set(&in, FIELD_NOTE, "x", 1, "\xc0\xaf", &ei),
-	    RP_ERR_BAD_INPUT);
+	assert_int_equal(field_set(&in, FIELD_SIGNATURE, der, 2, "\xc0\xaf",
+	    &ei), RP_ERR_BAD_INPUT);
+	assert_string_equal(ei.code, "invalid_filename");
+	/* A right-to-left override disguising the extension. */
+	assert_int_equal(field_set(&in, FIELD_SIGNATURE, der, 2,
+	    "sig\xe2\x80\xaetxt.p7s", &ei), RP_ERR_BAD_INPUT);
+	assert_string_equal(ei.code, "invalid_filename");
 	memset(name, 'f', sizeof(name) - 1);
 	name[sizeof(name) - 1] = '\0';
-	assert_int_equal(field_set(&in, FIELD_NOTE, "x", 1, name, &ei),
+	assert_int_equal(field_set(&in, FIELD_SIGNATURE, der, 2, name, &ei),
 	    RP_ERR_BAD_INPUT);
-	assert_false(in.f[FIELD_NOTE].set);
-	assert_int_equal(field_set(&in, FIELD_NOTE, "x", 1,
-	    "C:\\Users\\me\\n\xc3\xb6te.txt", &ei), RP_OK);
-	assert_string_equal(in.f[FIELD_NOTE].filename,
-	    "C:\\Users\\me\\n\xc3\xb6te.txt");
+	assert_false(in.f[FIELD_SIGNATURE].set);
+	assert_int_equal(field_set(&in, FIELD_SIGNATURE, der, 2,
+	    "C:\\Users\\me\\n\xc3\xb6te.p7s", &ei), RP_OK);
+	assert_string_equal(in.f[FIELD_SIGNATURE].filename,
+	    "C:\\Users\\me\\n\xc3\xb6te.p7s");
+	input_free(&in);
+}
+
+static void
+test_invisible_characters(void **state)
+{
+	struct input		 in;
+	struct rp_errinfo	 ei;
+	static const char *const bad[] = {
+		"a\xc2\x85" "b",		/* NEL, a C1 control */
+		"a\xc2\x9f",		/* last C1 control */
+		"\xe2\x80\xae" "CA",	/* RIGHT-TO-LEFT OVERRIDE */
+		"x\xe2\x80\xaa",	/* LEFT-TO-RIGHT EMBEDDING */
+		"x\xe2\x81\xa6y",	/* LEFT-TO-RIGHT ISOLATE */
+		"x\xe2\x81\xa9",	/* POP DIRECTIONAL ISOLATE */
+		"x\xe2\x80\x8fy",	/* RIGHT-TO-LEFT MARK */
+		"a\xe2\x80\xa8" "b",	/* LINE SEPARATOR */
+		"a\xe2\x80\xa9" "b",	/* PARAGRAPH SEPARATOR */
+	};
+	static const char *const good[] = {
+		"\xc2\xa0nbsp",	/* U+00A0 follows the C1 range */
+		"\xc2\xa9 2026",	/* copyright sign */
+		"\xe2\x80\x94" "dash",	/* EM DASH */
+		"\xe2\x80\xaf",	/* NARROW NO-BREAK SPACE */
+		"\xe2\x81\xa5",	/* U+2065, before the isolates */
+		"\xe2\x81\xaa",	/* U+206A, after them */
+		"\xc5\xa1\xc4\x8d\xc5\xbe \xd0\xb6",
+	};
+	size_t			 i;
+
+	(void)state;
+	memset(&in, 0, sizeof(in));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(field_set(&in, FIELD_ISSUER, bad[i],
+		    strlen(bad[i]), NULL, &ei), RP_ERR_BAD_INPUT);
+		assert_string_equal(ei.code, "invalid_characters");
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(field_set(&in, FIELD_ISSUER, good[i],
+		    strlen(good[i]), NULL, &ei), RP_OK);
+		input_free(&in);
+	}
+	/* A secret is never shown: direction marks pass, C1 does not. */
+	assert_int_equal(field_set(&in, FIELD_PASSPHRASE, "p\xe2\x80\xaeq", 5,
+	    NULL, &ei), RP_OK);
+	input_free(&in);
+	assert_int_equal(field_set(&in, FIELD_PASSPHRASE, "p\xc2\x85q", 4,
+	    NULL, &ei), RP_ERR_BAD_INPUT);
 	input_free(&in);
 }
 
@@ -412,7 +473,8 @@ test_input_free(void **state)
 	input_free(NULL);
 	memset(&in, 0, sizeof(in));
 	input_free(&in);
-	assert_int_equal(field_set(&in, FIELD_Q, "x", 1, "f", NULL), RP_OK);
+	assert_int_equal(field_set(&in, FIELD_SIGNATURE, "\x30\x00", 2, "f",
+	    NULL), RP_OK);
 	assert_int_equal(field_set(&in, FIELD_PASSPHRASE, "pw", 2, NULL,
 	    NULL), RP_OK);
 	in.cookie[COOKIE_CSRF] = strdup("c");
@@ -467,6 +529,7 @@ main(void)
 		cmocka_unit_test(test_duplicate),
 		cmocka_unit_test(test_secret_not_echoed),
 		cmocka_unit_test(test_filename),
+		cmocka_unit_test(test_invisible_characters),
 		cmocka_unit_test(test_input_free),
 		cmocka_unit_test(test_bad_call),
 	};

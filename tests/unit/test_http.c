@@ -239,6 +239,17 @@ test_urlenc_limits(void **state)
 	assert_int_equal(http_parse_query(&in, buf, RP_QUERY_MAX, &ei), RP_OK);
 	expect(http_parse_query(&in, buf, RP_QUERY_MAX + 1, &ei),
 	    RP_ERR_TOO_LARGE, &ei, "query_too_long", &in);
+
+	/* Secrets and uploads never travel in the address. */
+	expect(query(&in, "action=suspend&passphrase=hunter2", &ei),
+	    RP_ERR_BAD_INPUT, &ei, "field_not_in_query", &in);
+	assert_null(strstr(ei.msg, "hunter2"));
+	expect(query(&in, "signature=MIIB", &ei), RP_ERR_BAD_INPUT, &ei,
+	    "field_not_in_query", &in);
+	/* The same fields are fine in a body. */
+	assert_int_equal(urlenc(&in, "passphrase=hunter2&signature=MIIB",
+	    &ei), RP_OK);
+	input_free(&in);
 }
 
 static void
@@ -339,12 +350,19 @@ test_multipart_ok(void **state)
 	assert_string_equal(in.f[FIELD_Q].val, "x");
 	input_free(&in);
 
-	/* Empty content and empty file name. */
+	/* Empty content. */
 	assert_int_equal(mps(&in, "--XyZ\r\n"
-	    "Content-Disposition: form-data; name=\"q\"; filename=\"\"\r\n"
+	    "Content-Disposition: form-data; name=\"q\"\r\n"
 	    "\r\n\r\n--XyZ--", &ei), RP_OK);
 	assert_int_equal(in.f[FIELD_Q].len, 0);
-	assert_string_equal(in.f[FIELD_Q].filename, "");
+	assert_null(in.f[FIELD_Q].filename);
+	input_free(&in);
+
+	/* A text field sent as a file (even with an empty name). */
+	assert_int_equal(mps(&in, "--XyZ\r\n"
+	    "Content-Disposition: form-data; name=\"q\"; filename=\"\"\r\n"
+	    "\r\n\r\n--XyZ--", &ei), RP_ERR_BAD_INPUT);
+	assert_string_equal(ei.code, "unexpected_file");
 	input_free(&in);
 }
 
