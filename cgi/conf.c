@@ -67,7 +67,7 @@ static const struct conf_key conf_keys[] = {
 	    0, 63072000 },
 	{ "security", "csrf_ttl", CONF_ULONG, CONF_AT(csrf_ttl), 60, 86400 },
 	{ "database", "busy_timeout_ms", CONF_UINT, CONF_AT(busy_timeout_ms),
-	    0, 60000 },
+	    100, 60000 },
 	{ "log", "level", CONF_LEVEL, CONF_AT(log_level), 0, 0 },
 };
 
@@ -258,6 +258,22 @@ conf_check_url(const char *v)
 		return "must name a host after https://";
 	if (v[len - 1] == '/')
 		return "must not end with a slash";
+	/*
+	 * It is also the origin that browsers send with every form post
+	 * (route.c compares the two), so it must be written the way they
+	 * write it: no path, no user, a lower-case host, no default port.
+	 */
+	v += sizeof(scheme) - 1;
+	if (strpbrk(v, "/?#") != NULL)
+		return "must be only https:// and the host (and port), no path";
+	if (strchr(v, '@') != NULL)
+		return "must not hold a user name";
+	for (i = 0; v[i] != '\0'; i++)
+		if (isupper((unsigned char)v[i]))
+			return "must be written in lower case";
+	len = strlen(v);
+	if (len > 4 && strcmp(v + len - 4, ":443") == 0)
+		return "must leave out the default port :443";
 	return NULL;
 }
 

@@ -133,8 +133,8 @@ b64url_decode_exact(const char *in, size_t inlen, unsigned char *out,
  * Returns 1 when cookie is a NUL-terminated canonical base64url encoding
  * of CSRF_RAND_LEN bytes, 0 otherwise.
  */
-static int
-csrf_cookie_ok(const char *cookie)
+int
+csrf_cookie_valid(const char *cookie)
 {
 	unsigned char	 raw[CSRF_RAND_LEN];
 	int		 ok;
@@ -214,7 +214,7 @@ csrf_token(const unsigned char *secret, const char *cookie, int64_t now,
 		return RP_ERR_NOMEM;
 	if (secret == NULL)
 		return RP_ERR_INTERNAL;
-	if (!csrf_cookie_ok(cookie))
+	if (!csrf_cookie_valid(cookie))
 		return RP_ERR_BAD_INPUT;
 	for (i = 0; i < CSRF_TS_LEN; i++)
 		raw[i] = t >> (8 * (CSRF_TS_LEN - 1 - i)) & 0xff;
@@ -247,7 +247,7 @@ csrf_check(const unsigned char *secret, const char *cookie,
 	size_t		 i;
 	enum rp_err	 e = RP_ERR_FORBIDDEN;
 
-	if (secret == NULL || token == NULL || !csrf_cookie_ok(cookie))
+	if (secret == NULL || token == NULL || !csrf_cookie_valid(cookie))
 		return RP_ERR_FORBIDDEN;
 	if (strnlen(token, CSRF_TOKEN_LEN + 1) != CSRF_TOKEN_LEN ||
 	    !b64url_decode_exact(token, CSRF_TOKEN_LEN, raw, sizeof(raw)))

@@ -260,6 +260,13 @@ enum rp_err	 http_parse_multipart(struct input *, const char *ctype,
 enum rp_err	 http_parse_json(struct input *, const char *, size_t,
 		    struct rp_errinfo *);
 enum rp_err	 http_parse_cookies(struct input *, const char *, size_t);
+enum http_body {
+	HTTP_BODY_FORM,		/* url-encoded or multipart form */
+	HTTP_BODY_JSON,
+	HTTP_BODY_OTHER		/* anything else, or no type */
+};
+
+enum http_body	 http_body_kind(const char *ctype);
 /* Dispatches on the Content-Type (NULL when absent). */
 enum rp_err	 http_parse_body(struct input *, const char *ctype,
 		    const char *, size_t, struct rp_errinfo *);
@@ -277,6 +284,7 @@ int		 http_pct_decode(const char *, size_t, char *out, size_t *outlen,
 #define CSRF_TOKEN_MAX	64u
 
 enum rp_err	 csrf_new_cookie(char out[CSRF_COOKIE_LEN + 1]);
+int		 csrf_cookie_valid(const char *);
 enum rp_err	 csrf_token(const unsigned char *secret, const char *cookie,
 		    int64_t now, char *out, size_t outsz);
 enum rp_err	 csrf_check(const unsigned char *secret, const char *cookie,

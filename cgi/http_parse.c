@@ -806,6 +806,28 @@ media_type(const char *ctype, const char **type, size_t *len)
 }
 
 /*
+ * Says which kind of body the Content-Type ctype (NULL when absent)
+ * announces: HTTP_BODY_FORM for url-encoded and multipart forms,
+ * HTTP_BODY_JSON, else HTTP_BODY_OTHER.  The router uses it to keep
+ * each route to the bodies it expects.
+ */
+enum http_body
+http_body_kind(const char *ctype)
+{
+	const char	*t;
+	size_t		 tlen;
+
+	if (ctype == NULL || media_type(ctype, &t, &tlen) == -1)
+		return HTTP_BODY_OTHER;
+	if (ci_equal(t, tlen, "application/x-www-form-urlencoded") ||
+	    ci_equal(t, tlen, "multipart/form-data"))
+		return HTTP_BODY_FORM;
+	if (ci_equal(t, tlen, "application/json"))
+		return HTTP_BODY_JSON;
+	return HTTP_BODY_OTHER;
+}
+
+/*
  * Parses a request body by its Content-Type (NULL when absent): forms,
  * multipart forms and JSON.  An empty body is no fields whatever the
  * type.  Returns RP_OK, RP_ERR_MEDIA for another or a missing type, or

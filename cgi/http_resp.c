@@ -168,7 +168,7 @@ resp_csrf_token(struct req *req, char *out, size_t outsz)
 	enum rp_err	 e;
 
 	if (req->csrf_cookie[0] == '\0') {
-		if (have != NULL && strlen(have) == CSRF_COOKIE_LEN) {
+		if (have != NULL && csrf_cookie_valid(have)) {
 			memcpy(req->csrf_cookie, have, CSRF_COOKIE_LEN + 1);
 		} else {
 			if ((e = csrf_new_cookie(req->csrf_cookie)) != RP_OK)

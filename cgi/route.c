@@ -12,9 +12,14 @@
 
 #include "extern.h"
 
-#define ROUTE_API	0x01u	/* JSON answers, JSON errors */
-#define ROUTE_FORM	0x02u	/* HTML form POST: CSRF token required */
-#define ROUTE_PERSONAL	0x04u	/* Cache-Control: no-store */
+/*
+ * Route flags.  An API route answers and takes JSON only: a cross-site
+ * HTML form cannot send JSON without a CORS preflight, which nothing here
+ * grants.  Every other route that takes a body takes forms only and needs
+ * a valid CSRF token; there is no way to opt out.
+ */
+#define ROUTE_API	0x01u	/* JSON answers, JSON errors, JSON bodies */
+#define ROUTE_PERSONAL	0x02u	/* Cache-Control: no-store */
 
 struct route_def {
 	enum method	 method;
@@ -35,9 +40,10 @@ static const struct route_def routes[] = {
 	/* Compiled into the test build only: they exercise the parsers. */
 	{ METHOD_GET, "/_test/form", "test_form", ROUTE_PERSONAL, 0,
 	    h_test_form_get },
-	{ METHOD_POST, "/_test/form", "test_form_post",
-	    ROUTE_FORM | ROUTE_PERSONAL,
+	{ METHOD_POST, "/_test/form", "test_form_post", ROUTE_PERSONAL,
 	    FIELD_BIT(FIELD_NOTE) | FIELD_BIT(FIELD_CSRF), h_test_form_post },
+	{ METHOD_POST, "/_test/echo", "test_form_echo", ROUTE_PERSONAL,
+	    ROUTE_ALL_FIELDS, h_test_echo },
 	{ METHOD_POST, "/api/v1/_test/echo", "test_echo",
 	    ROUTE_API | ROUTE_PERSONAL, ROUTE_ALL_FIELDS, h_test_echo },
 	{ METHOD_GET, "/_test/slow", "test_slow", 0, 0, h_test_slow },
@@ -203,6 +209,15 @@ route_input(struct req *req, const struct route_def *rd)
 			return rp_fail(&req->err, RP_ERR_TOO_LARGE,
 			    "body_too_large", "The request body is larger "
 			    "than %zu bytes.", req->cfg->max_body);
+		if (req->bodylen > 0 && (rd->flags & ROUTE_API) &&
+		    http_body_kind(req->ctype) != HTTP_BODY_JSON)
+			return rp_fail(&req->err, RP_ERR_MEDIA,
+			    "json_required", "This address takes a JSON body "
+			    "(Content-Type: application/json).");
+		if (req->bodylen > 0 && !(rd->flags & ROUTE_API) &&
+		    http_body_kind(req->ctype) != HTTP_BODY_FORM)
+			return rp_fail(&req->err, RP_ERR_MEDIA,
+			    "form_required", "This page takes a form.");
 		if ((e = http_parse_body(&req->in, req->ctype, req->body,
 		    req->bodylen, &req->err)) != RP_OK)
 			return e;
@@ -340,7 +355,8 @@ route_dispatch(struct req *req)
 		req->resp.personal = 1;
 	if ((e = route_input(req, rd)) != RP_OK)
 		goto done;
-	if ((rd->flags & ROUTE_FORM) && (e = route_csrf(req)) != RP_OK)
+	if ((req->method == METHOD_POST || req->method == METHOD_PUT) &&
+	    !(rd->flags & ROUTE_API) && (e = route_csrf(req)) != RP_OK)
 		goto done;
 	e = rd->fn(req);
 done:

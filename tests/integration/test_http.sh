@@ -109,57 +109,6 @@ check "metrics count requests by route and status" body_has 'revportal_http_requ
 check "metrics count 404s of unmatched paths" body_has 'revportal_http_requests_total{route="unmatched",status="404"}'
 check "metrics have a latency histogram" body_has 'revportal_http_request_duration_seconds_bucket{route="landing",le="+Inf"}'
 
-# --- body parsing through nginx --------------------------------------------
-api=$(url /api/v1/_test/echo)
-
-req -H 'Content-Type: application/json' --data '{"action":"suspend","serial":"42:ba:82","reason":"keyCompromise"}' "$api"
-check "JSON body parsed and validated" sh -c "[ '$code' = 200 ] && grep -q '\"serial\":\"42:ba:82\"' '$work/b'"
-
-req -H 'Content-Type: application/json' --data '{"action":"suspend","passphrase":"correct horse"}' "$api"
-check "secret fields are never echoed" sh -c "[ '$code' = 200 ] && ! grep -q 'correct horse' '$work/b'"
-
-req -H 'Content-Type: application/json' --data '{"action": "suspend"' "$api"
-check "truncated JSON is 400 bad_json" sh -c "[ '$code' = 400 ] && grep -q '\"error\":\"bad_json\"' '$work/b'"
-
-req -H 'Content-Type: application/json' --data '{"action":"explode"}' "$api"
-check "invalid field value is 400" sh -c "[ '$code' = 400 ] && grep -q '\"error\":\"invalid_value\"' '$work/b'"
-
-req -H 'Content-Type: application/json' --data '{"nonsense":"x"}' "$api"
-check "unknown JSON member is 400" sh -c "[ '$code' = 400 ] && grep -q '\"error\":\"unknown_field\"' '$work/b'"
-
-req --data 'note=a%zzb' "$api"
-check "bad percent-encoding is 400 bad_encoding" sh -c "[ '$code' = 400 ] && grep -q '\"error\":\"bad_encoding\"' '$work/b'"
-
-req --data 'note=%C3%28' "$api"
-check "invalid UTF-8 is 400" sh -c "[ '$code' = 400 ] && grep -q '\"error\":\"invalid_utf8\"' '$work/b'"
-
-req --data 'note=a%00b' "$api"
-check "NUL byte in text is 400" sh -c "[ '$code' = 400 ] && grep -q '\"error\":\"invalid_characters\"' '$work/b'"
-
-req -H 'Content-Type: text/plain' --data 'hello' "$api"
-check "unsupported content type is 415" status_is 415
-
-head -c 300000 /dev/zero | tr '\0' 'a' >"$work/big"
-req -H 'Content-Type: application/x-www-form-urlencoded' --data-binary "@$work/big" "$api"
-check "body over the limit is 413 JSON" sh -c "[ '$code' = 413 ] && grep -q '\"error\":\"body_too_large\"' '$work/b'"
-
-head -c 3000 /dev/zero | tr '\0' 'b' >"$work/long"
-req --data-binary "note=$(cat "$work/long")" "$api"
-check "oversized field is 400 field_too_long" sh -c "[ '$code' = 400 ] && grep -q '\"error\":\"field_too_long\"' '$work/b'"
-
-# A DER-looking upload holding NUL, CRLF and a boundary-like line.
-printf '0\202\000\r\n--not-a-boundary\377' >"$work/sig.der"
-size=$(wc -c <"$work/sig.der")
-req -F "signature=@$work/sig.der;filename=sig.der" -F 'action=revoke' "$api"
-check "multipart upload with a binary file arrives whole" sh -c "[ '$code' = 200 ] && grep -q '\"bytes\":$size' '$work/b' && grep -q '\"filename\":\"sig.der\"' '$work/b'"
-
-printf -- '--XyZ\r\nContent-Disposition: form-data; name="action"\r\n\r\nrevoke\r\n--XyZ\r\nContent-Disposition: form-data; name="note"\r\n\r\nunfinished' >"$work/trunc"
-req -H 'Content-Type: multipart/form-data; boundary=XyZ' --data-binary "@$work/trunc" "$api"
-check "truncated multipart is 400" sh -c "[ '$code' = 400 ] && grep -q '\"error\":\"bad_multipart\"' '$work/b'"
-
-req -H 'Content-Type: multipart/form-data' --data-binary "@$work/trunc" "$api"
-check "multipart without boundary is 400" sh -c "[ '$code' = 400 ] && grep -q '\"error\":\"bad_boundary\"' '$work/b'"
-
 # --- CSRF -----------------------------------------------------------------
 form=$(url /_test/form)
 req -c "$work/jar" "$form"
@@ -188,6 +137,81 @@ check "form POST from another origin is 403" status_is 403
 
 req -b "$work/jar" --data "csrf_token=$token&note=%3Cscript%3Ealert(1)%3C%2Fscript%3E" "$form"
 check "posted text is HTML-escaped on the page" sh -c "[ '$code' = 200 ] && grep -q '&lt;script&gt;alert(1)&lt;/script&gt;' '$work/b' && ! grep -q '<script>alert' '$work/b'"
+
+# --- body parsing through nginx ---------------------------------------------
+# JSON goes to the API echo; forms go to the HTML echo, which like every
+# HTML POST needs the CSRF token and cookie (fetched above).
+api=$(url /api/v1/_test/echo)
+fecho=$(url /_test/echo)
+# fpost ARGS...: a form post to the HTML echo with this browser's token.
+fpost() { req -b "$work/jar" "$@" "$fecho"; }
+has_code() { grep -q "<code>$1</code>" "$work/b"; }
+
+req -H 'Content-Type: application/json' --data '{"action":"suspend","serial":"42:ba:82","reason":"keyCompromise"}' "$api"
+check "JSON body parsed and validated" sh -c "[ '$code' = 200 ] && grep -q '\"serial\":\"42:ba:82\"' '$work/b'"
+
+req -H 'Content-Type: application/json' --data '{"action":"suspend","passphrase":"correct horse"}' "$api"
+check "secret fields are never echoed" sh -c "[ '$code' = 200 ] && ! grep -q 'correct horse' '$work/b'"
+
+req -H 'Content-Type: application/json' --data '{"action": "suspend"' "$api"
+check "truncated JSON is 400 bad_json" sh -c "[ '$code' = 400 ] && grep -q '\"error\":\"bad_json\"' '$work/b'"
+
+req -H 'Content-Type: application/json' --data '{"action":"explode"}' "$api"
+check "invalid field value is 400" sh -c "[ '$code' = 400 ] && grep -q '\"error\":\"invalid_value\"' '$work/b'"
+
+req -H 'Content-Type: application/json' --data '{"nonsense":"x"}' "$api"
+check "unknown JSON member is 400" sh -c "[ '$code' = 400 ] && grep -q '\"error\":\"unknown_field\"' '$work/b'"
+
+req --data 'action=revoke&passphrase=guess' "$api"
+check "the API refuses form bodies (no cross-site form reaches it)" sh -c "[ '$code' = 415 ] && grep -q '\"error\":\"json_required\"' '$work/b'"
+
+req -H 'Content-Type: text/plain' --data '{"action":"revoke"}' "$api"
+check "the API refuses text/plain bodies" status_is 415
+
+req -H 'Content-Type: application/json' --data '{}' "$api?passphrase=in-the-address"
+check "a secret in the query string is 400" sh -c "[ '$code' = 400 ] && grep -q '\"error\":\"field_not_in_query\"' '$work/b' && ! grep -q 'in-the-address' '$work/b'"
+
+fpost --data "csrf_token=$token&note=a+b%21"
+check "form body parsed (+ and percent-decoding)" sh -c "[ '$code' = 200 ] && grep -q '\"note\":\"a b!\"' '$work/b'"
+
+fpost --data "csrf_token=$token&note=a%zzb"
+check "bad percent-encoding is 400 bad_encoding" sh -c "[ '$code' = 400 ] && grep -q '<code>bad_encoding</code>' '$work/b'"
+
+fpost --data "csrf_token=$token&note=%C3%28"
+check "invalid UTF-8 is 400" sh -c "[ '$code' = 400 ] && grep -q '<code>invalid_utf8</code>' '$work/b'"
+
+fpost --data "csrf_token=$token&note=a%00b"
+check "NUL byte in text is 400" sh -c "[ '$code' = 400 ] && grep -q '<code>invalid_characters</code>' '$work/b'"
+
+fpost --data "csrf_token=$token&issuer=%E2%80%AECA"
+check "a bidi override in text is 400" sh -c "[ '$code' = 400 ] && grep -q '<code>invalid_characters</code>' '$work/b'"
+
+fpost -H 'Content-Type: application/json' --data '{"note":"x"}'
+check "an HTML page refuses a JSON body" status_is 415
+
+head -c 300000 /dev/zero | tr '\0' 'a' >"$work/big"
+req -H 'Content-Type: application/json' --data-binary "@$work/big" "$api"
+check "body over the limit is 413 JSON" sh -c "[ '$code' = 413 ] && grep -q '\"error\":\"body_too_large\"' '$work/b'"
+
+fpost --data-binary "@$work/big"
+check "form body over the limit is 413 too" status_is 413
+
+head -c 3000 /dev/zero | tr '\0' 'b' >"$work/long"
+fpost --data-binary "csrf_token=$token&note=$(cat "$work/long")"
+check "oversized field is 400 field_too_long" sh -c "[ '$code' = 400 ] && grep -q '<code>field_too_long</code>' '$work/b'"
+
+# A DER-looking upload holding NUL, CRLF and a boundary-like line.
+printf '0\202\000\r\n--not-a-boundary\377' >"$work/sig.der"
+size=$(wc -c <"$work/sig.der")
+fpost -F "csrf_token=$token" -F "signature=@$work/sig.der;filename=sig.der" -F 'action=revoke'
+check "multipart upload with a binary file arrives whole" sh -c "[ '$code' = 200 ] && grep -q '\"bytes\":$size' '$work/b' && grep -q '\"filename\":\"sig.der\"' '$work/b'"
+
+printf -- '--XyZ\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n%s\r\n--XyZ\r\nContent-Disposition: form-data; name="note"\r\n\r\nunfinished' "$token" >"$work/trunc"
+fpost -H 'Content-Type: multipart/form-data; boundary=XyZ' --data-binary "@$work/trunc"
+check "truncated multipart is 400" sh -c "[ '$code' = 400 ] && grep -q '<code>bad_multipart</code>' '$work/b'"
+
+fpost -H 'Content-Type: multipart/form-data' --data-binary "@$work/trunc"
+check "multipart without boundary is 400" sh -c "[ '$code' = 400 ] && grep -q '<code>bad_boundary</code>' '$work/b'"
 
 # --- supervision ------------------------------------------------------------
 pids=$(stack_worker_pids)

@@ -156,7 +156,7 @@ test_full_file(void **state)
 	    "max_body = 1024\n"
 	    "[site]\n"
 	    "site_name = Preklic potrdil \xc4\x8d\n"
-	    "portal_url = https://revoke.example.si:8443/portal\n"
+	    "portal_url = https://revoke.example.si:8443\n"
 	    "hotline = +386 (0)1 234-56/78\n"
 	    "[security]\n"
 	    "hsts_max_age = 0\n"
@@ -176,7 +176,7 @@ test_full_file(void **state)
 	assert_int_equal(cfg.max_body, 1024);
 	assert_string_equal(cfg.site_name, "Preklic potrdil \xc4\x8d");
 	assert_string_equal(cfg.portal_url,
-	    "https://revoke.example.si:8443/portal");
+	    "https://revoke.example.si:8443");
 	assert_string_equal(cfg.hotline, "+386 (0)1 234-56/78");
 	assert_int_equal(cfg.hsts_max_age, 0);
 	assert_int_equal(cfg.csrf_ttl, 86400);
@@ -268,6 +268,15 @@ static const struct badval badvals[] = {
 	{ "site", "portal_url", "https://example.si/", "must not end with a "
 	    "slash" },
 	{ "site", "portal_url", "https://exa mple.si", URL_CHARS },
+	{ "site", "portal_url", "https://x.si/portal", "must be only https:// "
+	    "and the host (and port), no path" },
+	{ "site", "portal_url", "https://x.si?a", "must be only https:// "
+	    "and the host (and port), no path" },
+	{ "site", "portal_url", "https://u@x.si", "must not hold a user name" },
+	{ "site", "portal_url", "https://Revoke.X.si", "must be written in "
+	    "lower case" },
+	{ "site", "portal_url", "https://x.si:443", "must leave out the "
+	    "default port :443" },
 	{ "site", "portal_url", "https://x.si/\"><script>", URL_CHARS },
 	{ "site", "portal_url", "https://x.si/\x01", URL_CHARS },
 	{ "site", "portal_url", "https://x.si/\xc4\x8d", URL_CHARS },
@@ -282,8 +291,10 @@ static const struct badval badvals[] = {
 	{ "security", "hsts_max_age", "1y", NUM(0, 63072000) },
 	{ "security", "csrf_ttl", "59", NUM(60, 86400) },
 	{ "security", "csrf_ttl", "86401", NUM(60, 86400) },
-	{ "database", "busy_timeout_ms", "60001", NUM(0, 60000) },
-	{ "database", "busy_timeout_ms", "5s", NUM(0, 60000) },
+	{ "database", "busy_timeout_ms", "60001", NUM(100, 60000) },
+	{ "database", "busy_timeout_ms", "5s", NUM(100, 60000) },
+	{ "database", "busy_timeout_ms", "0", NUM(100, 60000) },
+	{ "database", "busy_timeout_ms", "99", NUM(100, 60000) },
 	{ "log", "level", "verbose", "must be one of debug, info, warn, "
 	    "error" },
 	{ "log", "level", "INFO", "must be one of debug, info, warn, "
@@ -318,14 +329,14 @@ test_ranges_edges(void **state)
 
 	assert_int_equal(load_text(*state, &cfg, "[server]\nworkers = 1\n"
 	    "backlog = 4096\n[security]\nhsts_max_age = 63072000\n"
-	    "csrf_ttl = 60\n[database]\nbusy_timeout_ms = 0\n[limits]\n"
+	    "csrf_ttl = 60\n[database]\nbusy_timeout_ms = 100\n[limits]\n"
 	    "max_body = 8388608\n[log]\nlevel = warn\n", err, sizeof(err)),
 	    RP_OK);
 	assert_int_equal(cfg.workers, 1);
 	assert_int_equal(cfg.backlog, 4096);
 	assert_int_equal(cfg.hsts_max_age, 63072000);
 	assert_int_equal(cfg.csrf_ttl, 60);
-	assert_int_equal(cfg.busy_timeout_ms, 0);
+	assert_int_equal(cfg.busy_timeout_ms, 100);
 	assert_int_equal(cfg.max_body, RP_BODY_CEILING);
 	assert_int_equal(cfg.log_level, RPLOG_WARN);
 	assert_int_equal(load_text(*state, &cfg, "[server]\nworkers = 007\n",
@@ -367,7 +378,8 @@ test_portal_url_ok(void **state)
 	static const char *const ok[] = {
 		"https://revoke.example.si",
 		"https://127.0.0.1:8443",
-		"https://[::1]:8443/revocation/portal",
+		"https://[::1]:8443",
+		"https://revoke.example.si:4443",
 		"https://x",
 	};
 	struct config	 cfg;

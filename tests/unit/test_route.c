@@ -231,14 +231,56 @@ test_echo_masks_secrets(void **state)
 	struct fixture	*fx = *state;
 	struct req	*r = mkreq(fx, METHOD_POST, "/api/v1/_test/echo");
 
-	r->ctype = "application/x-www-form-urlencoded";
-	r->body = "action=suspend&passphrase=hunter2hunter2";
+	r->ctype = "application/json";
+	r->body = "{\"action\":\"suspend\",\"passphrase\":\"hunter2hunter2\"}";
 	r->bodylen = strlen(r->body);
 	route_dispatch(r);
 	assert_int_equal(r->resp.status, 200);
 	assert_non_null(strstr(body(r), "\"action\":\"suspend\""));
 	assert_null(strstr(body(r), "hunter2"));
 	assert_non_null(strstr(head(fx), "Cache-Control: no-store\r\n"));
+}
+
+/*
+ * API routes take JSON only, so a cross-site HTML form (which can send
+ * url-encoded, multipart or text/plain bodies without a preflight) never
+ * reaches an API handler; HTML routes take forms only.
+ */
+static void
+test_body_kinds_per_route(void **state)
+{
+	struct fixture	*fx = *state;
+	static const char *const forms[] = {
+		"application/x-www-form-urlencoded",
+		"multipart/form-data; boundary=b",
+		"text/plain",
+		NULL,
+	};
+	struct req	*r;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		r = mkreq(fx, METHOD_POST, "/api/v1/_test/echo");
+		r->ctype = forms[i];
+		r->body = "action=revoke&passphrase=x";
+		r->bodylen = strlen(r->body);
+		route_dispatch(r);
+		assert_int_equal(r->resp.status, 415);
+		assert_non_null(strstr(body(r), "\"error\":\"json_required\""));
+	}
+
+	/* An HTML route refuses JSON before looking at any token. */
+	r = mkreq(fx, METHOD_POST, "/_test/form");
+	r->ctype = "application/json";
+	r->body = "{\"note\":\"x\"}";
+	r->bodylen = strlen(r->body);
+	route_dispatch(r);
+	assert_int_equal(r->resp.status, 415);
+
+	/* An HTML POST with no body at all still needs its token. */
+	r = mkreq(fx, METHOD_POST, "/_test/echo");
+	route_dispatch(r);
+	assert_int_equal(r->resp.status, 403);
 }
 
 static void
@@ -360,6 +402,29 @@ test_csrf(void **state)
 	}
 }
 
+/* A cookie that is 22 characters but not canonical is replaced. */
+static void
+test_csrf_bad_cookie_replaced(void **state)
+{
+	struct fixture	*fx = *state;
+	struct req	*r = mkreq(fx, METHOD_GET, "/_test/form");
+
+	r->cookie_hdr = "__Host-rp_csrf=AAAAAAAAAAAAAAAAAAAAAB";
+	route_dispatch(r);
+	assert_int_equal(r->resp.status, 200);
+	assert_non_null(r->resp.headers.p);
+	assert_non_null(strstr(r->resp.headers.p, "Set-Cookie: __Host-rp_csrf="));
+	assert_null(strstr(r->resp.headers.p, "AAAAAAAAAAAAAAAAAAAAAB"));
+
+	/* A good one is kept: no new cookie. */
+	r = mkreq(fx, METHOD_GET, "/_test/form");
+	r->cookie_hdr = "__Host-rp_csrf=AAAAAAAAAAAAAAAAAAAAAA";
+	route_dispatch(r);
+	assert_int_equal(r->resp.status, 200);
+	assert_true(r->resp.headers.p == NULL ||
+	    strstr(r->resp.headers.p, "Set-Cookie") == NULL);
+}
+
 static void
 test_healthz_without_db(void **state)
 {
@@ -437,8 +502,10 @@ main(void)
 		cmocka_unit_test(test_match_patterns),
 		cmocka_unit_test(test_body_limits),
 		cmocka_unit_test(test_echo_masks_secrets),
+		cmocka_unit_test(test_body_kinds_per_route),
 		cmocka_unit_test(test_unexpected_field),
 		cmocka_unit_test(test_csrf),
+		cmocka_unit_test(test_csrf_bad_cookie_replaced),
 		cmocka_unit_test(test_healthz_without_db),
 		cmocka_unit_test(test_status_mapping),
 		cmocka_unit_test(test_resp_header_injection),
