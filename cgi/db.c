@@ -36,7 +36,9 @@ enum db_stmt {
 	DB_STMT_JOURNAL_WAL,
 	DB_STMT_SYNC_FULL,
 	DB_STMT_FOREIGN_KEYS_ON,
+	DB_STMT_FOREIGN_KEYS_OFF,
 	DB_STMT_FOREIGN_KEYS,
+	DB_STMT_FOREIGN_KEY_CHECK,
 	DB_STMT_USER_VERSION,
 	DB_STMT_BEGIN,
 	DB_STMT_COMMIT,
@@ -52,7 +54,9 @@ static const char *const db_sql[DB_STMT__MAX] = {
 	[DB_STMT_JOURNAL_WAL] = "PRAGMA journal_mode = WAL",
 	[DB_STMT_SYNC_FULL] = "PRAGMA synchronous = FULL",
 	[DB_STMT_FOREIGN_KEYS_ON] = "PRAGMA foreign_keys = ON",
+	[DB_STMT_FOREIGN_KEYS_OFF] = "PRAGMA foreign_keys = OFF",
 	[DB_STMT_FOREIGN_KEYS] = "PRAGMA foreign_keys",
+	[DB_STMT_FOREIGN_KEY_CHECK] = "PRAGMA foreign_key_check",
 	[DB_STMT_USER_VERSION] = "PRAGMA user_version",
 	[DB_STMT_BEGIN] = "BEGIN IMMEDIATE",
 	[DB_STMT_COMMIT] = "COMMIT",
@@ -147,6 +151,33 @@ db_prepare(sqlite3 *h, const char *sql, unsigned int flags,
 		return SQLITE_MISUSE;
 	}
 	return SQLITE_OK;
+}
+
+/*
+ * The authorizer while a migration script runs: the script may change
+ * the schema and the data, but not end or nest the transaction that
+ * makes it all-or-nothing, attach other files, or change the
+ * connection's settings (user_version is set by db_apply() itself).
+ */
+static int
+db_migration_auth(void *arg, int action, const char *a, const char *b,
+    const char *c, const char *d)
+{
+	(void)arg;
+	(void)a;
+	(void)b;
+	(void)c;
+	(void)d;
+	switch (action) {
+	case SQLITE_TRANSACTION:
+	case SQLITE_SAVEPOINT:
+	case SQLITE_ATTACH:
+	case SQLITE_DETACH:
+	case SQLITE_PRAGMA:
+		return SQLITE_DENY;
+	default:
+		return SQLITE_OK;
+	}
 }
 
 /*
@@ -399,7 +430,7 @@ out:
 static int
 db_apply(sqlite3 *h, int n, const char *path, char *err, size_t errlen)
 {
-	char	 what[RP_ERRMSG_MAX], setver[64];
+	char	 what[RP_ERRMSG_MAX], setver[64], fk[128];
 	char	*script = NULL, *msg = NULL;
 	size_t	 len;
 	int	 cur, rc = -1, intx = 0;
@@ -409,7 +440,15 @@ db_apply(sqlite3 *h, int n, const char *path, char *err, size_t errlen)
 		(void)snprintf(err, errlen, "%s: %s", path, what);
 		return -1;
 	}
-	if (db_once(h, db_sql[DB_STMT_BEGIN], NULL, 0, what, sizeof(what)) !=
+	/*
+	 * Foreign keys are off while the schema changes (a rebuilt parent
+	 * table must not cascade into its children) and checked as a whole
+	 * before the commit.  The pragma is a no-op inside a transaction,
+	 * so it comes first.
+	 */
+	if (db_once(h, db_sql[DB_STMT_FOREIGN_KEYS_OFF], NULL, 0, what,
+	    sizeof(what)) != SQLITE_OK ||
+	    db_once(h, db_sql[DB_STMT_BEGIN], NULL, 0, what, sizeof(what)) !=
 	    SQLITE_OK) {
 		(void)snprintf(err, errlen, "%s: %s", path, what);
 		goto out;
@@ -428,9 +467,28 @@ db_apply(sqlite3 *h, int n, const char *path, char *err, size_t errlen)
 		    "%d to %d meanwhile", path, n - 1, cur);
 		goto out;
 	}
-	if (sqlite3_exec(h, script, NULL, NULL, &msg) != SQLITE_OK) {
-		(void)snprintf(err, errlen, "%s: %s", path,
-		    msg != NULL ? msg : sqlite3_errmsg(h));
+	if (sqlite3_set_authorizer(h, db_migration_auth, NULL) != SQLITE_OK) {
+		(void)snprintf(err, errlen, "%s: cannot guard the script",
+		    path);
+		goto out;
+	}
+	cur = sqlite3_exec(h, script, NULL, NULL, &msg);
+	(void)sqlite3_set_authorizer(h, NULL, NULL);
+	if (cur != SQLITE_OK) {
+		(void)snprintf(err, errlen, "%s: %s%s", path,
+		    msg != NULL ? msg : sqlite3_errmsg(h),
+		    cur == SQLITE_AUTH ? " (no BEGIN, COMMIT, SAVEPOINT, "
+		    "ATTACH or PRAGMA in migrations)" : "");
+		goto out;
+	}
+	if (db_once(h, db_sql[DB_STMT_FOREIGN_KEY_CHECK], fk, sizeof(fk),
+	    what, sizeof(what)) != SQLITE_OK) {
+		(void)snprintf(err, errlen, "%s: %s", path, what);
+		goto out;
+	}
+	if (fk[0] != '\0') {
+		(void)snprintf(err, errlen, "%s: leaves rows of table %s "
+		    "without their parent row (foreign key)", path, fk);
 		goto out;
 	}
 	if (sqlite3_get_autocommit(h)) {
@@ -455,6 +513,11 @@ db_apply(sqlite3 *h, int n, const char *path, char *err, size_t errlen)
 out:
 	if (intx && !sqlite3_get_autocommit(h) &&
 	    db_once(h, db_sql[DB_STMT_ROLLBACK], NULL, 0, what,
+	    sizeof(what)) != SQLITE_OK && rc == 0) {
+		(void)snprintf(err, errlen, "%s: %s", path, what);
+		rc = -1;
+	}
+	if (db_once(h, db_sql[DB_STMT_FOREIGN_KEYS_ON], NULL, 0, what,
 	    sizeof(what)) != SQLITE_OK && rc == 0) {
 		(void)snprintf(err, errlen, "%s: %s", path, what);
 		rc = -1;

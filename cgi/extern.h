@@ -398,6 +398,7 @@ struct req {
 	size_t			 bodylen;
 	int			 body_too_large;/* declared length over the limit */
 	int			 body_invalid;	/* bad length or short body */
+	int			 body_nomem;	/* no memory to read it */
 	int64_t			 now;		/* seconds since the epoch */
 	/* Filled by the router. */
 	unsigned int		 route;		/* index into the route table */

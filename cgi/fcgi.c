@@ -128,17 +128,17 @@ fcgi_one(FCGX_Request *fr, struct req *proto, struct buf *head)
 	req.now = (int64_t)time(NULL);
 	if (req.ctype != NULL && req.ctype[0] == '\0')
 		req.ctype = NULL;
-	if (req.method == METHOD_POST || req.method == METHOD_PUT) {
-		if (fcgi_read_body(fr, &req, &body) != RP_OK) {
-			rplog(RPLOG_ERROR, "nomem", "what=body");
-			req.body_invalid = 1;
-		}
-	}
+	if ((req.method == METHOD_POST || req.method == METHOD_PUT) &&
+	    fcgi_read_body(fr, &req, &body) != RP_OK)
+		req.body_nomem = 1;
 	route_dispatch(&req);
 	if (fcgi_send(fr, &req, head) != 0)
 		rplog(RPLOG_WARN, "send_failed", "route=%s",
 		    route_name(req.route));
 	input_free(&req.in);
+	/* The body may hold a passphrase: wipe it before it goes back. */
+	if (body != NULL)
+		explicit_bzero(body, req.bodylen);
 	free(body);
 	if (req.resp.body.cap > FCGI_KEEP_MAX)
 		buf_free(&req.resp.body);

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,19 @@ struct slot {
 	time_t	 restart_at;	/* when to start it again, if not running */
 	int	 backoff;	/* seconds */
 };
+
+/*
+ * jansson's free: JSON bodies may hold a passphrase, and jansson copies
+ * every string it parses; wipe each block before it goes back.
+ */
+static void
+main_json_free(void *p)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
 
 static void
 usage(void)
@@ -249,6 +263,7 @@ main(int argc, char *argv[])
 	if (cpath == NULL || optind != argc)
 		usage();
 
+	json_set_alloc_funcs(malloc, main_json_free);
 	conf_defaults(&cfg);
 	if (conf_load(&cfg, cpath, err, sizeof(err)) != RP_OK) {
 		fprintf(stderr, "revportal: %s\n", err);

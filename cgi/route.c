@@ -201,6 +201,9 @@ route_input(struct req *req, const struct route_def *rd)
 	    &req->err)) != RP_OK)
 		return e;
 	if (req->method == METHOD_POST || req->method == METHOD_PUT) {
+		if (req->body_nomem)
+			return rp_fail(&req->err, RP_ERR_NOMEM, "internal_error",
+			    "no memory for the request body");
 		if (req->body_invalid)
 			return rp_fail(&req->err, RP_ERR_BAD_INPUT,
 			    "bad_length", "The request body was incomplete "

@@ -284,12 +284,42 @@ test_migrate_broken_rolled_back(void **state)
 	raw_exec(h, "BEGIN IMMEDIATE; ROLLBACK");
 	assert_int_equal(sqlite3_close(h), SQLITE_OK);
 
-	/* A script that ends the transaction itself is refused. */
+	/*
+	 * A script that would end the transaction itself is refused before
+	 * its COMMIT runs, so nothing of it stays: all or nothing.
+	 */
 	mig_file(t, "0001_bad.sql", "CREATE TABLE t (x);\nCOMMIT;\n");
 	assert_int_not_equal(db_migrate(&t->cfg, t->err, sizeof(t->err)),
 	    RP_OK);
-	expect_err_has(t->err, "0001_bad.sql: the script ended the "
-	    "transaction");
+	expect_err_has(t->err, "0001_bad.sql: not authorized (no BEGIN, "
+	    "COMMIT");
+	assert_int_equal(user_version(t), 0);
+	assert_int_equal(sqlite3_open(t->cfg.database, &h), SQLITE_OK);
+	assert_int_equal(raw_int(h, "SELECT count(*) FROM sqlite_master"), 0);
+	assert_int_equal(sqlite3_close(h), SQLITE_OK);
+
+	/* Nor may it nest one, attach a file or change a setting. */
+	mig_file(t, "0001_bad.sql", "SAVEPOINT a;\nCREATE TABLE t (x);\n");
+	assert_int_not_equal(db_migrate(&t->cfg, t->err, sizeof(t->err)),
+	    RP_OK);
+	expect_err_has(t->err, "not authorized");
+	mig_file(t, "0001_bad.sql", "ATTACH ':memory:' AS x;\n");
+	assert_int_not_equal(db_migrate(&t->cfg, t->err, sizeof(t->err)),
+	    RP_OK);
+	expect_err_has(t->err, "not authorized");
+	mig_file(t, "0001_bad.sql", "PRAGMA user_version = 7;\n");
+	assert_int_not_equal(db_migrate(&t->cfg, t->err, sizeof(t->err)),
+	    RP_OK);
+	expect_err_has(t->err, "not authorized");
+	assert_int_equal(user_version(t), 0);
+
+	/* Rows left without their parent are caught before the commit. */
+	mig_file(t, "0001_bad.sql", "CREATE TABLE p (id INTEGER PRIMARY KEY);"
+	    "\nCREATE TABLE c (p INTEGER REFERENCES p(id));\n"
+	    "INSERT INTO c VALUES (5);\n");
+	assert_int_not_equal(db_migrate(&t->cfg, t->err, sizeof(t->err)),
+	    RP_OK);
+	expect_err_has(t->err, "leaves rows of table c without their parent");
 	assert_int_equal(user_version(t), 0);
 
 	/* A file with a NUL byte would be cut short: refused. */
@@ -324,7 +354,7 @@ test_migrate_defensive(void **state)
 	assert_int_not_equal(db_migrate(&t->cfg, t->err, sizeof(t->err)),
 	    RP_OK);
 	expect_err_has(t->err, "0001_evil.sql: ");
-	expect_err_has(t->err, "may not be modified");
+	expect_err_has(t->err, "not authorized");
 	assert_int_equal(user_version(t), 0);
 }
 
