@@ -52,7 +52,8 @@ struct conf_key {
 /* Every key of the file.  deploy/revportal.ini documents each one. */
 static const struct conf_key conf_keys[] = {
 	{ "server", "socket", CONF_PATH, CONF_AT(socket), 0, 0 },
-	{ "server", "workers", CONF_UINT, CONF_AT(workers), 1, 64 },
+	{ "server", "workers", CONF_UINT, CONF_AT(workers), 1,
+	    RP_WORKERS_MAX },
 	{ "server", "backlog", CONF_UINT, CONF_AT(backlog), 1, 4096 },
 	{ "paths", "database", CONF_PATH, CONF_AT(database), 0, 0 },
 	{ "paths", "db_dir", CONF_PATH, CONF_AT(db_dir), 0, 0 },

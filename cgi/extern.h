@@ -48,6 +48,7 @@
 #define RP_LOG_LINE_MAX		1024u		/* one log line */
 #define RP_ERRMSG_MAX		200u		/* one error message */
 #define RP_SECRET_LEN		32u		/* bytes of the instance secret */
+#define RP_WORKERS_MAX		64u		/* [server] workers, at most */
 
 /*
  * Errors.  Modules return these; only the router (route.c) turns them into

@@ -12,13 +12,13 @@
 #ifdef RP_TESTING
 
 /*
- * GET /_test/slow: answers after 800 ms, so a test can stop the server
- * while a request is in hand and see it finished.
+ * GET /_test/slow: answers after two seconds, so a test can stop the
+ * server while a request is in hand and see it finished.
  */
 enum rp_err
 h_test_slow(struct req *req)
 {
-	struct timespec	 ts = { 0, 800 * 1000 * 1000 };
+	struct timespec	 ts = { 2, 0 };
 
 	while (nanosleep(&ts, &ts) != 0)
 		if (errno != EINTR)

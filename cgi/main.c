@@ -22,9 +22,22 @@
 
 #include "extern.h"
 
-#define MAIN_WORKERS_MAX	64
 #define MAIN_STOP_GRACE		10	/* seconds before SIGKILL */
 #define MAIN_BACKOFF_MAX	30	/* seconds between restarts, at most */
+
+/*
+ * Seconds on the monotonic clock: restarts and the stop grace period must
+ * not jump when the wall clock is set.
+ */
+static time_t
+main_now(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0;
+	return ts.tv_sec;
+}
 
 struct slot {
 	pid_t	 pid;		/* 0: not running */
@@ -159,7 +172,7 @@ main_spawn(struct slot *s, int fd, const struct config *cfg,
 	}
 	if (pid > 0) {
 		s->pid = pid;
-		s->started = time(NULL);
+		s->started = main_now();
 		return 0;
 	}
 	/* The worker installs its own handlers before unblocking. */
@@ -179,7 +192,7 @@ main_reap(struct slot *slots, unsigned int n, int stopping)
 	pid_t		 pid;
 	int		 status;
 	unsigned int	 i;
-	time_t		 now = time(NULL);
+	time_t		 now = main_now();
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (i = 0; i < n; i++)
@@ -234,7 +247,7 @@ int
 main(int argc, char *argv[])
 {
 	struct config		 cfg;
-	struct slot		 slots[MAIN_WORKERS_MAX];
+	struct slot		 slots[RP_WORKERS_MAX];
 	struct tmpl_set		*tmpl = NULL;
 	struct metrics		*metrics = NULL;
 	const char		*cpath = NULL;
@@ -246,7 +259,7 @@ main(int argc, char *argv[])
 	time_t			 stop_at = 0;
 	unsigned int		 i;
 	int			 ch, check = 0, fd = -1, created = 0, rc = 1;
-	int			 sig;
+	int			 sig, killed = 0;
 
 	while ((ch = getopt(argc, argv, "c:th")) != -1) {
 		switch (ch) {
@@ -320,7 +333,7 @@ main(int argc, char *argv[])
 	memset(slots, 0, sizeof(slots));
 	rplog(RPLOG_INFO, "start", "workers=%u", cfg.workers);
 	for (;;) {
-		time_t now = time(NULL);
+		time_t now = main_now();
 
 		if (stop_at == 0)
 			for (i = 0; i < cfg.workers; i++)
@@ -336,23 +349,30 @@ main(int argc, char *argv[])
 			 * Repeat SIGTERM each second: a worker between its
 			 * stop check and accept() may have missed the first.
 			 */
+			if (now >= stop_at)
+				killed = 1;
 			main_signal_all(slots, cfg.workers,
 			    now >= stop_at ? SIGKILL : SIGTERM);
 		}
 		sig = sigtimedwait(&set, &si, &tick);
 		if (sig < 0 && errno != EAGAIN && errno != EINTR) {
+			/* Cannot happen with a valid set; stop, never spin. */
 			rplog(RPLOG_ERROR, "sigwait", "errno=%d", errno);
-			break;
+			if (stop_at == 0)
+				stop_at = main_now() + MAIN_STOP_GRACE;
+			(void)nanosleep(&tick, NULL);
 		}
 		if ((sig == SIGTERM || sig == SIGINT) && stop_at == 0) {
 			rplog(RPLOG_INFO, "stopping", "signal=%d", sig);
-			stop_at = time(NULL) + MAIN_STOP_GRACE;
+			stop_at = main_now() + MAIN_STOP_GRACE;
 			main_signal_all(slots, cfg.workers, SIGTERM);
 		}
 		main_reap(slots, cfg.workers, stop_at != 0);
 	}
-	rplog(RPLOG_INFO, "stopped", "workers=0");
-	rc = 0;
+	/* Workers that had to be killed may have lost a request: say so. */
+	rplog(killed ? RPLOG_ERROR : RPLOG_INFO, "stopped", "killed=%d",
+	    killed);
+	rc = killed ? 1 : 0;
 out:
 	if (fd >= 0 && created)
 		unlink(cfg.socket);

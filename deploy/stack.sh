@@ -69,9 +69,14 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Prints a TCP port on 127.0.0.1 that nothing listens on.  Random in
 # 20000-60999 so that parallel runs rarely collide; 100 tries.
 stack_free_port() {
-	local i port
+	local i port low=32768 span
+	# Below the kernel's ephemeral range, so that no client socket of
+	# this machine can take the port between the probe and the bind.
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
+	((low > 11000)) || low=32768
+	span=$((low - 10000))
 	for ((i = 0; i < 100; i++)); do
-		port=$((20000 + (RANDOM * 32768 + RANDOM) % 41000))
+		port=$((10000 + (RANDOM * 32768 + RANDOM) % span))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			printf '%s\n' "$port"
 			return 0

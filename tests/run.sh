@@ -16,6 +16,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 passed=0
 failed=0
+shopt -s nullglob
 
 # count NAME PASSED FAILED: adds a suite's figures and says them.
 count() {
@@ -27,11 +28,14 @@ count() {
 # Unit tests: cmocka prints "[  PASSED  ] N test(s)." and, when some
 # failed, "[  FAILED  ] N test(s)".  A binary that dies before its summary
 # (a sanitizer report) counts as one failure at least.
-for bin in build/asan/unit/test_*; do
-	[ -x "$bin" ] || continue
+units=(build/asan/unit/test_*)
+if [ ${#units[@]} -eq 0 ]; then
+	count "unit tests (none built)" 0 1
+fi
+for bin in "${units[@]}"; do
 	name=$(basename "$bin")
 	out="$logs/$name.log"
-	"$bin" >"$out" 2>&1
+	timeout 300 "$bin" >"$out" 2>&1
 	rc=$?
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n 1)
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n 1)
@@ -49,7 +53,7 @@ done
 # The fuzz targets, built as plain programs, replay their saved corpora.
 for pair in body:tests/fuzz/corpus tmpl:tests/fuzz/corpus-tmpl; do
 	name=${pair%%:*}
-	if "build/asan/fuzz_${name}_replay" "${pair#*:}" >"$logs/fuzz_$name.log" 2>&1; then
+	if timeout 300 "build/asan/fuzz_${name}_replay" "${pair#*:}" >"$logs/fuzz_$name.log" 2>&1; then
 		count "fuzz/$name corpus replay" 1 0
 	else
 		count "fuzz/$name corpus replay" 0 1
@@ -59,15 +63,17 @@ done
 
 # Integration tests print "RESULT passed=N failed=M" as their last line.
 for t in tests/integration/test_*.sh; do
-	[ -f "$t" ] || continue
 	name=$(basename "$t" .sh)
 	out="$logs/$name.log"
-	bash "$t" >"$out" 2>&1
+	timeout 600 bash "$t" >"$out" 2>&1
 	rc=$?
 	p=$(sed -n 's/^RESULT passed=\([0-9]*\) failed=\([0-9]*\)$/\1/p' "$out" | tail -n 1)
 	f=$(sed -n 's/^RESULT passed=\([0-9]*\) failed=\([0-9]*\)$/\2/p' "$out" | tail -n 1)
+	# No RESULT line at all: the script died or was cut off.
+	if [ -z "$p" ] || [ -z "$f" ]; then
+		f=$(( ${f:-0} + 1 ))
+	fi
 	p=${p:-0}
-	f=${f:-0}
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1
 	fi
