@@ -49,6 +49,7 @@
 #define RP_ERRMSG_MAX		200u		/* one error message */
 #define RP_SECRET_LEN		32u		/* bytes of the instance secret */
 #define RP_WORKERS_MAX		64u		/* [server] workers, at most */
+#define RP_ROUTES_MAX		32u		/* routes + "unmatched", at most */
 
 /*
  * Errors.  Modules return these; only the router (route.c) turns them into
@@ -379,6 +380,19 @@ struct resp {
 	struct buf	 body;
 };
 
+/*
+ * One worker's rendered copies of the pages that depend on nothing but
+ * the configuration (routes flagged ROUTE_CACHE in route.c), made on
+ * first use.  Lives as long as the worker; NULL means no caching.
+ */
+struct page_cache {
+	struct buf	 body[RP_ROUTES_MAX];
+	const char	*ctype[RP_ROUTES_MAX];
+	int		 have[RP_ROUTES_MAX];
+};
+
+void		 page_cache_free(struct page_cache *);
+
 /* Everything one request carries; lives for one request only. */
 struct req {
 	/* Per worker, set once. */
@@ -386,6 +400,7 @@ struct req {
 	const struct tmpl_set	*tmpl;
 	struct db		*db;
 	struct metrics		*metrics;
+	struct page_cache	*cache;
 	/* From the web server; the strings belong to the caller. */
 	enum method		 method;
 	const char		*path;		/* decoded path, no query */

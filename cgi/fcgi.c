@@ -194,6 +194,8 @@ fcgi_worker_run(int listen_fd, const struct config *cfg,
 	proto.metrics = metrics;
 	resp_init(&proto.resp);
 	buf_init(&head, RP_HDRS_MAX + 4096);
+	/* Without memory for it the worker just renders every time. */
+	proto.cache = calloc(1, sizeof(*proto.cache));
 	fcgi_listen = listen_fd;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = fcgi_on_term;
@@ -203,15 +205,18 @@ fcgi_worker_run(int listen_fd, const struct config *cfg,
 	    sigaction(SIGINT, &sa, NULL) != 0 ||
 	    sigprocmask(SIG_SETMASK, mask, NULL) != 0) {
 		rplog(RPLOG_ERROR, "worker_signals", "errno=%d", errno);
+		page_cache_free(proto.cache);
 		return 2;
 	}
 	if ((proto.db = db_open(cfg, err, sizeof(err))) == NULL) {
 		rplog(RPLOG_ERROR, "worker_db", "detail=\"%s\"", err);
+		page_cache_free(proto.cache);
 		return 2;
 	}
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
 		rplog(RPLOG_ERROR, "worker_fcgi", "detail=\"init failed\"");
 		db_close(proto.db);
+		page_cache_free(proto.cache);
 		return 2;
 	}
 	rplog(RPLOG_DEBUG, "worker_ready", "workers=%u", cfg->workers);
@@ -232,6 +237,7 @@ fcgi_worker_run(int listen_fd, const struct config *cfg,
 	}
 	FCGX_Free(&fr, 1);
 	db_close(proto.db);
+	page_cache_free(proto.cache);
 	resp_free(&proto.resp);
 	buf_free(&head);
 	return fcgi_stop ? 0 : 1;

@@ -20,7 +20,6 @@
  * slot, labelled "other", counts every index that is not a route or does
  * not fit.  route.c should therefore stay below RP_ROUTES_MAX routes.
  */
-#define RP_ROUTES_MAX	32u
 #define METRICS_ROUTE_OTHER	(RP_ROUTES_MAX - 1)
 
 /* Shared between processes, atomics must not hide a lock. */

@@ -20,6 +20,8 @@
  */
 #define ROUTE_API	0x01u	/* JSON answers, JSON errors, JSON bodies */
 #define ROUTE_PERSONAL	0x02u	/* Cache-Control: no-store */
+#define ROUTE_CACHE	0x04u	/* the answer depends on the configuration
+				   alone: rendered once per worker */
 
 struct route_def {
 	enum method	 method;
@@ -33,7 +35,7 @@ struct route_def {
 #define ROUTE_ALL_FIELDS ((1u << FIELD__MAX) - 1)
 
 static const struct route_def routes[] = {
-	{ METHOD_GET, "/", "landing", 0, 0, h_landing },
+	{ METHOD_GET, "/", "landing", ROUTE_CACHE, 0, h_landing },
 	{ METHOD_GET, "/healthz", "healthz", ROUTE_API, 0, h_healthz },
 	{ METHOD_GET, "/metrics", "metrics", ROUTE_API, 0, h_metrics },
 #ifdef RP_TESTING
@@ -52,6 +54,9 @@ static const struct route_def routes[] = {
 
 #define ROUTES_N	(sizeof(routes) / sizeof(routes[0]))
 #define ROUTE_NONE	ROUTES_N	/* the metrics slot of unmatched paths */
+
+_Static_assert(ROUTES_N + 1 <= RP_ROUTES_MAX,
+    "more routes than RP_ROUTES_MAX: raise it");
 
 unsigned int
 route_count(void)
@@ -315,6 +320,52 @@ plain:
 	(void)buf_addf(&req->resp.body, "%d %s\n", st, http_status_text(st));
 }
 
+/*
+ * Runs the handler of rd, or for a ROUTE_CACHE route answers from the
+ * worker's copy of its page, keeping the first plain 200 answer as that
+ * copy.  A cached page never carries a cookie or other extra header.
+ */
+static enum rp_err
+route_call(struct req *req, const struct route_def *rd)
+{
+	struct page_cache	*pc = req->cache;
+	unsigned int		 i = req->route;
+	enum rp_err		 e;
+
+	if (!(rd->flags & ROUTE_CACHE) || pc == NULL)
+		return rd->fn(req);
+	if (pc->have[i]) {
+		req->resp.status = 200;
+		req->resp.ctype = pc->ctype[i];
+		return buf_add(&req->resp.body, pc->body[i].p,
+		    pc->body[i].len);
+	}
+	if ((e = rd->fn(req)) != RP_OK || (req->resp.status != 0 &&
+	    req->resp.status != 200) || req->resp.headers.len != 0 ||
+	    req->resp.personal)
+		return e;
+	buf_init(&pc->body[i], RP_RESP_MAX);
+	if (buf_add(&pc->body[i], req->resp.body.p, req->resp.body.len) ==
+	    RP_OK) {
+		pc->ctype[i] = req->resp.ctype;
+		pc->have[i] = 1;
+	} else
+		buf_free(&pc->body[i]);
+	return RP_OK;
+}
+
+void
+page_cache_free(struct page_cache *pc)
+{
+	size_t	 i;
+
+	if (pc == NULL)
+		return;
+	for (i = 0; i < RP_ROUTES_MAX; i++)
+		buf_free(&pc->body[i]);
+	free(pc);
+}
+
 static double
 route_now_mono(void)
 {
@@ -361,7 +412,7 @@ route_dispatch(struct req *req)
 	if ((req->method == METHOD_POST || req->method == METHOD_PUT) &&
 	    !(rd->flags & ROUTE_API) && (e = route_csrf(req)) != RP_OK)
 		goto done;
-	e = rd->fn(req);
+	e = route_call(req, rd);
 done:
 	if (e != RP_OK)
 		route_error(req, e, api, allow);

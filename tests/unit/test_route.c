@@ -425,6 +425,58 @@ test_csrf_bad_cookie_replaced(void **state)
 	    strstr(r->resp.headers.p, "Set-Cookie") == NULL);
 }
 
+/*
+ * A page that depends only on the configuration is rendered once per
+ * worker: the second answer is the first one's copy (the configuration
+ * never changes while a worker runs, so changing it here shows the copy).
+ */
+static void
+test_page_cache(void **state)
+{
+	struct fixture		*fx = *state;
+	struct page_cache	*pc = calloc(1, sizeof(*pc));
+	struct req		*r;
+	char			 first[8192], saved[64];
+
+	assert_non_null(pc);
+	memcpy(saved, fx->cfg.hotline, sizeof(saved));
+	r = mkreq(fx, METHOD_GET, "/");
+	r->cache = pc;
+	route_dispatch(r);
+	assert_int_equal(r->resp.status, 200);
+	assert_true(r->resp.body.len < sizeof(first));
+	memcpy(first, body(r), r->resp.body.len + 1);
+	assert_non_null(strstr(first, saved));
+
+	(void)snprintf(fx->cfg.hotline, sizeof(fx->cfg.hotline), "+1 999");
+	r = mkreq(fx, METHOD_GET, "/");
+	r->cache = pc;
+	route_dispatch(r);
+	assert_int_equal(r->resp.status, 200);
+	assert_string_equal(r->resp.ctype, "text/html; charset=utf-8");
+	assert_string_equal(body(r), first);
+
+	/* Without a cache the page is rendered anew. */
+	r = mkreq(fx, METHOD_GET, "/");
+	route_dispatch(r);
+	assert_non_null(strstr(body(r), "+1 999"));
+
+	/* Errors and other routes are never kept. */
+	r = mkreq(fx, METHOD_GET, "/nowhere");
+	r->cache = pc;
+	route_dispatch(r);
+	assert_int_equal(r->resp.status, 404);
+	r = mkreq(fx, METHOD_GET, "/_test/form");
+	r->cache = pc;
+	route_dispatch(r);
+	assert_int_equal(r->resp.status, 200);
+	assert_int_equal(pc->have[r->route], 0);
+
+	memcpy(fx->cfg.hotline, saved, sizeof(saved));
+	page_cache_free(pc);
+	page_cache_free(NULL);
+}
+
 static void
 test_healthz_without_db(void **state)
 {
@@ -506,6 +558,7 @@ main(void)
 		cmocka_unit_test(test_unexpected_field),
 		cmocka_unit_test(test_csrf),
 		cmocka_unit_test(test_csrf_bad_cookie_replaced),
+		cmocka_unit_test(test_page_cache),
 		cmocka_unit_test(test_healthz_without_db),
 		cmocka_unit_test(test_status_mapping),
 		cmocka_unit_test(test_resp_header_injection),
