@@ -196,6 +196,12 @@ check "body over the limit is 413 JSON" sh -c "[ '$code' = 413 ] && grep -q '\"e
 fpost --data-binary "@$work/big"
 check "form body over the limit is 413 too" status_is 413
 
+# Far over the limit nginx refuses the body itself, still in JSON with
+# the security headers.
+head -c 2000000 /dev/zero | tr '\0' 'a' >"$work/huge"
+req -H 'Content-Type: application/json' --data-binary "@$work/huge" "$api"
+check "nginx's own 413 is JSON under /api/ with the security headers" sh -c "[ '$code' = 413 ] && grep -q '\"error\":\"too_large\"' '$work/b' && grep -qi '^content-security-policy:' '$work/h'"
+
 head -c 3000 /dev/zero | tr '\0' 'b' >"$work/long"
 fpost --data-binary "csrf_token=$token&note=$(cat "$work/long")"
 check "oversized field is 400 field_too_long" sh -c "[ '$code' = 400 ] && grep -q '<code>field_too_long</code>' '$work/b'"
