@@ -7,12 +7,17 @@
 # same nginx on a second port, build/rel/hello-fcgi with as many processes
 # on its own socket.  Both go through the same TLS, the same nginx and the
 # same FastCGI parameters, so the ratio measures the app.  Loads each with
-# wrk (2 threads, 16 connections, BENCH_SECONDS=10) and reports:
+# wrk (2 threads, 16 connections) in BENCH_ROUNDS (3) alternating rounds of
+# BENCH_SECONDS (5) each, so that drift of the machine hits both alike,
+# and reports the medians:
 #   bench: GET / revportal N req/s, hello N req/s, ratio R (target >= 0.9)
+#   bench: GET / rounds: ratio R1 R2 R3
+#   bench: GET / app CPU per request: revportal N us, hello N us
 #   bench: GET /healthz ...
 #   bench: RSS per revportal worker: avg N MiB, max N MiB (target <= 8 MiB)
 # A report, not a test: exits 0 unless something failed to start.
-# Environment: BENCH_SECONDS (10), BENCH_WORKERS (4), BENCH_BINARY,
+# Environment: BENCH_SECONDS (5), BENCH_ROUNDS (3), BENCH_WORKERS (4),
+# BENCH_INI (extra revportal.ini sections), BENCH_BINARY,
 # BENCH_HELLO (build/rel/revportal, build/rel/hello-fcgi), and stack.sh's
 # STACK_APP_CMD (to bench something else in place of revportal).
 
@@ -24,7 +29,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 # shellcheck source=deploy/stack.sh
 . deploy/stack.sh
 
-seconds=${BENCH_SECONDS:-10}
+seconds=${BENCH_SECONDS:-5}
+rounds=${BENCH_ROUNDS:-3}
 workers=${BENCH_WORKERS:-4}
 binary=${BENCH_BINARY:-build/rel/revportal}
 hello=${BENCH_HELLO:-build/rel/hello-fcgi}
@@ -161,23 +167,38 @@ cpu_ticks() {
 	echo "$t"
 }
 
-# cpu_per_req PID TICKS_BEFORE RPS SECONDS: microseconds of CPU per request.
-cpu_per_req() {
-	local after
-	after=$(cpu_ticks "$1")
-	awk -v a="$after" -v b="$2" -v r="$3" -v s="$4" -v hz="$(getconf CLK_TCK)" \
-	    'BEGIN { if (r > 0) printf "%.1f", (a - b) / hz * 1e6 / (r * s); else printf "n/a" }'
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 for path in / /healthz; do
-	t0=$(cpu_ticks "$STACK_APP_PID")
-	a=$(load "$app_url$path" "$seconds")
-	ac=$(cpu_per_req "$STACK_APP_PID" "$t0" "$a" "$seconds")
-	t0=$(cpu_ticks "$hello_pid")
-	h=$(load "$hello_url$path" "$seconds")
-	hc=$(cpu_per_req "$hello_pid" "$t0" "$h" "$seconds")
+	as=() hs=() rs=()
+	acpu=0 hcpu=0 areq=0 hreq=0 ancpu=0 hncpu=0
+	for ((r = 0; r < rounds; r++)); do
+		t0=$(cpu_ticks "$STACK_APP_PID")
+		n0=$(cpu_ticks "$STACK_NGINX_PID")
+		a=$(load "$app_url$path" "$seconds")
+		acpu=$((acpu + $(cpu_ticks "$STACK_APP_PID") - t0))
+		ancpu=$((ancpu + $(cpu_ticks "$STACK_NGINX_PID") - n0))
+		t0=$(cpu_ticks "$hello_pid")
+		n0=$(cpu_ticks "$STACK_NGINX_PID")
+		h=$(load "$hello_url$path" "$seconds")
+		hcpu=$((hcpu + $(cpu_ticks "$hello_pid") - t0))
+		hncpu=$((hncpu + $(cpu_ticks "$STACK_NGINX_PID") - n0))
+		as+=("$a") hs+=("$h") rs+=("$(ratio "$a" "$h")")
+		areq=$(awk -v x="$areq" -v y="$a" -v s="$seconds" 'BEGIN { print x + y * s }')
+		hreq=$(awk -v x="$hreq" -v y="$h" -v s="$seconds" 'BEGIN { print x + y * s }')
+	done
+	a=$(median "${as[@]}")
+	h=$(median "${hs[@]}")
 	echo "bench: GET $path revportal $a req/s, hello $h req/s, ratio $(ratio "$a" "$h") (target >= 0.9)"
-	echo "bench: GET $path app CPU per request: revportal $ac us, hello $hc us"
+	echo "bench: GET $path rounds: ratio ${rs[*]}"
+	awk -v ac="$acpu" -v hc="$hcpu" -v an="$ancpu" -v hn="$hncpu" -v ar="$areq" -v hr="$hreq" \
+	    -v hz="$(getconf CLK_TCK)" -v p="$path" 'BEGIN {
+		ar = ar > 0 ? ar : 1; hr = hr > 0 ? hr : 1
+		printf "bench: GET %s app CPU per request: revportal %.1f us, hello %.1f us\n", p, ac / hz * 1e6 / ar, hc / hz * 1e6 / hr
+		printf "bench: GET %s nginx CPU per request: for revportal %.1f us, for hello %.1f us\n", p, an / hz * 1e6 / ar, hn / hz * 1e6 / hr
+	    }'
 done
 
 # Memory of the revportal workers after the load (VmRSS, kB in /proc).
