@@ -27,46 +27,46 @@ h_test_slow(struct req *req)
 	return buf_adds(&req->resp.body, "done\n");
 }
 
-/* GET /_test/form: the form with a fresh CSRF token. */
-enum rp_err
-h_test_form_get(struct req *req)
+/*
+ * The test form with a CSRF token for this browser; with note not NULL
+ * it also shows what was posted.
+ */
+static enum rp_err
+h_test_form(struct req *req, const char *note)
 {
 	char		 tok[CSRF_TOKEN_MAX + 1];
-	json_t		*ctx;
-	enum rp_err	 e;
-
-	if ((e = resp_csrf_token(req, tok, sizeof(tok))) != RP_OK)
-		return e;
-	if ((ctx = json_pack("{s:s, s:s}", "title", "Test form",
-	    "csrf", tok)) == NULL)
-		return RP_ERR_NOMEM;
-	e = resp_html(req, 200, TMPL_TEST_FORM, ctx);
-	json_decref(ctx);
-	return e;
-}
-
-/* POST /_test/form: reached only with a valid token; shows the note. */
-enum rp_err
-h_test_form_post(struct req *req)
-{
-	char		 tok[CSRF_TOKEN_MAX + 1];
-	const char	*note = req->in.f[FIELD_NOTE].set ?
-			    req->in.f[FIELD_NOTE].val : "";
 	json_t		*ctx;
 	enum rp_err	 e;
 
 	if ((e = resp_csrf_token(req, tok, sizeof(tok))) != RP_OK)
 		return e;
 	if ((ctx = json_pack("{s:s, s:s, s:b, s:s}", "title", "Test form",
-	    "csrf", tok, "echo", 1, "note", note)) == NULL)
+	    "csrf", tok, "echo", note != NULL, "note",
+	    note != NULL ? note : "")) == NULL)
 		return RP_ERR_NOMEM;
 	e = resp_html(req, 200, TMPL_TEST_FORM, ctx);
 	json_decref(ctx);
 	return e;
 }
 
+/* GET /_test/form: the form with a fresh CSRF token. */
+enum rp_err
+h_test_form_get(struct req *req)
+{
+	return h_test_form(req, NULL);
+}
+
+/* POST /_test/form: reached only with a valid token; shows the note. */
+enum rp_err
+h_test_form_post(struct req *req)
+{
+	return h_test_form(req, req->in.f[FIELD_NOTE].set ?
+	    req->in.f[FIELD_NOTE].val : "");
+}
+
 /*
- * POST /api/v1/_test/echo: every accepted field back as JSON; binary
+ * POST /api/v1/_test/echo (JSON) and POST /_test/echo (forms, with a
+ * CSRF token): every accepted field back as JSON; binary
  * fields as their length and file name, secret ones masked.
  */
 enum rp_err
