@@ -1,7 +1,8 @@
 # revportal: certificate revocation request portal.
 #
 #   make          build every binary into build/rel/
-#   make deps     install the Debian packages (apt-get as root; else print the line)
+#   make deps     install the Debian packages (apt-get as root; else print the
+#                 line) and the npm packages of the browser tests
 #   make run      build and run the portal on https://127.0.0.1:8443/ (Ctrl-C stops)
 #   make check    build and run every test; ends with "N passed, N failed"
 #   make bench    throughput against a hello-world FastCGI baseline (not a test)
@@ -15,7 +16,7 @@
 DEBS_BUILD = build-essential pkg-config libfcgi-dev libjansson-dev libinih-dev \
 	libsqlite3-dev libssl-dev libcurl4-openssl-dev libargon2-dev
 DEBS_RUN   = nginx openssl sqlite3 curl
-DEBS_TEST  = libcmocka-dev clang libclang-rt-14-dev wrk procps
+DEBS_TEST  = libcmocka-dev clang libclang-rt-14-dev wrk procps chromium
 DEBS       = $(DEBS_BUILD) $(DEBS_RUN) $(DEBS_TEST)
 
 PKGS = fcgi jansson inih sqlite3 libcrypto libcurl
@@ -96,6 +97,7 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) cgi/extern.h
 
 deps:
 	@sh deploy/deps.sh $(DEBS)
+	@sh deploy/deps-npm.sh tests/browser
 
 build-check: all $(UNIT_BINS) $(FUZZ_TARGETS:%=$(ASAN)/%_replay) \
 	$(ASAN)/revportal

@@ -409,6 +409,7 @@ struct req {
 	const char		*cookie_hdr;	/* may be NULL */
 	const char		*remote_addr;
 	const char		*origin;	/* Origin header, may be NULL */
+	const char		*fetch_site;	/* Sec-Fetch-Site, may be NULL */
 	const char		*idem_key;	/* Idempotency-Key, may be NULL */
 	const char		*body;
 	size_t			 bodylen;

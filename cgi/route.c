@@ -239,16 +239,28 @@ route_input(struct req *req, const struct route_def *rd)
 }
 
 /*
- * The CSRF defence of HTML form posts: an Origin header, when the browser
- * sends one, must be ours, and the form token must be valid for this
- * browser's CSRF cookie.  SameSite=Strict cookies are a second layer.
+ * The CSRF defence of HTML form posts, in layers:
+ *  - Fetch metadata: a browser that sends Sec-Fetch-Site must say the
+ *    post came from our own pages ("same-origin"; "none" is a person's
+ *    own action, such as a bookmark).
+ *  - Origin: when the browser names one, it must be ours.  "null" names
+ *    none: browsers send it for every form post from a page with
+ *    Referrer-Policy: no-referrer, which is ours.
+ *  - The form token, valid for this browser's CSRF cookie: the layer
+ *    that holds on its own, whatever the browser.
+ * The cookie is SameSite=Strict besides, so other sites' posts lack it.
  */
 static enum rp_err
 route_csrf(struct req *req)
 {
 	const struct param	*tok = &req->in.f[FIELD_CSRF];
 
-	if (req->origin != NULL &&
+	if (req->fetch_site != NULL &&
+	    strcmp(req->fetch_site, "same-origin") != 0 &&
+	    strcmp(req->fetch_site, "none") != 0)
+		return rp_fail(&req->err, RP_ERR_FORBIDDEN, "csrf_failed",
+		    "This form was sent from another site.");
+	if (req->origin != NULL && strcmp(req->origin, "null") != 0 &&
 	    strcmp(req->origin, req->cfg->portal_url) != 0)
 		return rp_fail(&req->err, RP_ERR_FORBIDDEN, "csrf_failed",
 		    "This form was sent from another site.");

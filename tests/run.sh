@@ -61,8 +61,8 @@ for pair in body:tests/fuzz/corpus tmpl:tests/fuzz/corpus-tmpl; do
 	fi
 done
 
-# Integration tests print "RESULT passed=N failed=M" as their last line.
-for t in tests/integration/test_*.sh; do
+# Integration and browser tests print "RESULT passed=N failed=M" last.
+for t in tests/integration/test_*.sh tests/browser/test_*.sh; do
 	name=$(basename "$t" .sh)
 	out="$logs/$name.log"
 	timeout 600 bash "$t" >"$out" 2>&1
@@ -77,7 +77,7 @@ for t in tests/integration/test_*.sh; do
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1
 	fi
-	count "integration/$name" "$p" "$f"
+	count "$(basename "$(dirname "$t")")/$name" "$p" "$f"
 	if [ "$f" -ne 0 ]; then
 		grep -E '^(not ok|#)' "$out" | head -n 60 | sed 's/^/    /'
 	fi

@@ -135,6 +135,15 @@ check "form POST with a token but no cookie is 403" status_is 403
 req -b "$work/jar" -H 'Origin: https://evil.example' --data "csrf_token=$token&note=x" "$form"
 check "form POST from another origin is 403" status_is 403
 
+req -b "$work/jar" -H 'Origin: null' --data "csrf_token=$token&note=x" "$form"
+check "form POST with Origin: null (our no-referrer pages) and a valid token succeeds" status_is 200
+
+req -b "$work/jar" -H 'Sec-Fetch-Site: cross-site' --data "csrf_token=$token&note=x" "$form"
+check "form POST that the browser marks cross-site is 403" status_is 403
+
+req -b "$work/jar" -H 'Sec-Fetch-Site: same-site' --data "csrf_token=$token&note=x" "$form"
+check "form POST from a sibling subdomain is 403" status_is 403
+
 req -b "$work/jar" --data "csrf_token=$token&note=%3Cscript%3Ealert(1)%3C%2Fscript%3E" "$form"
 check "posted text is HTML-escaped on the page" sh -c "[ '$code' = 200 ] && grep -q '&lt;script&gt;alert(1)&lt;/script&gt;' '$work/b' && ! grep -q '<script>alert' '$work/b'"
 

@@ -374,6 +374,21 @@ test_csrf(void **state)
 	assert_int_equal(r->resp.status, 403);
 	assert_null(strstr(body(r), "<p id=\"echo\">"));
 
+	/* Our pages say Referrer-Policy: no-referrer, so browsers send
+	 * "Origin: null" on their own form posts: no origin, not a foreign
+	 * one.  The token decides. */
+	r = post_form(fx, cookie, b, "null");
+	assert_int_equal(r->resp.status, 200);
+	r = post_form(fx, cookie, "note=hi", "null");
+	assert_int_equal(r->resp.status, 403);
+	/* Similar-looking origins are not ours. */
+	r = post_form(fx, cookie, b, "https://127.0.0.1:8443.evil.example");
+	assert_int_equal(r->resp.status, 403);
+	r = post_form(fx, cookie, b, "https://127.0.0.1:844");
+	assert_int_equal(r->resp.status, 403);
+	r = post_form(fx, cookie, b, "http://127.0.0.1:8443");
+	assert_int_equal(r->resp.status, 403);
+
 	r = post_form(fx, NULL, b, NULL);
 	assert_int_equal(r->resp.status, 403);
 
@@ -477,6 +492,39 @@ test_page_cache(void **state)
 	page_cache_free(NULL);
 }
 
+/* Fetch metadata: only our own pages (or a person's own action) post. */
+static void
+test_csrf_fetch_site(void **state)
+{
+	struct fixture	*fx = *state;
+	static const char *const bad[] = { "cross-site", "same-site", "",
+	    "Same-Origin", "same-origin " };
+	char		 cookie[CSRF_COOKIE_LEN + 1], tok[128], b[256];
+	struct req	*r;
+	size_t		 i;
+
+	get_form(fx, cookie, tok, sizeof(tok));
+	snprintf(b, sizeof(b), "csrf_token=%s&note=hi", tok);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = post_form(fx, cookie, b, NULL);
+		fx->req.fetch_site = bad[i];
+		resp_free(&r->resp);
+		input_free(&r->in);
+		resp_init(&r->resp);
+		route_dispatch(r);
+		assert_int_equal(r->resp.status, 403);
+	}
+	for (i = 0; i < 2; i++) {
+		r = post_form(fx, cookie, b, NULL);
+		fx->req.fetch_site = i ? "none" : "same-origin";
+		resp_free(&r->resp);
+		input_free(&r->in);
+		resp_init(&r->resp);
+		route_dispatch(r);
+		assert_int_equal(r->resp.status, 200);
+	}
+}
+
 static void
 test_healthz_without_db(void **state)
 {
@@ -558,6 +606,7 @@ main(void)
 		cmocka_unit_test(test_unexpected_field),
 		cmocka_unit_test(test_csrf),
 		cmocka_unit_test(test_csrf_bad_cookie_replaced),
+		cmocka_unit_test(test_csrf_fetch_site),
 		cmocka_unit_test(test_page_cache),
 		cmocka_unit_test(test_healthz_without_db),
 		cmocka_unit_test(test_status_mapping),
