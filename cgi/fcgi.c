@@ -162,6 +162,12 @@ static volatile sig_atomic_t fcgi_listen = -1;	/* the listening socket */
  * accept(), which SA_RESTART would restart: closing its (own copy of the)
  * listening socket makes that accept() fail at once instead.  Other
  * workers keep their copies.
+ *
+ * One narrow window remains, inside libfcgi: after accept() on a unix
+ * socket it waits in select() for the request's first bytes, and a
+ * signal there (select() is never restarted) makes it drop that
+ * connection.  nginx writes the request right after connecting, so the
+ * bytes are normally there before select() is called.
  */
 static void
 fcgi_on_term(int sig)
