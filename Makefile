@@ -19,7 +19,7 @@ DEBS_RUN   = nginx openssl sqlite3 curl
 DEBS_TEST  = libcmocka-dev clang libclang-rt-14-dev wrk procps chromium
 DEBS       = $(DEBS_BUILD) $(DEBS_RUN) $(DEBS_TEST)
 
-PKGS = fcgi jansson inih sqlite3 libcrypto libcurl
+PKGS = fcgi jansson inih sqlite3 libcrypto
 
 CC       = cc
 PKG_CFLAGS = $$(pkg-config --cflags $(PKGS))

@@ -45,7 +45,6 @@ enum db_stmt {
 	DB_STMT_ROLLBACK,
 	/* Queries. */
 	DB_STMT_HEALTH,
-	DB_STMT_META_GET,
 	DB_STMT__MAX
 };
 
@@ -62,7 +61,6 @@ static const char *const db_sql[DB_STMT__MAX] = {
 	[DB_STMT_COMMIT] = "COMMIT",
 	[DB_STMT_ROLLBACK] = "ROLLBACK",
 	[DB_STMT_HEALTH] = "SELECT 1 FROM meta LIMIT 1",
-	[DB_STMT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 };
 
 /* One worker's connection and its prepared statements. */

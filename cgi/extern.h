@@ -372,6 +372,14 @@ enum method {
 	METHOD__MAX
 };
 
+/* What became of a request's body before it reached the router. */
+enum body_status {
+	BODY_OK,		/* read whole, or there was none */
+	BODY_INVALID,		/* bad length, or shorter than announced */
+	BODY_TOO_LARGE,		/* announced over the limit: not read */
+	BODY_NOMEM		/* no memory to read it */
+};
+
 struct resp {
 	int		 status;	/* 0 until set: the router uses 200 */
 	const char	*ctype;		/* static string */
@@ -407,15 +415,11 @@ struct req {
 	const char		*query;		/* may be NULL */
 	const char		*ctype;		/* Content-Type, may be NULL */
 	const char		*cookie_hdr;	/* may be NULL */
-	const char		*remote_addr;
 	const char		*origin;	/* Origin header, may be NULL */
 	const char		*fetch_site;	/* Sec-Fetch-Site, may be NULL */
-	const char		*idem_key;	/* Idempotency-Key, may be NULL */
 	const char		*body;
 	size_t			 bodylen;
-	int			 body_too_large;/* declared length over the limit */
-	int			 body_invalid;	/* bad length or short body */
-	int			 body_nomem;	/* no memory to read it */
+	enum body_status	 body_status;
 	int64_t			 now;		/* seconds since the epoch */
 	/* Filled by the router. */
 	unsigned int		 route;		/* index into the route table */
@@ -424,7 +428,6 @@ struct req {
 	struct rp_errinfo	 err;
 	struct resp		 resp;
 	char			 csrf_cookie[CSRF_COOKIE_LEN + 1];
-	int			 csrf_cookie_new;
 };
 
 /* http_resp.c */

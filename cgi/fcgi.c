@@ -34,8 +34,8 @@ fcgi_method(const char *m)
 /*
  * Reads the body announced by CONTENT_LENGTH into a new buffer at
  * req->body (freed by the caller), up to the configured limit.  Over the
- * limit nothing is read and body_too_large is set; a malformed length or a
- * body shorter than announced sets body_invalid.  Returns RP_ERR_NOMEM
+ * limit nothing is read and body_status says BODY_TOO_LARGE; a malformed
+ * length or a body shorter than announced makes it BODY_INVALID.  Returns RP_ERR_NOMEM
  * only when allocation fails.
  */
 static enum rp_err
@@ -53,11 +53,11 @@ fcgi_read_body(FCGX_Request *fr, struct req *req, char **bodyp)
 	errno = 0;
 	n = strtoull(cl, &end, 10);
 	if (errno != 0 || *end != '\0' || cl[0] < '0' || cl[0] > '9') {
-		req->body_invalid = 1;
+		req->body_status = BODY_INVALID;
 		return RP_OK;
 	}
 	if (n > req->cfg->max_body) {
-		req->body_too_large = 1;
+		req->body_status = BODY_TOO_LARGE;
 		return RP_OK;
 	}
 	if (n == 0)
@@ -72,7 +72,7 @@ fcgi_read_body(FCGX_Request *fr, struct req *req, char **bodyp)
 	}
 	if (got != n) {
 		free(body);
-		req->body_invalid = 1;
+		req->body_status = BODY_INVALID;
 		return RP_OK;
 	}
 	body[n] = '\0';
@@ -122,16 +122,14 @@ fcgi_one(FCGX_Request *fr, struct req *proto, struct buf *head)
 	req.query = FCGX_GetParam("QUERY_STRING", fr->envp);
 	req.ctype = FCGX_GetParam("CONTENT_TYPE", fr->envp);
 	req.cookie_hdr = FCGX_GetParam("HTTP_COOKIE", fr->envp);
-	req.remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
 	req.origin = FCGX_GetParam("HTTP_ORIGIN", fr->envp);
 	req.fetch_site = FCGX_GetParam("HTTP_SEC_FETCH_SITE", fr->envp);
-	req.idem_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", fr->envp);
 	req.now = (int64_t)time(NULL);
 	if (req.ctype != NULL && req.ctype[0] == '\0')
 		req.ctype = NULL;
 	if ((req.method == METHOD_POST || req.method == METHOD_PUT) &&
 	    fcgi_read_body(fr, &req, &body) != RP_OK)
-		req.body_nomem = 1;
+		req.body_status = BODY_NOMEM;
 	route_dispatch(&req);
 	if (fcgi_send(fr, &req, head) != 0)
 		rplog(RPLOG_WARN, "send_failed", "route=%s",

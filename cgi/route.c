@@ -194,6 +194,7 @@ route_find(struct req *req, char *allow, size_t allowsz)
 static enum rp_err
 route_input(struct req *req, const struct route_def *rd)
 {
+	enum http_body	 want;
 	enum rp_err	 e;
 	size_t		 i;
 
@@ -206,26 +207,29 @@ route_input(struct req *req, const struct route_def *rd)
 	    &req->err)) != RP_OK)
 		return e;
 	if (req->method == METHOD_POST || req->method == METHOD_PUT) {
-		if (req->body_nomem)
+		switch (req->body_status) {
+		case BODY_OK:
+			break;
+		case BODY_NOMEM:
 			return rp_fail(&req->err, RP_ERR_NOMEM, "internal_error",
 			    "no memory for the request body");
-		if (req->body_invalid)
+		case BODY_INVALID:
 			return rp_fail(&req->err, RP_ERR_BAD_INPUT,
 			    "bad_length", "The request body was incomplete "
 			    "or its length was invalid.");
-		if (req->body_too_large)
+		case BODY_TOO_LARGE:
 			return rp_fail(&req->err, RP_ERR_TOO_LARGE,
 			    "body_too_large", "The request body is larger "
 			    "than %zu bytes.", req->cfg->max_body);
-		if (req->bodylen > 0 && (rd->flags & ROUTE_API) &&
-		    http_body_kind(req->ctype) != HTTP_BODY_JSON)
-			return rp_fail(&req->err, RP_ERR_MEDIA,
-			    "json_required", "This address takes a JSON body "
-			    "(Content-Type: application/json).");
-		if (req->bodylen > 0 && !(rd->flags & ROUTE_API) &&
-		    http_body_kind(req->ctype) != HTTP_BODY_FORM)
-			return rp_fail(&req->err, RP_ERR_MEDIA,
-			    "form_required", "This page takes a form.");
+		}
+		want = (rd->flags & ROUTE_API) ? HTTP_BODY_JSON : HTTP_BODY_FORM;
+		if (req->bodylen > 0 && http_body_kind(req->ctype) != want)
+			return want == HTTP_BODY_JSON ?
+			    rp_fail(&req->err, RP_ERR_MEDIA, "json_required",
+			    "This address takes a JSON body (Content-Type: "
+			    "application/json).") :
+			    rp_fail(&req->err, RP_ERR_MEDIA, "form_required",
+			    "This page takes a form.");
 		if ((e = http_parse_body(&req->in, req->ctype, req->body,
 		    req->bodylen, &req->err)) != RP_OK)
 			return e;

@@ -198,13 +198,13 @@ test_body_limits(void **state)
 	struct fixture	*fx = *state;
 	struct req	*r = mkreq(fx, METHOD_POST, "/api/v1/_test/echo");
 
-	r->body_too_large = 1;
+	r->body_status = BODY_TOO_LARGE;
 	route_dispatch(r);
 	assert_int_equal(r->resp.status, 413);
 	assert_non_null(strstr(body(r), "\"error\":\"body_too_large\""));
 
 	r = mkreq(fx, METHOD_POST, "/api/v1/_test/echo");
-	r->body_invalid = 1;
+	r->body_status = BODY_INVALID;
 	route_dispatch(r);
 	assert_int_equal(r->resp.status, 400);
 	assert_non_null(strstr(body(r), "\"error\":\"bad_length\""));
@@ -335,9 +335,10 @@ get_form(struct fixture *fx, char *cookie, char *tok, size_t toksz)
 	    "; Secure; HttpOnly; SameSite=Strict\r\n"));
 }
 
+/* Posts the test form with the given cookie, Origin and Sec-Fetch-Site. */
 static struct req *
-post_form(struct fixture *fx, const char *cookie, const char *bodytxt,
-    const char *origin)
+post_form_from(struct fixture *fx, const char *cookie, const char *bodytxt,
+    const char *origin, const char *fetch_site)
 {
 	static char	 chdr[128];
 	struct req	*r = mkreq(fx, METHOD_POST, "/_test/form");
@@ -348,8 +349,16 @@ post_form(struct fixture *fx, const char *cookie, const char *bodytxt,
 	r->body = bodytxt;
 	r->bodylen = strlen(bodytxt);
 	r->origin = origin;
+	r->fetch_site = fetch_site;
 	route_dispatch(r);
 	return r;
+}
+
+static struct req *
+post_form(struct fixture *fx, const char *cookie, const char *bodytxt,
+    const char *origin)
+{
+	return post_form_from(fx, cookie, bodytxt, origin, NULL);
 }
 
 static void
@@ -506,21 +515,12 @@ test_csrf_fetch_site(void **state)
 	get_form(fx, cookie, tok, sizeof(tok));
 	snprintf(b, sizeof(b), "csrf_token=%s&note=hi", tok);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		r = post_form(fx, cookie, b, NULL);
-		fx->req.fetch_site = bad[i];
-		resp_free(&r->resp);
-		input_free(&r->in);
-		resp_init(&r->resp);
-		route_dispatch(r);
+		r = post_form_from(fx, cookie, b, NULL, bad[i]);
 		assert_int_equal(r->resp.status, 403);
 	}
 	for (i = 0; i < 2; i++) {
-		r = post_form(fx, cookie, b, NULL);
-		fx->req.fetch_site = i ? "none" : "same-origin";
-		resp_free(&r->resp);
-		input_free(&r->in);
-		resp_init(&r->resp);
-		route_dispatch(r);
+		r = post_form_from(fx, cookie, b, NULL,
+		    i ? "none" : "same-origin");
 		assert_int_equal(r->resp.status, 200);
 	}
 }
