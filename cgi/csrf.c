@@ -168,12 +168,12 @@ csrf_mac(const unsigned char *secret, const char *cookie,
 }
 
 /*
- * Fills out with a new random cookie value: CSRF_COOKIE_LEN base64url
- * characters and a NUL.  Returns RP_OK, or RP_ERR_INTERNAL when the random
- * generator fails (out is then an empty string).
+ * Fills out with a new public id: RP_ID_LEN base64url characters of 128
+ * random bits and a NUL.  Returns RP_OK, or RP_ERR_INTERNAL when the
+ * random generator fails (out is then an empty string).
  */
 enum rp_err
-csrf_new_cookie(char out[CSRF_COOKIE_LEN + 1])
+rp_random_id(char out[RP_ID_LEN + 1])
 {
 	unsigned char	 raw[CSRF_RAND_LEN];
 	enum rp_err	 e = RP_ERR_INTERNAL;
@@ -181,8 +181,8 @@ csrf_new_cookie(char out[CSRF_COOKIE_LEN + 1])
 	out[0] = '\0';
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		goto out;
-	if (b64url_encode(raw, sizeof(raw), out, CSRF_COOKIE_LEN + 1) !=
-	    CSRF_COOKIE_LEN) {
+	if (b64url_encode(raw, sizeof(raw), out, RP_ID_LEN + 1) !=
+	    RP_ID_LEN) {
 		out[0] = '\0';
 		goto out;
 	}
@@ -190,6 +190,16 @@ csrf_new_cookie(char out[CSRF_COOKIE_LEN + 1])
 out:
 	OPENSSL_cleanse(raw, sizeof(raw));
 	return e;
+}
+
+/*
+ * Makes a new CSRF cookie value: a random id.  Returns RP_OK, or
+ * RP_ERR_INTERNAL (out empty) when the random generator fails.
+ */
+enum rp_err
+csrf_new_cookie(char out[CSRF_COOKIE_LEN + 1])
+{
+	return rp_random_id(out);
 }
 
 /*

@@ -26,52 +26,216 @@
 #include "extern.h"
 
 /* The newest migration this program knows. */
-#define DB_SCHEMA_VERSION	1
+#define DB_SCHEMA_VERSION	2
 
 /* The largest migration file read. */
 #define DB_MIGRATION_MAX	(1024u * 1024u)
 
-enum db_stmt {
-	/* Connection set-up and transactions. */
-	DB_STMT_JOURNAL_WAL,
-	DB_STMT_SYNC_FULL,
-	DB_STMT_FOREIGN_KEYS_ON,
-	DB_STMT_FOREIGN_KEYS_OFF,
-	DB_STMT_FOREIGN_KEYS,
-	DB_STMT_FOREIGN_KEY_CHECK,
-	DB_STMT_USER_VERSION,
-	DB_STMT_BEGIN,
-	DB_STMT_COMMIT,
-	DB_STMT_ROLLBACK,
-	/* Queries. */
-	DB_STMT_HEALTH,
-	DB_STMT__MAX
-};
+#define CERT_COLS \
+	"SELECT c.id, c.issuer_dn, c.serial, c.subject_dn, c.type, c.status, " \
+	"c.person_id, c.organisation_id, c.token_id, p.person_id, o.org_id, " \
+	"t.label, t.qscd, c.not_before, c.not_after, c.term_years, " \
+	"c.status_at, c.suspended_at, c.suspended_until, c.reason, c.aki " \
+	"FROM certificates c LEFT JOIN persons p ON p.id = c.person_id " \
+	"LEFT JOIN organisations o ON o.id = c.organisation_id " \
+	"LEFT JOIN tokens t ON t.id = c.token_id "
 
-/* Every SQL statement of the program, one per entry, prepared once. */
-static const char *const db_sql[DB_STMT__MAX] = {
-	[DB_STMT_JOURNAL_WAL] = "PRAGMA journal_mode = WAL",
-	[DB_STMT_SYNC_FULL] = "PRAGMA synchronous = FULL",
-	[DB_STMT_FOREIGN_KEYS_ON] = "PRAGMA foreign_keys = ON",
-	[DB_STMT_FOREIGN_KEYS_OFF] = "PRAGMA foreign_keys = OFF",
-	[DB_STMT_FOREIGN_KEYS] = "PRAGMA foreign_keys",
-	[DB_STMT_FOREIGN_KEY_CHECK] = "PRAGMA foreign_key_check",
-	[DB_STMT_USER_VERSION] = "PRAGMA user_version",
-	[DB_STMT_BEGIN] = "BEGIN IMMEDIATE",
-	[DB_STMT_COMMIT] = "COMMIT",
-	[DB_STMT_ROLLBACK] = "ROLLBACK",
-	[DB_STMT_HEALTH] = "SELECT 1 FROM meta LIMIT 1",
+#define REQ_COLS \
+	"SELECT r.id, r.public_id, r.action, r.reason, r.channel, " \
+	"r.auth_method, r.state, r.requester, r.token_id, r.staff_id, " \
+	"r.received_at, r.due_at, r.approval_expires_at, r.completed_at, " \
+	"r.updated_at, r.need, r.call_reference, r.caller_name, r.notes, " \
+	"r.outcome FROM requests r "
+
+/* The request states that are not final. */
+#define OPEN_STATES \
+	"('awaiting_approval', 'queued', 'relayed', 'failed')"
+
+/*
+ * Every SQL statement of the program, one per entry, prepared once.  The
+ * comment of an entry names its bound values (?) in order where the SQL
+ * does not make them plain; CERT_COLS and REQ_COLS rows are read by
+ * registry.c's and lifecycle.c's row readers.
+ */
+static const char *const db_sql[DB__MAX] = {
+	[DB_JOURNAL_WAL] = "PRAGMA journal_mode = WAL",
+	[DB_SYNC_FULL] = "PRAGMA synchronous = FULL",
+	[DB_FOREIGN_KEYS_ON] = "PRAGMA foreign_keys = ON",
+	[DB_FOREIGN_KEYS_OFF] = "PRAGMA foreign_keys = OFF",
+	[DB_FOREIGN_KEYS] = "PRAGMA foreign_keys",
+	[DB_FOREIGN_KEY_CHECK] = "PRAGMA foreign_key_check",
+	[DB_USER_VERSION] = "PRAGMA user_version",
+	[DB_BEGIN] = "BEGIN IMMEDIATE",
+	[DB_COMMIT] = "COMMIT",
+	[DB_ROLLBACK] = "ROLLBACK",
+	[DB_HEALTH] = "SELECT 1 FROM meta LIMIT 1",
+
+	/* Registry. */
+	[DB_ORG_GET] = "SELECT id, name FROM organisations WHERE org_id = ?",
+	[DB_ORG_ADD] = "INSERT INTO organisations (org_id, name, created_at) "
+	    "VALUES (?, ?, ?)",
+	[DB_PERSON_GET] = "SELECT id, name, email FROM persons "
+	    "WHERE person_id = ?",
+	[DB_PERSON_ADD] = "INSERT INTO persons (person_id, name, email, "
+	    "created_at) VALUES (?, ?, ?, ?)",
+	[DB_TOKEN_GET] = "SELECT id, kind, qscd FROM tokens WHERE label = ?",
+	[DB_TOKEN_ADD] = "INSERT INTO tokens (label, kind, qscd, created_at) "
+	    "VALUES (?, ?, ?, ?)",
+	/* issuer, serial, subject, type, person, organisation, token,
+	 * not_before, not_after, term_years, now (status_at), aki, sha256,
+	 * pem, now (created_at) */
+	[DB_CERT_ADD] = "INSERT INTO certificates (issuer_dn, serial, "
+	    "subject_dn, type, person_id, organisation_id, token_id, "
+	    "not_before, not_after, term_years, status, status_at, aki, "
+	    "sha256, pem, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "'valid', ?, ?, ?, ?, ?)",
+	/* serial, issuer or NULL for any */
+	[DB_CERT_BY_SERIAL] = CERT_COLS "WHERE c.serial = ?1 AND "
+	    "(?2 IS NULL OR c.issuer_dn = ?2) ORDER BY c.id LIMIT 2",
+	[DB_CERT_BY_ROW] = CERT_COLS "WHERE c.id = ?",
+	/* label, limit */
+	[DB_CERTS_BY_TOKEN] = CERT_COLS "WHERE t.label = ? ORDER BY c.id "
+	    "LIMIT ?",
+	[DB_CERTS_OF_REQUEST] = CERT_COLS "JOIN request_certificates rc ON "
+	    "rc.certificate_id = c.id WHERE rc.request_id = ? ORDER BY c.id",
+	/* status, status_at, suspended_at, suspended_until, reason, id */
+	[DB_CERT_SET_STATUS] = "UPDATE certificates SET status = ?, "
+	    "status_at = ?, suspended_at = ?, suspended_until = ?, "
+	    "reason = ? WHERE id = ?",
+	[DB_CERTS_ALL] = CERT_COLS "ORDER BY c.id",
+	/* issuer, serial, sha256: is it there already? */
+	[DB_CERT_DUP] = "SELECT id FROM certificates WHERE (issuer_dn = ? "
+	    "AND serial = ?) OR sha256 = ? LIMIT 1",
+	/* token or NULL, certificate or NULL, hash, now */
+	[DB_PASS_ADD] = "INSERT INTO passphrases (token_id, certificate_id, "
+	    "hash, updated_at) VALUES (?, ?, ?, ?)",
+	[DB_PASS_OF_TOKEN] = "SELECT id, hash, failures, locked_at "
+	    "FROM passphrases WHERE token_id = ?",
+	[DB_PASS_OF_CERT] = "SELECT id, hash, failures, locked_at "
+	    "FROM passphrases WHERE certificate_id = ?",
+	/* organisation, person, valid_from, valid_to or NULL */
+	[DB_REP_ADD] = "INSERT INTO legal_reps (organisation_id, person_id, "
+	    "valid_from, valid_to) VALUES (?, ?, ?, ?)",
+	/* now, organisation, person, now */
+	[DB_REP_END] = "UPDATE legal_reps SET valid_to = ?1 WHERE "
+	    "organisation_id = ?2 AND person_id = ?3 AND valid_from <= ?1 AND "
+	    "(valid_to IS NULL OR valid_to > ?1)",
+	/* organisation, person, t */
+	[DB_REP_ACTIVE] = "SELECT 1 FROM legal_reps WHERE organisation_id = ?1 "
+	    "AND person_id = ?2 AND valid_from <= ?3 AND (valid_to IS NULL "
+	    "OR valid_to > ?3) LIMIT 1",
+	[DB_REPS_ALL] = "SELECT o.org_id, o.name, p.person_id, p.name, "
+	    "r.valid_from, r.valid_to FROM legal_reps r JOIN organisations o "
+	    "ON o.id = r.organisation_id JOIN persons p ON p.id = r.person_id "
+	    "ORDER BY o.org_id, r.valid_from",
+	/* name, cert_sha256, subject_dn, roles, now, now */
+	[DB_STAFF_ADD] = "INSERT INTO staff (name, cert_sha256, subject_dn, "
+	    "roles, active, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, "
+	    "?)",
+	/* active, now, cert_sha256 */
+	[DB_STAFF_SET_ACTIVE] = "UPDATE staff SET active = ?, updated_at = ? "
+	    "WHERE cert_sha256 = ?",
+	[DB_STAFF_BY_SHA] = "SELECT id, name, roles, active FROM staff "
+	    "WHERE cert_sha256 = ?",
+	[DB_STAFF_ALL] = "SELECT id, name, cert_sha256, subject_dn, roles, "
+	    "active, created_at FROM staff ORDER BY id",
+	/* certificate: what CERT_COLS leaves out, for the export */
+	[DB_CERT_EXPORT] = "SELECT sha256, pem, created_at FROM certificates "
+	    "WHERE id = ?",
+	[DB_PERSONS_ALL] = "SELECT id, person_id, name, email, created_at "
+	    "FROM persons ORDER BY id",
+	[DB_ORGS_ALL] = "SELECT id, org_id, name, created_at FROM "
+	    "organisations ORDER BY id",
+	/* with whether a passphrase is set, never the hash */
+	[DB_TOKENS_ALL] = "SELECT t.id, t.label, t.kind, t.qscd, t.created_at, "
+	    "EXISTS (SELECT 1 FROM passphrases s WHERE s.token_id = t.id) "
+	    "FROM tokens t ORDER BY t.id",
+
+	/* Requests. */
+	/* public_id, action, token, reason, channel, auth_method, requester,
+	 * staff, state, received_at, due_at, approval_expires_at,
+	 * updated_at, need, call_reference, caller_name, notes */
+	[DB_REQ_ADD] = "INSERT INTO requests (public_id, action, token_id, "
+	    "reason, channel, auth_method, requester, staff_id, state, "
+	    "received_at, due_at, approval_expires_at, updated_at, need, "
+	    "call_reference, caller_name, notes) VALUES (?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[DB_REQ_CERT_ADD] = "INSERT INTO request_certificates (request_id, "
+	    "certificate_id) VALUES (?, ?)",
+	[DB_REQ_GET] = REQ_COLS "WHERE r.public_id = ?",
+	[DB_REQ_BY_ROW] = REQ_COLS "WHERE r.id = ?",
+	/* new state, now, completed_at or NULL, need, outcome or NULL, id,
+	 * old state: a compare-and-set, 0 rows when it moved meanwhile */
+	[DB_REQ_SET_STATE] = "UPDATE requests SET state = ?, updated_at = ?, "
+	    "completed_at = ?, need = ?, outcome = ? WHERE id = ? AND "
+	    "state = ?",
+	/* certificate: its open requests, revocations first */
+	[DB_REQ_OPEN_FOR_CERT] = "SELECT r.id, r.action, r.public_id FROM "
+	    "requests r JOIN request_certificates rc ON rc.request_id = r.id "
+	    "WHERE rc.certificate_id = ? AND r.state IN " OPEN_STATES
+	    " ORDER BY r.action = 'revoke' DESC, r.id",
+	/* state or NULL, due before or NULL (open ones only), limit */
+	[DB_REQ_LIST] = REQ_COLS "WHERE (?1 IS NULL OR r.state = ?1) AND "
+	    "(?2 IS NULL OR (r.due_at <= ?2 AND r.state IN " OPEN_STATES
+	    ")) ORDER BY r.due_at, r.id LIMIT ?3",
+	/* request, person or NULL, staff or NULL, roles, signature or NULL,
+	 * signer_sha256 or NULL, now */
+	[DB_APPROVAL_ADD] = "INSERT INTO approvals (request_id, person_id, "
+	    "staff_id, roles, signature, signer_sha256, approved_at) VALUES "
+	    "(?, ?, ?, ?, ?, ?, ?)",
+	[DB_APPROVALS_OF] = "SELECT a.id, p.person_id, p.name, a.staff_id, "
+	    "a.roles, a.signer_sha256, a.approved_at, a.person_id FROM "
+	    "approvals a LEFT JOIN persons p ON p.id = a.person_id "
+	    "WHERE a.request_id = ? ORDER BY a.id",
+	/* request, certificate, action, payload, key, now (next attempt),
+	 * now, now */
+	[DB_OUTBOX_ADD] = "INSERT INTO outbox (request_id, certificate_id, "
+	    "action, payload, idempotency_key, next_attempt_at, created_at, "
+	    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	[DB_OUTBOX_OF] = "SELECT id, certificate_id, action, payload, "
+	    "idempotency_key, state, attempts, next_attempt_at, last_error "
+	    "FROM outbox WHERE request_id = ? ORDER BY id",
+	/* now, now, request: dead rows go back to pending */
+	[DB_OUTBOX_REQUEUE] = "UPDATE outbox SET state = 'pending', "
+	    "next_attempt_at = ?, updated_at = ?, lease_owner = NULL, "
+	    "lease_until = NULL WHERE request_id = ? AND state = 'dead'",
+	/* now: held certificates past their limit, without an open request
+	 * that would end the hold anyway */
+	[DB_SWEEP_SUSPENDED] = "SELECT c.id FROM certificates c WHERE "
+	    "c.status = 'suspended' AND c.suspended_until <= ?1 AND "
+	    "c.not_after > ?1 AND NOT "
+	    "EXISTS (SELECT 1 FROM request_certificates rc JOIN requests r "
+	    "ON r.id = rc.request_id WHERE rc.certificate_id = c.id AND "
+	    "r.state IN " OPEN_STATES " AND r.action IN ('revoke', "
+	    "'reactivate')) ORDER BY c.id LIMIT 100",
+	[DB_SWEEP_APPROVALS] = "SELECT public_id FROM requests WHERE "
+	    "state = 'awaiting_approval' AND approval_expires_at <= ? "
+	    "ORDER BY id LIMIT 100",
+
+	/* Audit log. */
+	[DB_AUDIT_LAST] = "SELECT seq, hash FROM audit ORDER BY seq DESC "
+	    "LIMIT 1",
+	/* seq, at, actor, action, subject, details, prev_hash, hash */
+	[DB_AUDIT_ADD] = "INSERT INTO audit (seq, at, actor, action, subject, "
+	    "details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	[DB_AUDIT_ALL] = "SELECT seq, at, actor, action, subject, details, "
+	    "prev_hash, hash FROM audit ORDER BY seq",
+	[DB_AUDIT_OF] = "SELECT seq, at, actor, action, subject, details, "
+	    "prev_hash, hash FROM audit WHERE subject = ? ORDER BY seq",
 };
 
 /* One worker's connection and its prepared statements. */
 struct db {
 	sqlite3		*h;
-	sqlite3_stmt	*stmt[DB_STMT__MAX];
+	sqlite3_stmt	*stmt[DB__MAX];
 };
 
 #ifdef RP_UNITTEST
 /* The error code the next db_step() returns instead of stepping. */
 static int db_fault;
+/* The same for the next step of one statement only (db_fault_stmt()). */
+static int db_fault_code;
+static enum db_stmt db_fault_id = DB__MAX;
 
 /*
  * Makes the next statement step of this process fail with code (an
@@ -81,6 +245,17 @@ void
 db_fault_set(int code)
 {
 	db_fault = code;
+}
+
+/*
+ * Makes the next step of statement id (through a struct dbq) fail with
+ * code, e.g. a COMMIT with SQLITE_FULL; 0 cancels.  Tests only.
+ */
+void
+db_fault_stmt(enum db_stmt id, int code)
+{
+	db_fault_id = code != 0 ? id : DB__MAX;
+	db_fault_code = code;
 }
 #endif
 
@@ -229,7 +404,7 @@ db_user_version(sqlite3 *h, int *version, char *err, size_t errlen)
 	long long	 v;
 	int		 rc;
 
-	rc = db_once(h, db_sql[DB_STMT_USER_VERSION], buf, sizeof(buf),
+	rc = db_once(h, db_sql[DB_USER_VERSION], buf, sizeof(buf),
 	    err, errlen);
 	if (rc != SQLITE_OK)
 		return rc;
@@ -288,7 +463,7 @@ db_connect(const struct config *cfg, int flags, char *err, size_t errlen)
 		    cfg->database);
 		goto fail;
 	}
-	if (db_once(h, db_sql[DB_STMT_JOURNAL_WAL], mode, sizeof(mode),
+	if (db_once(h, db_sql[DB_JOURNAL_WAL], mode, sizeof(mode),
 	    what, sizeof(what)) != SQLITE_OK) {
 		(void)snprintf(err, errlen, "%s: %s", cfg->database, what);
 		goto fail;
@@ -298,11 +473,11 @@ db_connect(const struct config *cfg, int flags, char *err, size_t errlen)
 		    "not wal", cfg->database, mode);
 		goto fail;
 	}
-	if (db_once(h, db_sql[DB_STMT_SYNC_FULL], NULL, 0, what,
+	if (db_once(h, db_sql[DB_SYNC_FULL], NULL, 0, what,
 	    sizeof(what)) != SQLITE_OK ||
-	    db_once(h, db_sql[DB_STMT_FOREIGN_KEYS_ON], NULL, 0, what,
+	    db_once(h, db_sql[DB_FOREIGN_KEYS_ON], NULL, 0, what,
 	    sizeof(what)) != SQLITE_OK ||
-	    db_once(h, db_sql[DB_STMT_FOREIGN_KEYS], mode, sizeof(mode), what,
+	    db_once(h, db_sql[DB_FOREIGN_KEYS], mode, sizeof(mode), what,
 	    sizeof(what)) != SQLITE_OK) {
 		(void)snprintf(err, errlen, "%s: %s", cfg->database, what);
 		goto fail;
@@ -444,9 +619,9 @@ db_apply(sqlite3 *h, int n, const char *path, char *err, size_t errlen)
 	 * before the commit.  The pragma is a no-op inside a transaction,
 	 * so it comes first.
 	 */
-	if (db_once(h, db_sql[DB_STMT_FOREIGN_KEYS_OFF], NULL, 0, what,
+	if (db_once(h, db_sql[DB_FOREIGN_KEYS_OFF], NULL, 0, what,
 	    sizeof(what)) != SQLITE_OK ||
-	    db_once(h, db_sql[DB_STMT_BEGIN], NULL, 0, what, sizeof(what)) !=
+	    db_once(h, db_sql[DB_BEGIN], NULL, 0, what, sizeof(what)) !=
 	    SQLITE_OK) {
 		(void)snprintf(err, errlen, "%s: %s", path, what);
 		goto out;
@@ -479,7 +654,7 @@ db_apply(sqlite3 *h, int n, const char *path, char *err, size_t errlen)
 		    "ATTACH or PRAGMA in migrations)" : "");
 		goto out;
 	}
-	if (db_once(h, db_sql[DB_STMT_FOREIGN_KEY_CHECK], fk, sizeof(fk),
+	if (db_once(h, db_sql[DB_FOREIGN_KEY_CHECK], fk, sizeof(fk),
 	    what, sizeof(what)) != SQLITE_OK) {
 		(void)snprintf(err, errlen, "%s: %s", path, what);
 		goto out;
@@ -501,7 +676,7 @@ db_apply(sqlite3 *h, int n, const char *path, char *err, size_t errlen)
 	if (cur < 0 || (size_t)cur >= sizeof(setver))
 		goto out;
 	if (db_once(h, setver, NULL, 0, what, sizeof(what)) != SQLITE_OK ||
-	    db_once(h, db_sql[DB_STMT_COMMIT], NULL, 0, what, sizeof(what)) !=
+	    db_once(h, db_sql[DB_COMMIT], NULL, 0, what, sizeof(what)) !=
 	    SQLITE_OK) {
 		(void)snprintf(err, errlen, "%s: %s", path, what);
 		goto out;
@@ -510,12 +685,12 @@ db_apply(sqlite3 *h, int n, const char *path, char *err, size_t errlen)
 	rc = 0;
 out:
 	if (intx && !sqlite3_get_autocommit(h) &&
-	    db_once(h, db_sql[DB_STMT_ROLLBACK], NULL, 0, what,
+	    db_once(h, db_sql[DB_ROLLBACK], NULL, 0, what,
 	    sizeof(what)) != SQLITE_OK && rc == 0) {
 		(void)snprintf(err, errlen, "%s: %s", path, what);
 		rc = -1;
 	}
-	if (db_once(h, db_sql[DB_STMT_FOREIGN_KEYS_ON], NULL, 0, what,
+	if (db_once(h, db_sql[DB_FOREIGN_KEYS_ON], NULL, 0, what,
 	    sizeof(what)) != SQLITE_OK && rc == 0) {
 		(void)snprintf(err, errlen, "%s: %s", path, what);
 		rc = -1;
@@ -616,7 +791,7 @@ db_open(const struct config *cfg, char *err, size_t errlen)
 		    cfg->database, version, DB_SCHEMA_VERSION);
 		goto fail;
 	}
-	for (i = 0; i < DB_STMT__MAX; i++)
+	for (i = 0; i < DB__MAX; i++)
 		if (db_prepare(db->h, db_sql[i], SQLITE_PREPARE_PERSISTENT,
 		    &db->stmt[i]) != SQLITE_OK) {
 			(void)snprintf(err, errlen, "%s: cannot prepare "
@@ -641,7 +816,7 @@ db_close(struct db *db)
 
 	if (db == NULL)
 		return;
-	for (i = 0; i < DB_STMT__MAX; i++)
+	for (i = 0; i < DB__MAX; i++)
 		/* finalize() only repeats the last step's error. */
 		(void)sqlite3_finalize(db->stmt[i]);
 	/* All statements are gone, so close() cannot be busy. */
@@ -662,7 +837,7 @@ db_health(struct db *db)
 
 	if (db == NULL || db->h == NULL)
 		return RP_ERR_UNAVAILABLE;
-	stmt = db->stmt[DB_STMT_HEALTH];
+	stmt = db->stmt[DB_HEALTH];
 	rc = db_step(stmt);
 	/* reset() repeats the step's error, handled below. */
 	(void)sqlite3_reset(stmt);
@@ -684,9 +859,267 @@ db_schema_version(struct db *db)
 
 	if (db == NULL || db->h == NULL)
 		return -1;
-	stmt = db->stmt[DB_STMT_USER_VERSION];
+	stmt = db->stmt[DB_USER_VERSION];
 	if ((rc = db_step(stmt)) == SQLITE_ROW)
 		v = sqlite3_column_int(stmt, 0);
 	(void)sqlite3_reset(stmt);	/* repeats the step's error */
 	return v;
+}
+
+/*
+ * Maps the SQLite result code of a failed step to our error: a violated
+ * UNIQUE, CHECK, NOT NULL or foreign key constraint is RP_ERR_CONFLICT
+ * (the caller says which); the rest as db_err().
+ */
+static enum rp_err
+db_step_err(int rc)
+{
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return RP_ERR_CONFLICT;
+	return db_err(rc);
+}
+
+/*
+ * Starts one use of statement id on db.  A statement left in use by a
+ * caller that forgot dbq_end() is reset first.
+ */
+void
+dbq_start(struct dbq *q, struct db *db, enum db_stmt id)
+{
+	memset(q, 0, sizeof(*q));
+	q->db = db;
+	if (db == NULL || db->h == NULL || (unsigned int)id >= DB__MAX) {
+		q->err = RP_ERR_INTERNAL;
+		return;
+	}
+	q->stmt = db->stmt[id];
+	(void)sqlite3_reset(q->stmt);	/* repeats an old error only */
+	(void)sqlite3_clear_bindings(q->stmt);
+#ifdef RP_UNITTEST
+	q->fault = id == db_fault_id ? db_fault_code : 0;
+	if (q->fault != 0) {
+		db_fault_id = DB__MAX;
+		db_fault_code = 0;
+	}
+#endif
+}
+
+/*
+ * Records the result rc of a bind: anything but SQLITE_OK is a bug (a
+ * wrong count of values) or no memory.
+ */
+static void
+dbq_bound(struct dbq *q, int rc)
+{
+	if (rc == SQLITE_OK)
+		return;
+	q->err = (rc & 0xff) == SQLITE_NOMEM ? RP_ERR_NOMEM : RP_ERR_INTERNAL;
+	rplog(RPLOG_ERROR, "db_bind", "param=%d rc=%d", q->nbind, rc);
+}
+
+/* Binds the next value: an integer. */
+void
+dbq_int(struct dbq *q, int64_t v)
+{
+	if (q->err != RP_OK)
+		return;
+	dbq_bound(q, sqlite3_bind_int64(q->stmt, ++q->nbind, v));
+}
+
+/* Binds the next value: text (copied), or NULL for SQL NULL. */
+void
+dbq_text(struct dbq *q, const char *v)
+{
+	if (q->err != RP_OK)
+		return;
+	if (v == NULL)
+		dbq_bound(q, sqlite3_bind_null(q->stmt, ++q->nbind));
+	else
+		dbq_bound(q, sqlite3_bind_text(q->stmt, ++q->nbind, v, -1,
+		    SQLITE_TRANSIENT));
+}
+
+/* Binds the next value: a blob (copied), or NULL for SQL NULL. */
+void
+dbq_blob(struct dbq *q, const void *v, size_t len)
+{
+	if (q->err != RP_OK)
+		return;
+	if (v == NULL)
+		dbq_bound(q, sqlite3_bind_null(q->stmt, ++q->nbind));
+	else if (len > 0x7fffffff)
+		q->err = RP_ERR_TOO_LARGE;
+	else
+		dbq_bound(q, sqlite3_bind_blob(q->stmt, ++q->nbind, v,
+		    (int)len, SQLITE_TRANSIENT));
+}
+
+/* Binds the next value: SQL NULL. */
+void
+dbq_null(struct dbq *q)
+{
+	if (q->err != RP_OK)
+		return;
+	dbq_bound(q, sqlite3_bind_null(q->stmt, ++q->nbind));
+}
+
+/*
+ * Steps the statement.  Returns 1 with a row in hand; 0 when there are
+ * no more rows, or on failure with q->err set.
+ */
+int
+dbq_step(struct dbq *q)
+{
+	int	 rc;
+
+	q->row = 0;
+	if (q->err != RP_OK)
+		return 0;
+#ifdef RP_UNITTEST
+	if (q->fault != 0) {
+		q->err = db_step_err(q->fault);
+		q->fault = 0;
+		return 0;
+	}
+#endif
+	rc = db_step(q->stmt);
+	if (rc == SQLITE_ROW) {
+		q->row = 1;
+		return 1;
+	}
+	if (rc != SQLITE_DONE) {
+		q->err = db_step_err(rc);
+		if (q->err != RP_ERR_CONFLICT)
+			rplog(RPLOG_ERROR, "db_step", "rc=%d", rc);
+	}
+	return 0;
+}
+
+/* Column col of the row in hand as an integer (0 for NULL). */
+int64_t
+dbq_col_int(const struct dbq *q, int col)
+{
+	if (!q->row)
+		return 0;
+	return sqlite3_column_int64(q->stmt, col);
+}
+
+/* Column col as text, NULL for SQL NULL; valid until the next step. */
+const char *
+dbq_col_text(const struct dbq *q, int col)
+{
+	if (!q->row || sqlite3_column_type(q->stmt, col) == SQLITE_NULL)
+		return NULL;
+	return (const char *)sqlite3_column_text(q->stmt, col);
+}
+
+/* Column col as bytes and *len, NULL for SQL NULL or empty. */
+const void *
+dbq_col_blob(const struct dbq *q, int col, size_t *len)
+{
+	const void	*p;
+	int		 n;
+
+	*len = 0;
+	if (!q->row || sqlite3_column_type(q->stmt, col) == SQLITE_NULL)
+		return NULL;
+	p = sqlite3_column_blob(q->stmt, col);
+	n = sqlite3_column_bytes(q->stmt, col);
+	*len = n > 0 ? (size_t)n : 0;
+	return p;
+}
+
+/* Returns 1 when column col of the row in hand is SQL NULL. */
+int
+dbq_col_null(const struct dbq *q, int col)
+{
+	return !q->row || sqlite3_column_type(q->stmt, col) == SQLITE_NULL;
+}
+
+/*
+ * Ends the use: resets the statement and drops its bindings.  Returns
+ * the first error of the use, RP_OK if none.
+ */
+enum rp_err
+dbq_end(struct dbq *q)
+{
+	if (q->stmt != NULL) {
+		/* reset() repeats the step's error, already in q->err. */
+		(void)sqlite3_reset(q->stmt);
+		(void)sqlite3_clear_bindings(q->stmt);
+		q->stmt = NULL;
+	}
+	q->row = 0;
+	return q->err;
+}
+
+/*
+ * Steps a statement that returns no rows to its end and ends the use.
+ * *changes (may be NULL) gets the rows it inserted, updated or deleted.
+ */
+enum rp_err
+dbq_exec(struct dbq *q, int *changes)
+{
+	if (changes != NULL)
+		*changes = 0;
+	while (dbq_step(q))
+		continue;
+	if (q->err == RP_OK && changes != NULL)
+		*changes = sqlite3_changes(q->db->h);
+	return dbq_end(q);
+}
+
+/*
+ * Runs one of the transaction statements.
+ */
+static enum rp_err
+db_tx(struct db *db, enum db_stmt id)
+{
+	struct dbq	 q;
+
+	dbq_start(&q, db, id);
+	return dbq_exec(&q, NULL);
+}
+
+/*
+ * Begins a write transaction: BEGIN IMMEDIATE takes the write lock now,
+ * so two writers queue at the start (within the busy timeout) instead of
+ * failing at their first write.  RP_ERR_UNAVAILABLE when busy.
+ */
+enum rp_err
+db_begin(struct db *db)
+{
+	return db_tx(db, DB_BEGIN);
+}
+
+/*
+ * Commits.  With WAL and synchronous FULL the transaction is on disk when
+ * this returns RP_OK.  On failure the transaction is rolled back, so the
+ * caller never needs to.
+ */
+enum rp_err
+db_commit(struct db *db)
+{
+	enum rp_err	 e;
+
+	if ((e = db_tx(db, DB_COMMIT)) != RP_OK)
+		db_rollback(db);
+	return e;
+}
+
+/* Rolls back the open transaction, if any. */
+void
+db_rollback(struct db *db)
+{
+	if (db == NULL || db->h == NULL || sqlite3_get_autocommit(db->h))
+		return;
+	if (db_tx(db, DB_ROLLBACK) != RP_OK)
+		rplog(RPLOG_ERROR, "db_rollback", "failed");
+}
+
+/* The rowid of the last INSERT on this connection. */
+int64_t
+db_last_id(struct db *db)
+{
+	return sqlite3_last_insert_rowid(db->h);
 }

@@ -147,6 +147,8 @@ user_version(struct tdb *t)
 }
 
 /* Makes t->dir/mig/migrations and points db_dir at t->dir/mig. */
+static void mig_file(struct tdb *, const char *, const char *);
+
 static void
 mig_dir(struct tdb *t)
 {
@@ -156,6 +158,8 @@ mig_dir(struct tdb *t)
 	assert_int_equal(mkdir(t->cfg.db_dir, 0700), 0);
 	(void)snprintf(p, sizeof(p), "%s/migrations", t->cfg.db_dir);
 	assert_int_equal(mkdir(p, 0700), 0);
+	/* The program knows two versions: 0002 must exist for 0001 to run. */
+	mig_file(t, "0002_next.sql", "CREATE TABLE t2 (x);\n");
 }
 
 /* Writes text as db_dir/migrations/name. */
@@ -190,7 +194,7 @@ test_migrate_fresh(void **state)
 	assert_int_equal(db_migrate(&t->cfg, t->err, sizeof(t->err)), RP_OK);
 	assert_string_equal(t->err, "");
 	h = raw_open(t);
-	assert_int_equal(raw_int(h, "PRAGMA user_version"), 1);
+	assert_int_equal(raw_int(h, "PRAGMA user_version"), 2);
 	raw_text(h, "PRAGMA journal_mode", v, sizeof(v));
 	assert_string_equal(v, "wal");
 	assert_int_equal(raw_int(h, "SELECT count(*) FROM meta"), 2);
@@ -237,7 +241,7 @@ test_migrate_twice(void **state)
 	raw_text(h, "SELECT value FROM meta WHERE key = 'created_at'", b,
 	    sizeof(b));
 	assert_int_equal(raw_int(h, "SELECT count(*) FROM meta"), 2);
-	assert_int_equal(raw_int(h, "PRAGMA user_version"), 1);
+	assert_int_equal(raw_int(h, "PRAGMA user_version"), 2);
 	assert_int_equal(sqlite3_close(h), SQLITE_OK);
 	assert_string_equal(a, b);
 }
@@ -250,17 +254,17 @@ test_migrate_newer_db(void **state)
 	char		 want[600];
 
 	h = raw_open(t);
-	raw_exec(h, "PRAGMA user_version = 2");
+	raw_exec(h, "PRAGMA user_version = 3");
 	assert_int_equal(sqlite3_close(h), SQLITE_OK);
 	assert_int_not_equal(db_migrate(&t->cfg, t->err, sizeof(t->err)),
 	    RP_OK);
-	(void)snprintf(want, sizeof(want), "%s: schema version 2 is newer "
-	    "than this program's 1; install the newer program",
+	(void)snprintf(want, sizeof(want), "%s: schema version 3 is newer "
+	    "than this program's 2; install the newer program",
 	    t->cfg.database);
 	assert_string_equal(t->err, want);
-	assert_int_equal(user_version(t), 2);
+	assert_int_equal(user_version(t), 3);
 	assert_null(db_open(&t->cfg, t->err, sizeof(t->err)));
-	expect_err_has(t->err, "schema version 2, this program needs 1");
+	expect_err_has(t->err, "schema version 3, this program needs 2");
 }
 
 static void
@@ -430,7 +434,7 @@ test_migrate_busy(void **state)
 	assert_int_equal(raw_int(h, "PRAGMA user_version"), 0);
 	assert_int_equal(sqlite3_close(h), SQLITE_OK);
 	assert_int_equal(db_migrate(&t->cfg, t->err, sizeof(t->err)), RP_OK);
-	assert_int_equal(user_version(t), 1);
+	assert_int_equal(user_version(t), 2);
 }
 
 static void
@@ -447,7 +451,7 @@ test_open_before_migrate(void **state)
 	raw_exec(h, "CREATE TABLE x (y)");
 	assert_int_equal(sqlite3_close(h), SQLITE_OK);
 	assert_null(db_open(&t->cfg, t->err, sizeof(t->err)));
-	expect_err_has(t->err, "schema version 0, this program needs 1; run "
+	expect_err_has(t->err, "schema version 0, this program needs 2; run "
 	    "the migrations first");
 }
 
@@ -463,7 +467,7 @@ test_open_health(void **state)
 	assert_int_equal(db_migrate(&t->cfg, t->err, sizeof(t->err)), RP_OK);
 	assert_non_null(db = db_open(&t->cfg, t->err, sizeof(t->err)));
 	assert_string_equal(t->err, "");
-	assert_int_equal(db_schema_version(db), 1);
+	assert_int_equal(db_schema_version(db), 2);
 	assert_int_equal(db_health(db), RP_OK);
 	assert_int_equal(db_health(db), RP_OK);
 	/* Two workers at once. */
@@ -509,7 +513,7 @@ test_fault_injection(void **state)
 	assert_int_equal(db_health(db), RP_OK);
 	db_fault_set(SQLITE_IOERR);
 	assert_int_equal(db_schema_version(db), -1);
-	assert_int_equal(db_schema_version(db), 1);
+	assert_int_equal(db_schema_version(db), 2);
 	db_close(db);
 
 	/* A fault while opening fails the open cleanly. */
