@@ -1,12 +1,21 @@
 /*
- * The configuration: defaults, the INI file (parsed by libinih) and the
- * instance secret.  Everything here runs once at start-up, before the
- * first request; errors are returned as sentences in err, never logged.
+ * The configuration: defaults, the INI file (parsed by libinih), the
+ * policy file and the instance secret.  Everything here runs once at
+ * start-up, before the first request; errors are returned as sentences in
+ * err, never logged.
  *
- * The file is read strictly: an unknown section or key, a key given twice,
- * a bad or out-of-range value, an indented (continuation) line or a line
- * too long for libinih's buffer stops the load, and err names the file,
- * the line, the section and the key.
+ * The files are read strictly: an unknown section or key, a key given
+ * twice, a bad or out-of-range value, an indented (continuation) line or
+ * a line too long for libinih's buffer stops the load, and err names the
+ * file, the line, the section and the key.
+ *
+ * The policy (DESIGN.md §2, struct policy) comes from three places, each
+ * over the one before: the defaults of policy_defaults(), the policy file
+ * ([paths] policy_file, by default db_dir/policy.ini, with the sections
+ * [suspend] ... [fees]), and the sections [policy.suspend] ...
+ * [policy.fees] of the main file, so an operator changes one rule without
+ * copying the policy file.  Both files go through the same key table and
+ * the same parser.
  */
 #include <sys/stat.h>
 
@@ -23,20 +32,45 @@
 
 #include "extern.h"
 
+/* The file name of the policy inside db_dir, when policy_file is empty. */
+#define CONF_POLICY_NAME	"policy.ini"
+
+/* The prefix of the main file's sections that override the policy file. */
+#define CONF_POLICY_PREFIX	"policy."
+
 /* How a value is checked and where it is stored. */
 enum conf_type {
 	CONF_PATH,	/* file or directory name */
+	CONF_PATH_OPT,	/* file name, or empty for the default */
 	CONF_UINT,	/* unsigned int, a number from min to max */
 	CONF_ULONG,	/* unsigned long, a number from min to max */
 	CONF_SIZE,	/* size_t, bytes, optional K or M suffix */
 	CONF_TEXT,	/* printable UTF-8 text */
 	CONF_URL,	/* https:// URL without a trailing slash */
 	CONF_PHONE,	/* telephone number as shown to people */
-	CONF_LEVEL	/* log level name */
+	CONF_LEVEL,	/* log level name */
+	CONF_BOOL,	/* int, yes or no */
+	CONF_ACTION,	/* enum action, one whose bit is in max */
+	CONF_END_ACTION,/* enum action: revoke, or reinstate (reactivate) */
+	CONF_SUSPEND_TYPES, /* cert_type bits, none of ~max; or none */
+	CONF_REASONS,	/* REASON_BIT set within max, with unspecified */
+	CONF_SIGNERS	/* enum signers: subject, legal_rep, ... */
 };
 
-/* One accepted key: [section] name. */
+/* Which file a key belongs to. */
+enum conf_scope {
+	CONF_MAIN,	/* the main file only */
+	CONF_POLICY	/* the policy file, or [policy.*] of the main file */
+};
+
+/*
+ * One accepted key: [section] name.  A table key (name NULL) stands for
+ * `cells` keys in a row of equal members: cell() turns a key name into
+ * the member's index (or a value >= cells for an unknown name), and the
+ * member of index i is at off + i * size.
+ */
 struct conf_key {
+	enum conf_scope		 scope;
 	const char		*section;
 	const char		*name;
 	enum conf_type		 type;
@@ -44,41 +78,110 @@ struct conf_key {
 	size_t			 size;	/* of the member */
 	unsigned long long	 min;
 	unsigned long long	 max;
+	unsigned int		 cells;
+	unsigned int		(*cell)(const char *);
 };
 
 #define CONF_AT(m)	offsetof(struct config, m), \
 			sizeof(((struct config *)NULL)->m)
 
-/* Every key of the file.  deploy/revportal.ini documents each one. */
+#define KEY(sec, nm, ty, m, lo, hi) \
+	{ CONF_MAIN, sec, nm, ty, CONF_AT(m), lo, hi, 0, NULL }
+#define PKEY(sec, nm, ty, m, lo, hi) \
+	{ CONF_POLICY, sec, nm, ty, CONF_AT(policy.m), lo, hi, 0, NULL }
+#define PROW(sec, ty, m, n, fn) \
+	{ CONF_POLICY, sec, NULL, ty, CONF_AT(policy.m), 0, 0, n, fn }
+
+#define TYPE_BIT(t)	(1u << (t))
+#define ACTION_BIT(a)	(1u << (a))
+#define TLS_TYPES	(TYPE_BIT(CT_TLS) | TYPE_BIT(CT_QWAC))
+#define ALL_TYPES	(TYPE_BIT(CT__MAX) - 1)
+
+/* The reasons a subscriber may choose (DESIGN §2). */
+#define REASONS_SUBSCRIBER (REASON_BIT(REASON_UNSPECIFIED) |		\
+	REASON_BIT(REASON_KEY_COMPROMISE) |				\
+	REASON_BIT(REASON_AFFILIATION_CHANGED) |			\
+	REASON_BIT(REASON_SUPERSEDED) | REASON_BIT(REASON_CESSATION))
+/* And staff, who may also withdraw the privilege; CA/B BR 7.2.2 too. */
+#define REASONS_STAFF	(REASONS_SUBSCRIBER |			\
+	REASON_BIT(REASON_PRIVILEGE_WITHDRAWN))
+
+static unsigned int	conf_signers_cell(const char *);
+static unsigned int	conf_fee_cell(const char *);
+
+/*
+ * Every key of both files.  deploy/revportal.ini documents the main
+ * file's keys, db/policy.ini the policy's.
+ */
 static const struct conf_key conf_keys[] = {
-	{ "server", "socket", CONF_PATH, CONF_AT(socket), 0, 0 },
-	{ "server", "workers", CONF_UINT, CONF_AT(workers), 1,
-	    RP_WORKERS_MAX },
-	{ "server", "backlog", CONF_UINT, CONF_AT(backlog), 1, 4096 },
-	{ "paths", "database", CONF_PATH, CONF_AT(database), 0, 0 },
-	{ "paths", "db_dir", CONF_PATH, CONF_AT(db_dir), 0, 0 },
-	{ "paths", "templates", CONF_PATH, CONF_AT(templates), 0, 0 },
-	{ "paths", "secret_file", CONF_PATH, CONF_AT(secret_file), 0, 0 },
-	{ "limits", "max_body", CONF_SIZE, CONF_AT(max_body),
-	    1024, RP_BODY_CEILING },
-	{ "site", "site_name", CONF_TEXT, CONF_AT(site_name), 0, 0 },
-	{ "site", "portal_url", CONF_URL, CONF_AT(portal_url), 0, 0 },
-	{ "site", "hotline", CONF_PHONE, CONF_AT(hotline), 0, 0 },
-	{ "security", "hsts_max_age", CONF_ULONG, CONF_AT(hsts_max_age),
-	    0, 63072000 },
-	{ "security", "csrf_ttl", CONF_ULONG, CONF_AT(csrf_ttl), 60, 86400 },
-	{ "database", "busy_timeout_ms", CONF_UINT, CONF_AT(busy_timeout_ms),
-	    100, 60000 },
-	{ "log", "level", CONF_LEVEL, CONF_AT(log_level), 0, 0 },
+	KEY("server", "socket", CONF_PATH, socket, 0, 0),
+	KEY("server", "workers", CONF_UINT, workers, 1, RP_WORKERS_MAX),
+	KEY("server", "backlog", CONF_UINT, backlog, 1, 4096),
+	KEY("paths", "database", CONF_PATH, database, 0, 0),
+	KEY("paths", "db_dir", CONF_PATH, db_dir, 0, 0),
+	KEY("paths", "templates", CONF_PATH, templates, 0, 0),
+	KEY("paths", "secret_file", CONF_PATH, secret_file, 0, 0),
+	KEY("paths", "policy_file", CONF_PATH_OPT, policy_file, 0, 0),
+	KEY("limits", "max_body", CONF_SIZE, max_body, 1024,
+	    RP_BODY_CEILING),
+	KEY("site", "site_name", CONF_TEXT, site_name, 0, 0),
+	KEY("site", "portal_url", CONF_URL, portal_url, 0, 0),
+	KEY("site", "hotline", CONF_PHONE, hotline, 0, 0),
+	KEY("security", "hsts_max_age", CONF_ULONG, hsts_max_age, 0,
+	    63072000),
+	KEY("security", "csrf_ttl", CONF_ULONG, csrf_ttl, 60, 86400),
+	KEY("database", "busy_timeout_ms", CONF_UINT, busy_timeout_ms, 100,
+	    60000),
+	KEY("log", "level", CONF_LEVEL, log_level, 0, 0),
+
+	PKEY("suspend", "types", CONF_SUSPEND_TYPES, suspend_types, 0,
+	    ALL_TYPES & ~TLS_TYPES),
+	PKEY("suspend", "max_days", CONF_UINT, suspend_max_days, 1, 365),
+	PKEY("suspend", "end_action", CONF_END_ACTION, suspend_end_action,
+	    0, 0),
+	PKEY("passphrase", "online_suspend", CONF_BOOL, online_suspend, 0, 0),
+	PKEY("passphrase", "online_revoke", CONF_BOOL, online_revoke, 0, 0),
+	PKEY("passphrase", "max_failures", CONF_UINT, max_failures, 1, 20),
+	PKEY("hotline", "suspend", CONF_BOOL, hotline_suspend, 0, 0),
+	PKEY("hotline", "passphrase_action", CONF_ACTION, hotline_action, 0,
+	    ACTION_BIT(ACT_REVOKE) | ACTION_BIT(ACT_SUSPEND)),
+	PKEY("recover", "term_years", CONF_UINT, recover_term_years, 1, 10),
+	PKEY("recover", "window_months", CONF_UINT, recover_window_months,
+	    1, 120),
+	PKEY("recover", "renewal_days", CONF_UINT, recover_renewal_days,
+	    0, 365),
+	PKEY("approval", "expiry_hours", CONF_UINT, approval_expiry_hours,
+	    1, 720),
+	PKEY("time", "due_minutes", CONF_UINT, due_minutes, 1, 1440),
+	PKEY("reasons", "subscriber", CONF_REASONS, reasons_subscriber, 0,
+	    REASONS_SUBSCRIBER),
+	PKEY("reasons", "staff", CONF_REASONS, reasons_staff, 0,
+	    REASONS_STAFF),
+	PKEY("reasons", "tls", CONF_REASONS, reasons_tls, 0, REASONS_STAFF),
+	PROW("signers", CONF_SIGNERS, signers[0][0], CT__MAX * SG__MAX,
+	    conf_signers_cell),
+	PROW("fees", CONF_BOOL, fee[0], ACT__MAX, conf_fee_cell),
 };
 
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
+/* The most cells of a table key. */
+#define CONF_CELLS	(CT__MAX * SG__MAX)
+
+_Static_assert(ACT__MAX <= CONF_CELLS, "CONF_CELLS too small");
 
 static const char *const conf_sections[] = {
 	"server", "paths", "limits", "site", "security", "database", "log",
 };
 
 #define CONF_NSECTIONS	(sizeof(conf_sections) / sizeof(conf_sections[0]))
+
+static const char *const conf_policy_sections[] = {
+	"suspend", "passphrase", "hotline", "recover", "approval", "time",
+	"reasons", "signers", "fees",
+};
+
+#define CONF_NPSECTIONS	(sizeof(conf_policy_sections) / \
+			sizeof(conf_policy_sections[0]))
 
 static const char *const conf_levels[RPLOG__MAX] = {
 	[RPLOG_DEBUG] = "debug",
@@ -87,17 +190,34 @@ static const char *const conf_levels[RPLOG__MAX] = {
 	[RPLOG_ERROR] = "error",
 };
 
-/* The state of one conf_load(), shared by the line reader and handler. */
+/* The columns of the who-must-sign table: "<type>.<group>" keys. */
+static const char *const conf_groups[SG__MAX] = {
+	[SG_REVOKE_SUSPEND] = "revoke_suspend",
+	[SG_REACTIVATE] = "reactivate",
+	[SG_RECOVER] = "recover",
+};
+
+/* The values of a who-must-sign cell. */
+static const char *const conf_signer_names[SIGNERS__MAX] = {
+	[SIGNERS_NONE] = "none",
+	[SIGNERS_SUBJECT] = "subject",
+	[SIGNERS_SUBJECT_OR_REP] = "subject|legal_rep",
+	[SIGNERS_SUBJECT_AND_REP] = "subject+legal_rep",
+	[SIGNERS_REP] = "legal_rep",
+};
+
+/* The state of reading one file, shared by the line reader and handler. */
 struct conf_parse {
 	struct config	*cfg;
 	const char	*path;
+	enum conf_scope	 scope;		/* which file this is */
 	FILE		*f;
 	char		*err;
 	size_t		 errlen;
 	int		 line;		/* lines given to libinih */
 	int		 errline;	/* of the first error, or 0 */
 	int		 ioerr;		/* errno of a read error */
-	int		 seen[CONF_NKEYS]; /* where each key was */
+	int		 seen[CONF_NKEYS][CONF_CELLS]; /* line of each key */
 };
 
 /*
@@ -158,8 +278,9 @@ conf_error(struct conf_parse *p, int line, const char *fmt, ...)
 }
 
 /*
- * Fills cfg with the built-in defaults (those of deploy/revportal.ini)
- * and a zero secret.  Nothing to free.
+ * Fills cfg with the built-in defaults (those of deploy/revportal.ini
+ * and, for the policy, of db/policy.ini) and a zero secret.  Nothing to
+ * free.
  */
 void
 conf_defaults(struct config *cfg)
@@ -189,6 +310,40 @@ conf_defaults(struct config *cfg)
 	cfg->csrf_ttl = 7200;
 	cfg->busy_timeout_ms = 5000;
 	cfg->log_level = RPLOG_INFO;
+	/* policy_file stays empty: db_dir/policy.ini. */
+	policy_defaults(&cfg->policy);
+}
+
+/*
+ * Returns the index of the who-must-sign cell named "<type>.<group>"
+ * (type * SG__MAX + group), or CONF_CELLS for any other name.
+ */
+static unsigned int
+conf_signers_cell(const char *name)
+{
+	char		 type[32];
+	const char	*dot;
+	enum cert_type	 t;
+	size_t		 g;
+
+	if ((dot = strchr(name, '.')) == NULL ||
+	    (size_t)(dot - name) >= sizeof(type))
+		return CONF_CELLS;
+	memcpy(type, name, (size_t)(dot - name));
+	type[dot - name] = '\0';
+	if ((t = dom_type_parse(type)) >= CT__MAX)
+		return CONF_CELLS;
+	for (g = 0; g < SG__MAX; g++)
+		if (strcmp(dot + 1, conf_groups[g]) == 0)
+			return (unsigned int)t * SG__MAX + (unsigned int)g;
+	return CONF_CELLS;
+}
+
+/* Returns the action named name, the index of its [fees] key. */
+static unsigned int
+conf_fee_cell(const char *name)
+{
+	return (unsigned int)dom_action_parse(name);
 }
 
 /*
@@ -297,22 +452,240 @@ conf_check_phone(const char *v)
 }
 
 /*
- * Checks value for key k and stores it in cfg.  Returns 0, or -1 with a
- * phrase saying what is wrong in why.
+ * Splits the comma-separated list at *sp: copies the next item, without
+ * the spaces and tabs around it, into item (cut, and so not a name, when
+ * longer than itemsz - 1) and moves *sp past the comma.  Returns 1 with
+ * an item, 0 at the end of the list, -1 for an empty item.
  */
 static int
-conf_set(struct config *cfg, const struct conf_key *k, const char *value,
+conf_list_next(const char **sp, char *item, size_t itemsz)
+{
+	const char	*s = *sp, *end;
+	size_t		 len;
+
+	if (s == NULL)
+		return 0;
+	s += strspn(s, " \t");
+	end = strchr(s, ',');
+	len = end != NULL ? (size_t)(end - s) : strlen(s);
+	*sp = end != NULL ? end + 1 : NULL;
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len == 0)
+		return -1;
+	if (len >= itemsz)
+		len = itemsz - 1;	/* too long for any name */
+	memcpy(item, s, len);
+	item[len] = '\0';
+	return 1;
+}
+
+/*
+ * Reads a list of certificate type names (or "none") as cert_type bits
+ * into *out; names outside allowed are refused.  Returns 0, or -1 with
+ * what is wrong in why.
+ */
+static int
+conf_suspend_types(const char *value, unsigned int allowed,
+    unsigned int *out, char *why, size_t whysz)
+{
+	char		 item[32], name[32];
+	const char	*s = value;
+	unsigned int	 bits = 0;
+	enum cert_type	 t;
+	int		 r;
+
+	if (strcmp(value, "none") == 0) {
+		*out = 0;
+		return 0;
+	}
+	while ((r = conf_list_next(&s, item, sizeof(item))) == 1) {
+		conf_clean(name, sizeof(name), item);
+		if (strcmp(item, "none") == 0) {
+			(void)snprintf(why, whysz, "none must stand alone");
+			return -1;
+		}
+		if ((t = dom_type_parse(item)) >= CT__MAX) {
+			(void)snprintf(why, whysz, "%s is not a certificate "
+			    "type (personal, business, application, eseal; "
+			    "or none)", name);
+			return -1;
+		}
+		if ((TYPE_BIT(t) & allowed) == 0) {
+			(void)snprintf(why, whysz, "%s certificates are never "
+			    "suspended (CA/Browser Forum BR 4.9.13)", name);
+			return -1;
+		}
+		if ((bits & TYPE_BIT(t)) != 0) {
+			(void)snprintf(why, whysz, "names %s twice", name);
+			return -1;
+		}
+		bits |= TYPE_BIT(t);
+	}
+	if (r == -1) {
+		(void)snprintf(why, whysz, "has an empty item (write none "
+		    "for no type)");
+		return -1;
+	}
+	*out = bits;
+	return 0;
+}
+
+/*
+ * Writes the names of the reasons in set, comma-separated, into out.
+ */
+static void
+conf_reason_names(unsigned int set, char *out, size_t outsz)
+{
+	size_t	 r, used = 0;
+	int	 n;
+
+	out[0] = '\0';
+	for (r = 0; r < REASON__MAX; r++) {
+		if ((set & REASON_BIT(r)) == 0 ||
+		    dom_reason_name((enum crl_reason)r) == NULL)
+			continue;
+		n = snprintf(out + used, outsz - used, "%s%s",
+		    used > 0 ? ", " : "", dom_reason_name((enum crl_reason)r));
+		if (n < 0 || (size_t)n >= outsz - used)
+			return;
+		used += (size_t)n;
+	}
+}
+
+/*
+ * Reads a list of RFC 5280 reason names as REASON_BIT()s into *out.
+ * Every name must be in allowed, none twice, and unspecified (the reason
+ * when none is given) must be there.  certificateHold and removeFromCRL
+ * are what a suspension and its end mean, so nobody chooses them.
+ * Returns 0, or -1 with what is wrong in why.
+ */
+static int
+conf_reasons(const char *value, unsigned int allowed, unsigned int *out,
     char *why, size_t whysz)
 {
-	char			*member = (char *)cfg + k->off;
+	char		 item[32], name[32], names[160];
+	const char	*s = value;
+	unsigned int	 bits = 0;
+	enum crl_reason	 r;
+	int		 rc;
+
+	while ((rc = conf_list_next(&s, item, sizeof(item))) == 1) {
+		conf_clean(name, sizeof(name), item);
+		if ((r = dom_reason_parse(item)) >= REASON__MAX) {
+			(void)snprintf(why, whysz, "%s is not an RFC 5280 "
+			    "reason name", name);
+			return -1;
+		}
+		if (r == REASON_HOLD || r == REASON_REMOVE_FROM_CRL) {
+			(void)snprintf(why, whysz, "%s is never a chosen "
+			    "reason: suspension and reactivation set it",
+			    name);
+			return -1;
+		}
+		if ((REASON_BIT(r) & allowed) == 0) {
+			conf_reason_names(allowed, names, sizeof(names));
+			(void)snprintf(why, whysz, "%s is not allowed here "
+			    "(only %s)", name, names);
+			return -1;
+		}
+		if ((bits & REASON_BIT(r)) != 0) {
+			(void)snprintf(why, whysz, "names %s twice", name);
+			return -1;
+		}
+		bits |= REASON_BIT(r);
+	}
+	if (rc == -1) {
+		(void)snprintf(why, whysz, "has an empty item");
+		return -1;
+	}
+	if ((bits & REASON_BIT(REASON_UNSPECIFIED)) == 0) {
+		(void)snprintf(why, whysz, "must name unspecified (the reason "
+		    "when none is given)");
+		return -1;
+	}
+	*out = bits;
+	return 0;
+}
+
+/*
+ * Reads a who-must-sign rule for cell (type * SG__MAX + group) into *out.
+ * A revoke/suspend cell may not be none: every certificate can be
+ * revoked.  Returns 0, or -1 with what is wrong in why.
+ */
+static int
+conf_signers(const char *value, unsigned int cell, enum signers *out,
+    char *why, size_t whysz)
+{
+	size_t	 i;
+
+	for (i = 0; i < SIGNERS__MAX; i++)
+		if (strcmp(value, conf_signer_names[i]) == 0)
+			break;
+	if (i == SIGNERS__MAX) {
+		(void)snprintf(why, whysz, "must be one of subject, "
+		    "legal_rep, subject|legal_rep, subject+legal_rep, none");
+		return -1;
+	}
+	if (i == SIGNERS_NONE && cell % SG__MAX == SG_REVOKE_SUSPEND) {
+		(void)snprintf(why, whysz, "must not be none: every "
+		    "certificate can be revoked (EN 319 411-1)");
+		return -1;
+	}
+	*out = (enum signers)i;
+	return 0;
+}
+
+/* Stores the int v in member of size sz; sizes not matching are a bug. */
+static void
+conf_put_int(void *member, size_t sz, int v)
+{
+	if (sz != sizeof(v))
+		abort();	/* conf_keys[] does not match struct config */
+	memcpy(member, &v, sizeof(v));
+}
+
+static void
+conf_put_uint(void *member, size_t sz, unsigned int v)
+{
+	if (sz != sizeof(v))
+		abort();
+	memcpy(member, &v, sizeof(v));
+}
+
+static void
+conf_put_action(void *member, size_t sz, enum action v)
+{
+	if (sz != sizeof(v))
+		abort();
+	memcpy(member, &v, sizeof(v));
+}
+
+/*
+ * Checks value for key k and stores it in member (the cell'th of a table
+ * key).  Returns 0, or -1 with a phrase saying what is wrong in why.
+ */
+static int
+conf_set(char *member, const struct conf_key *k, unsigned int cell,
+    const char *value, char *why, size_t whysz)
+{
 	const char		*bad = NULL;
 	unsigned long long	 n;
-	unsigned int		 u;
 	unsigned long		 ul;
+	unsigned int		 bits;
+	enum signers		 sg;
+	enum action		 a;
+	enum rplog_level	 level;
 	size_t			 sz;
 	size_t			 i;
 
 	switch (k->type) {
+	case CONF_PATH_OPT:
+		if (value[0] == '\0') {
+			member[0] = '\0';
+			break;
+		}
+		/* FALLTHROUGH */
 	case CONF_PATH:
 	case CONF_TEXT:
 	case CONF_URL:
@@ -323,7 +696,8 @@ conf_set(struct config *cfg, const struct conf_key *k, const char *value,
 			(void)snprintf(why, whysz,
 			    "is too long (at most %zu bytes)", k->size - 1);
 			return -1;
-		} else if (k->type == CONF_PATH && conf_has_ctrl(value))
+		} else if ((k->type == CONF_PATH ||
+		    k->type == CONF_PATH_OPT) && conf_has_ctrl(value))
 			bad = "must not contain control characters";
 		else if (k->type == CONF_TEXT && (conf_has_ctrl(value) ||
 		    !rp_utf8_valid(value, strlen(value))))
@@ -345,10 +719,9 @@ conf_set(struct config *cfg, const struct conf_key *k, const char *value,
 			    k->min, k->max);
 			return -1;
 		}
-		if (k->type == CONF_UINT && k->size == sizeof(u)) {
-			u = (unsigned int)n;
-			memcpy(member, &u, sizeof(u));
-		} else if (k->type == CONF_ULONG && k->size == sizeof(ul)) {
+		if (k->type == CONF_UINT)
+			conf_put_uint(member, k->size, (unsigned int)n);
+		else if (k->size == sizeof(ul)) {
 			ul = (unsigned long)n;
 			memcpy(member, &ul, sizeof(ul));
 		} else
@@ -374,7 +747,54 @@ conf_set(struct config *cfg, const struct conf_key *k, const char *value,
 			bad = "must be one of debug, info, warn, error";
 			break;
 		}
-		cfg->log_level = (enum rplog_level)i;
+		level = (enum rplog_level)i;
+		if (k->size != sizeof(level))
+			abort();
+		memcpy(member, &level, sizeof(level));
+		break;
+	case CONF_BOOL:
+		if (strcmp(value, "yes") == 0)
+			conf_put_int(member, k->size, 1);
+		else if (strcmp(value, "no") == 0)
+			conf_put_int(member, k->size, 0);
+		else
+			bad = "must be yes or no";
+		break;
+	case CONF_ACTION:
+		a = dom_action_parse(value);
+		if (a >= ACT__MAX || (k->max & ACTION_BIT(a)) == 0) {
+			/* Only [hotline] passphrase_action has this type. */
+			bad = "must be revoke or suspend";
+			break;
+		}
+		conf_put_action(member, k->size, a);
+		break;
+	case CONF_END_ACTION:
+		if (strcmp(value, "revoke") == 0)
+			conf_put_action(member, k->size, ACT_REVOKE);
+		else if (strcmp(value, "reinstate") == 0)
+			conf_put_action(member, k->size, ACT_REACTIVATE);
+		else
+			bad = "must be revoke or reinstate";
+		break;
+	case CONF_SUSPEND_TYPES:
+		if (conf_suspend_types(value, (unsigned int)k->max, &bits,
+		    why, whysz) == -1)
+			return -1;
+		conf_put_uint(member, k->size, bits);
+		break;
+	case CONF_REASONS:
+		if (conf_reasons(value, (unsigned int)k->max, &bits, why,
+		    whysz) == -1)
+			return -1;
+		conf_put_uint(member, k->size, bits);
+		break;
+	case CONF_SIGNERS:
+		if (conf_signers(value, cell, &sg, why, whysz) == -1)
+			return -1;
+		if (k->size != sizeof(sg))
+			abort();
+		memcpy(member, &sg, sizeof(sg));
 		break;
 	}
 	if (bad != NULL) {
@@ -384,17 +804,69 @@ conf_set(struct config *cfg, const struct conf_key *k, const char *value,
 	return 0;
 }
 
-/* Returns 1 when name is one of conf_sections[], 0 otherwise. */
+/* Returns 1 when name[0..len) is one of the n names, 0 otherwise. */
 static int
-conf_section_known(const char *name, size_t len)
+conf_name_in(const char *name, size_t len, const char *const *names,
+    size_t n)
 {
 	size_t	 i;
 
-	for (i = 0; i < CONF_NSECTIONS; i++)
-		if (strlen(conf_sections[i]) == len &&
-		    memcmp(conf_sections[i], name, len) == 0)
+	for (i = 0; i < n; i++)
+		if (strlen(names[i]) == len &&
+		    memcmp(names[i], name, len) == 0)
 			return 1;
 	return 0;
+}
+
+/*
+ * Returns 1 when name[0..len) is a section of the file of scope: the
+ * main file has its own sections and the policy's as [policy.<name>],
+ * the policy file only the policy's.  0 otherwise.
+ */
+static int
+conf_section_known(enum conf_scope scope, const char *name, size_t len)
+{
+	size_t	 plen = sizeof(CONF_POLICY_PREFIX) - 1;
+
+	if (scope == CONF_POLICY)
+		return conf_name_in(name, len, conf_policy_sections,
+		    CONF_NPSECTIONS);
+	if (len > plen && memcmp(name, CONF_POLICY_PREFIX, plen) == 0)
+		return conf_name_in(name + plen, len - plen,
+		    conf_policy_sections, CONF_NPSECTIONS);
+	return conf_name_in(name, len, conf_sections, CONF_NSECTIONS);
+}
+
+/*
+ * Finds the key [section] name of a file of scope.  Returns its index in
+ * conf_keys[] and sets *cell (0 for a plain key), or CONF_NKEYS.
+ */
+static size_t
+conf_find(enum conf_scope scope, const char *section, const char *name,
+    unsigned int *cell)
+{
+	const struct conf_key	*k;
+	size_t			 i, plen = sizeof(CONF_POLICY_PREFIX) - 1;
+	enum conf_scope		 want = CONF_MAIN;
+
+	if (scope == CONF_POLICY)
+		want = CONF_POLICY;
+	else if (strncmp(section, CONF_POLICY_PREFIX, plen) == 0) {
+		want = CONF_POLICY;
+		section += plen;
+	}
+	for (i = 0; i < CONF_NKEYS; i++) {
+		k = &conf_keys[i];
+		if (k->scope != want || strcmp(k->section, section) != 0)
+			continue;
+		if (k->name != NULL && strcmp(k->name, name) == 0) {
+			*cell = 0;
+			return i;
+		}
+		if (k->name == NULL && (*cell = k->cell(name)) < k->cells)
+			return i;
+	}
+	return CONF_NKEYS;
 }
 
 /*
@@ -424,7 +896,7 @@ conf_check_line(struct conf_parse *p, const char *s, int line)
 		return 0;
 	if ((end = strchr(s + 1, ']')) == NULL)
 		return 0;	/* libinih reports the syntax error */
-	if (!conf_section_known(s + 1, (size_t)(end - s - 1))) {
+	if (!conf_section_known(p->scope, s + 1, (size_t)(end - s - 1))) {
 		conf_clean(name, sizeof(name), s + 1);
 		if ((q = strchr(name, ']')) != NULL)
 			name[q - name] = '\0';
@@ -492,8 +964,9 @@ conf_handler(void *arg, const char *section, const char *name,
     const char *value)
 {
 	struct conf_parse	*p = arg;
-	const struct conf_key	*k = NULL;
-	char			 sec[64], key[64], why[160];
+	const struct conf_key	*k;
+	char			 sec[64], key[64], why[256];
+	unsigned int		 cell = 0;
 	size_t			 i;
 
 	conf_clean(sec, sizeof(sec), section);
@@ -502,27 +975,23 @@ conf_handler(void *arg, const char *section, const char *name,
 		conf_error(p, p->line, "%s: key outside any section", key);
 		return 0;
 	}
-	for (i = 0; i < CONF_NKEYS; i++)
-		if (strcmp(conf_keys[i].section, section) == 0 &&
-		    strcmp(conf_keys[i].name, name) == 0) {
-			k = &conf_keys[i];
-			break;
-		}
-	if (k == NULL) {
-		if (conf_section_known(section, strlen(section)))
+	if ((i = conf_find(p->scope, section, name, &cell)) == CONF_NKEYS) {
+		if (conf_section_known(p->scope, section, strlen(section)))
 			conf_error(p, p->line, "[%s] %s: unknown key",
 			    sec, key);
 		else
 			conf_error(p, p->line, "[%s]: unknown section", sec);
 		return 0;
 	}
-	if (p->seen[i] != 0) {
+	k = &conf_keys[i];
+	if (p->seen[i][cell] != 0) {
 		conf_error(p, p->line, "[%s] %s: duplicate key (first set "
-		    "on line %d)", sec, key, p->seen[i]);
+		    "on line %d)", sec, key, p->seen[i][cell]);
 		return 0;
 	}
-	p->seen[i] = p->line;
-	if (conf_set(p->cfg, k, value, why, sizeof(why)) == -1) {
+	p->seen[i][cell] = p->line;
+	if (conf_set((char *)p->cfg + k->off + (size_t)cell * k->size, k,
+	    cell, value, why, sizeof(why)) == -1) {
 		conf_error(p, p->line, "[%s] %s: %s", sec, key, why);
 		return 0;
 	}
@@ -530,68 +999,191 @@ conf_handler(void *arg, const char *section, const char *name,
 }
 
 /*
- * Reads the INI file at path over the values already in cfg (the
- * defaults, normally).  Returns RP_OK; or, with cfg unchanged and a
- * sentence in err, RP_ERR_BAD_INPUT for a bad file, RP_ERR_INTERNAL when
- * the file cannot be read, RP_ERR_NOMEM.  Nothing to free.
+ * Reads the INI file p->path of scope p->scope into p->cfg.  Returns
+ * RP_OK; or, with a sentence in p->err, RP_ERR_BAD_INPUT for a bad file,
+ * RP_ERR_INTERNAL when the file cannot be read, RP_ERR_NOMEM.  On error
+ * p->cfg may hold some of the file's values.
  */
-enum rp_err
-conf_load(struct config *cfg, const char *path, char *err, size_t errlen)
+static enum rp_err
+conf_read(struct conf_parse *p)
 {
-	struct conf_parse	 p;
-	struct config		 tmp;
-	struct stat		 st;
-	FILE			*f;
-	enum rp_err		 e = RP_ERR_INTERNAL;
-	int			 r;
+	struct stat	 st;
+	FILE		*f;
+	enum rp_err	 e = RP_ERR_INTERNAL;
+	int		 r;
 
-	if (errlen > 0)
-		err[0] = '\0';
-	if ((f = fopen(path, "re")) == NULL) {
-		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if ((f = fopen(p->path, "re")) == NULL) {
+		(void)snprintf(p->err, p->errlen, "%s: %s%s", p->path,
+		    p->scope == CONF_POLICY ? "cannot read the policy file: " :
+		    "", strerror(errno));
 		return RP_ERR_INTERNAL;
 	}
 	if (fstat(fileno(f), &st) == -1) {
-		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		(void)snprintf(p->err, p->errlen, "%s: %s", p->path,
+		    strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		(void)snprintf(err, errlen, "%s: not a regular file", path);
+		(void)snprintf(p->err, p->errlen, "%s: not a regular file",
+		    p->path);
 		goto out;
 	}
+	p->f = f;
+	r = ini_parse_stream(conf_reader, p, conf_handler, p);
+	p->f = NULL;
 
-	tmp = *cfg;
-	memset(&p, 0, sizeof(p));
-	p.cfg = &tmp;
-	p.path = path;
-	p.f = f;
-	p.err = err;
-	p.errlen = errlen;
-	r = ini_parse_stream(conf_reader, &p, conf_handler, &p);
-
-	if (r > 0 && (p.errline == 0 || r < p.errline)) {
-		(void)snprintf(err, errlen, "%s:%d: syntax error", path, r);
+	if (r > 0 && (p->errline == 0 || r < p->errline)) {
+		(void)snprintf(p->err, p->errlen, "%s:%d: syntax error",
+		    p->path, r);
 		e = RP_ERR_BAD_INPUT;
-	} else if (p.errline != 0)
-		e = p.ioerr != 0 ? RP_ERR_INTERNAL : RP_ERR_BAD_INPUT;
+	} else if (p->errline != 0)
+		e = p->ioerr != 0 ? RP_ERR_INTERNAL : RP_ERR_BAD_INPUT;
 	else if (r == -2) {
-		(void)snprintf(err, errlen, "%s: out of memory", path);
+		(void)snprintf(p->err, p->errlen, "%s: out of memory",
+		    p->path);
 		e = RP_ERR_NOMEM;
 	} else if (r != 0)
-		(void)snprintf(err, errlen, "%s: libinih error %d", path, r);
-	else {
-		*cfg = tmp;
+		(void)snprintf(p->err, p->errlen, "%s: libinih error %d",
+		    p->path, r);
+	else
 		e = RP_OK;
-	}
-	explicit_bzero(&tmp, sizeof(tmp));
 out:
 	if (fclose(f) == EOF && e == RP_OK) {
-		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		(void)snprintf(p->err, p->errlen, "%s: %s", p->path,
+		    strerror(errno));
 		e = RP_ERR_INTERNAL;
 	}
 	return e;
 }
 
+/*
+ * Checks the rules that involve more than one key of the merged policy.
+ * One so far: when a suspension that runs out is reinstated, every type
+ * that may be suspended must have a reactivate rule, or its suspensions
+ * would never end.  mp and pp are the parses of the main and policy
+ * files, to say where [suspend] end_action was set.  Returns RP_OK, or
+ * RP_ERR_BAD_INPUT with a sentence in err.
+ */
+static enum rp_err
+conf_check_policy(const struct policy *pol, const struct conf_parse *mp,
+    const struct conf_parse *pp, char *err, size_t errlen)
+{
+	const struct conf_parse	*where;
+	size_t			 k;
+	unsigned int		 t;
+	int			 n;
+
+	if (pol->suspend_end_action != ACT_REACTIVATE)
+		return RP_OK;
+	for (t = 0; t < CT__MAX; t++)
+		if ((pol->suspend_types & TYPE_BIT(t)) != 0 &&
+		    pol->signers[t][SG_REACTIVATE] == SIGNERS_NONE)
+			break;
+	if (t == CT__MAX)
+		return RP_OK;
+	for (k = 0; k < CONF_NKEYS; k++)
+		if (conf_keys[k].type == CONF_END_ACTION)
+			break;
+	if (k == CONF_NKEYS)
+		abort();	/* the table lost the key */
+	where = mp->seen[k][0] != 0 ? mp : pp;
+	if (where->seen[k][0] != 0)
+		n = snprintf(err, errlen, "%s:%d: [%ssuspend] end_action: ",
+		    where->path, where->seen[k][0],
+		    where == mp ? CONF_POLICY_PREFIX : "");
+	else
+		n = snprintf(err, errlen, "%s: [suspend] end_action: ",
+		    pp->path);
+	if (n >= 0 && (size_t)n < errlen)
+		(void)snprintf(err + n, errlen - (size_t)n, "reinstate, but "
+		    "%s certificates may be suspended and cannot be "
+		    "reactivated ([signers] %s.reactivate = none)",
+		    dom_type_name((enum cert_type)t),
+		    dom_type_name((enum cert_type)t));
+	return RP_ERR_BAD_INPUT;
+}
+
+/*
+ * Reads the INI file at path over the values already in cfg (the
+ * defaults, normally), then the policy file it names (or db_dir/
+ * policy.ini) over cfg's policy, then again the [policy.*] sections of
+ * the file at path over that.  Returns RP_OK; or, with cfg unchanged and
+ * a sentence in err naming the file, RP_ERR_BAD_INPUT for a bad file or
+ * policy, RP_ERR_INTERNAL when a file cannot be read, RP_ERR_NOMEM.
+ * Nothing to free.
+ */
+enum rp_err
+conf_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct conf_parse	*mp = NULL, *pp = NULL;
+	struct config		 tmp, pol;
+	const struct conf_key	*k;
+	char			 ppath[RP_CONF_STR];
+	size_t			 i, c, at;
+	enum rp_err		 e = RP_ERR_NOMEM;
+	int			 n;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	tmp = *cfg;
+	memset(&pol, 0, sizeof(pol));
+	/* Two parses do not fit well on a stack: each holds its seen[]. */
+	if ((mp = calloc(1, sizeof(*mp))) == NULL ||
+	    (pp = calloc(1, sizeof(*pp))) == NULL) {
+		(void)snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	mp->cfg = &tmp;
+	mp->path = path;
+	mp->scope = CONF_MAIN;
+	mp->err = err;
+	mp->errlen = errlen;
+	if ((e = conf_read(mp)) != RP_OK)
+		goto out;
+
+	if (tmp.policy_file[0] != '\0')
+		n = snprintf(ppath, sizeof(ppath), "%s", tmp.policy_file);
+	else
+		n = snprintf(ppath, sizeof(ppath), "%s/%s", tmp.db_dir,
+		    CONF_POLICY_NAME);
+	if (n < 0 || (size_t)n >= sizeof(ppath)) {
+		(void)snprintf(err, errlen, "%s: [paths] db_dir is too long "
+		    "to hold %s", path, CONF_POLICY_NAME);
+		e = RP_ERR_BAD_INPUT;
+		goto out;
+	}
+	pol = tmp;
+	pp->cfg = &pol;
+	pp->path = ppath;
+	pp->scope = CONF_POLICY;
+	pp->err = err;
+	pp->errlen = errlen;
+	if ((e = conf_read(pp)) != RP_OK)
+		goto out;
+
+	/* The main file's [policy.*] keys win over the policy file's. */
+	for (i = 0; i < CONF_NKEYS; i++) {
+		k = &conf_keys[i];
+		if (k->scope != CONF_POLICY)
+			continue;
+		for (c = 0; c < (k->name == NULL ? k->cells : 1); c++) {
+			if (mp->seen[i][c] == 0)
+				continue;
+			at = k->off + c * k->size;
+			memcpy((char *)&pol + at, (char *)&tmp + at, k->size);
+		}
+	}
+	if ((e = conf_check_policy(&pol.policy, mp, pp, err, errlen)) !=
+	    RP_OK)
+		goto out;
+	*cfg = pol;
+out:
+	explicit_bzero(&pol, sizeof(pol));
+	explicit_bzero(&tmp, sizeof(tmp));
+	free(mp);
+	free(pp);
+	return e;
+}
 /*
  * Writes all n bytes of p to fd.  Returns 0, or -1 with errno set.
  */

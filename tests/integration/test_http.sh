@@ -51,7 +51,7 @@ trap cleanup EXIT
 
 listen="127.0.0.1:$(stack_free_port)"
 if ! stack_start "$work" "$BIN" "$listen" "$WORKERS" \
-    "$(printf '[site]\nhotline = +386 1 555 01 23\n')"; then
+    "$(printf '[site]\nhotline = +386 1 555 01 23\n[policy.suspend]\nmax_days = 30\n[policy.passphrase]\nmax_failures = 3\n')"; then
 	notok "stack starts" "see $work"
 	echo "RESULT passed=$pass failed=$fail"
 	exit 1
@@ -62,6 +62,9 @@ ok "stack starts (nginx + $WORKERS workers, healthz answers)"
 req "$(url /)"
 check "landing page renders" status_is 200
 check "landing page shows the configured hotline" body_has "+386 1 555 01 23"
+check "landing page states the configured suspension limit" body_has "at most 30 days"
+check "landing page states the configured passphrase attempts" body_has "After 3 wrong attempts"
+check "landing page says what the default policy does at the limit" body_has "certificate is revoked automatically"
 check "landing page links the four actions" \
 	sh -c "grep -q 'href=\"/suspend\"' '$work/b' && grep -q 'href=\"/revoke\"' '$work/b' && grep -q 'href=\"/reactivate\"' '$work/b' && grep -q 'href=\"/recover\"' '$work/b'"
 check "landing page is HTML in UTF-8" sh -c "[ \"\$(grep -i '^content-type:' '$work/h' | tr -d '\r')\" = 'Content-Type: text/html; charset=utf-8' ]"
@@ -257,22 +260,32 @@ printf '[server]\nworkers = 0\n' >"$work/bad.ini"
 msg=$("$BIN" -t -c "$work/bad.ini" 2>&1)
 check "a wrong setting stops start-up naming it" sh -c "echo \"\$1\" | grep -q 'workers'" _ "$msg"
 
-printf '[paths]\ntemplates = %s\nsecret_file = %s\n' "$top/templates" "$work/not-yet.key" >"$work/fresh.ini"
+printf '[paths]\ndb_dir = %s\ntemplates = %s\nsecret_file = %s\n' "$top/db" "$top/templates" "$work/not-yet.key" >"$work/fresh.ini"
 "$BIN" -t -c "$work/fresh.ini" >"$work/fresh.out" 2>&1
 rc=$?
 check "a check before the first start accepts a missing secret" sh -c "[ $rc -eq 0 ] && [ ! -e '$work/not-yet.key' ] && grep -q 'configuration ok' '$work/fresh.out'"
 
 printf 'short' >"$work/short.key"
 chmod 600 "$work/short.key"
-printf '[paths]\ntemplates = %s\nsecret_file = %s\n' "$top/templates" "$work/short.key" >"$work/short.ini"
+printf '[paths]\ndb_dir = %s\ntemplates = %s\nsecret_file = %s\n' "$top/db" "$top/templates" "$work/short.key" >"$work/short.ini"
 msg=$("$BIN" -t -c "$work/short.ini" 2>&1)
 rc=$?
 check "a secret file of the wrong size stops start-up naming it" sh -c "[ $rc -ne 0 ] && echo \"\$1\" | grep -q 'short.key'" _ "$msg"
 
+printf '[paths]\ndb_dir = %s\ntemplates = %s\nsecret_file = %s\n' "$work" "$top/templates" "$work/secret.key" >"$work/nopolicy.ini"
+msg=$("$BIN" -t -c "$work/nopolicy.ini" 2>&1)
+rc=$?
+check "a missing policy file stops start-up naming it" sh -c "[ $rc -ne 0 ] && echo \"\$1\" | grep -q '$work/policy.ini'" _ "$msg"
+
+printf '[paths]\ndb_dir = %s\ntemplates = %s\nsecret_file = %s\n[policy.suspend]\nmax_days = 0\n' "$top/db" "$top/templates" "$work/secret.key" >"$work/badpolicy.ini"
+msg=$("$BIN" -t -c "$work/badpolicy.ini" 2>&1)
+rc=$?
+check "a bad policy override stops start-up naming it" sh -c "[ $rc -ne 0 ] && echo \"\$1\" | grep -q 'max_days'" _ "$msg"
+
 mkdir -p "$work/tpl"
 cp templates/*.html "$work/tpl/"
 printf '<p>{{%%oops}}</p>\n' >>"$work/tpl/landing.html"
-printf '[paths]\ntemplates = %s\nsecret_file = %s\n' "$work/tpl" "$work/secret.key" >"$work/badtpl.ini"
+printf '[paths]\ndb_dir = %s\ntemplates = %s\nsecret_file = %s\n' "$top/db" "$work/tpl" "$work/secret.key" >"$work/badtpl.ini"
 msg=$("$BIN" -t -c "$work/badtpl.ini" 2>&1)
 rc=$?
 check "an unknown template tag stops start-up naming file and line" sh -c "[ $rc -ne 0 ] && echo \"\$1\" | grep -q 'landing.html:[0-9]'" _ "$msg"

@@ -83,12 +83,24 @@ tdir_write(struct tdir *t, const char *s)
 	return tdir_writen(t, "test.ini", s, strlen(s), 0644);
 }
 
+/*
+ * The defaults with db_dir pointing at the repository's db/ (the tests
+ * run from the top of the repository), which holds policy.ini.
+ */
+static void
+base_defaults(struct config *cfg)
+{
+	conf_defaults(cfg);
+	assert_true((size_t)snprintf(cfg->db_dir, sizeof(cfg->db_dir), "db") <
+	    sizeof(cfg->db_dir));
+}
+
 /* Loads text as a file; returns the result, err gets the message. */
 static enum rp_err
 load_text(struct tdir *t, struct config *cfg, const char *text, char *err,
     size_t errlen)
 {
-	conf_defaults(cfg);
+	base_defaults(cfg);
 	return conf_load(cfg, tdir_write(t, text), err, errlen);
 }
 
@@ -99,7 +111,7 @@ expect_fail(struct tdir *t, const char *text, const char *msg)
 	struct config	 cfg, def;
 	char		 err[512], want[512];
 
-	conf_defaults(&def);
+	base_defaults(&def);
 	memset(err, 'x', sizeof(err));
 	assert_int_equal(load_text(t, &cfg, text, err, sizeof(err)),
 	    RP_ERR_BAD_INPUT);
@@ -113,6 +125,7 @@ static void
 test_defaults(void **state)
 {
 	struct config	 cfg;
+	struct policy	 pol;
 
 	(void)state;
 	memset(&cfg, 0x55, sizeof(cfg));
@@ -132,6 +145,9 @@ test_defaults(void **state)
 	assert_int_equal(cfg.csrf_ttl, 7200);
 	assert_int_equal(cfg.busy_timeout_ms, 5000);
 	assert_int_equal(cfg.log_level, RPLOG_INFO);
+	assert_string_equal(cfg.policy_file, "");
+	policy_defaults(&pol);
+	assert_memory_equal(&cfg.policy, &pol, sizeof(pol));
 	assert_int_equal(cfg.secret[0] | cfg.secret[RP_SECRET_LEN - 1], 0);
 }
 
@@ -152,6 +168,7 @@ test_full_file(void **state)
 	    "db_dir = db\n"
 	    "templates = /srv/rp/templates\n"
 	    "secret_file = /srv/rp/secret\n"
+	    "policy_file = db/policy.ini\n"
 	    "[limits]\n"
 	    "max_body = 1024\n"
 	    "[site]\n"
@@ -173,6 +190,7 @@ test_full_file(void **state)
 	assert_string_equal(cfg.db_dir, "db");
 	assert_string_equal(cfg.templates, "/srv/rp/templates");
 	assert_string_equal(cfg.secret_file, "/srv/rp/secret");
+	assert_string_equal(cfg.policy_file, "db/policy.ini");
 	assert_int_equal(cfg.max_body, 1024);
 	assert_string_equal(cfg.site_name, "Preklic potrdil \xc4\x8d");
 	assert_string_equal(cfg.portal_url,
@@ -197,7 +215,7 @@ test_partial_crlf(void **state)
 	    RP_OK);
 	assert_int_equal(cfg.log_level, RPLOG_ERROR);
 	assert_int_equal(cfg.workers, 2);
-	conf_defaults(&def);
+	base_defaults(&def);
 	def.log_level = RPLOG_ERROR;
 	def.workers = 2;
 	assert_memory_equal(&cfg, &def, sizeof(cfg));
@@ -216,6 +234,14 @@ struct badval {
 #define URL_CHARS	"must not contain spaces, control characters, " \
 			"quotes, angle brackets or backslashes"
 #define PHONE_CHARS	"may hold only digits, spaces and + - ( ) /"
+#define YESNO		"must be yes or no"
+#define TYPE_NEVER(t)	t " certificates are never suspended " \
+			"(CA/Browser Forum BR 4.9.13)"
+#define TYPE_EMPTY	"has an empty item (write none for no type)"
+#define SUB_REASONS	"unspecified, keyCompromise, affiliationChanged, " \
+			"superseded, cessationOfOperation"
+#define SIGNERS_MSG	"must be one of subject, legal_rep, " \
+			"subject|legal_rep, subject+legal_rep, none"
 #define A43		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define LONG129		A43 A43 A43
 
@@ -300,6 +326,88 @@ static const struct badval badvals[] = {
 	{ "log", "level", "INFO", "must be one of debug, info, warn, "
 	    "error" },
 	{ "log", "level", "", "must be one of debug, info, warn, error" },
+	{ "paths", "policy_file", "/etc/p\x01", "must not contain control "
+	    "characters" },
+	{ "policy.suspend", "types", "tls", TYPE_NEVER("tls") },
+	{ "policy.suspend", "types", "personal, qwac", TYPE_NEVER("qwac") },
+	{ "policy.suspend", "types", "robot", "robot is not a certificate "
+	    "type (personal, business, application, eseal; or none)" },
+	{ "policy.suspend", "types", "Personal", "Personal is not a "
+	    "certificate type (personal, business, application, eseal; or "
+	    "none)" },
+	{ "policy.suspend", "types", "personal,,eseal", TYPE_EMPTY },
+	{ "policy.suspend", "types", "personal,", TYPE_EMPTY },
+	{ "policy.suspend", "types", "", TYPE_EMPTY },
+	{ "policy.suspend", "types", "none, personal", "none must stand "
+	    "alone" },
+	{ "policy.suspend", "types", "personal,none", "none must stand "
+	    "alone" },
+	{ "policy.suspend", "types", "eseal, eseal", "names eseal twice" },
+	{ "policy.suspend", "max_days", "0", NUM(1, 365) },
+	{ "policy.suspend", "max_days", "366", NUM(1, 365) },
+	{ "policy.suspend", "end_action", "reactivate", "must be revoke or "
+	    "reinstate" },
+	{ "policy.suspend", "end_action", "", "must be revoke or reinstate" },
+	{ "policy.passphrase", "online_suspend", "true", YESNO },
+	{ "policy.passphrase", "online_revoke", "1", YESNO },
+	{ "policy.passphrase", "online_revoke", "Yes", YESNO },
+	{ "policy.passphrase", "max_failures", "0", NUM(1, 20) },
+	{ "policy.passphrase", "max_failures", "21", NUM(1, 20) },
+	{ "policy.hotline", "suspend", "", YESNO },
+	{ "policy.hotline", "passphrase_action", "reactivate", "must be "
+	    "revoke or suspend" },
+	{ "policy.hotline", "passphrase_action", "recover", "must be revoke "
+	    "or suspend" },
+	{ "policy.hotline", "passphrase_action", "reinstate", "must be "
+	    "revoke or suspend" },
+	{ "policy.recover", "term_years", "0", NUM(1, 10) },
+	{ "policy.recover", "term_years", "11", NUM(1, 10) },
+	{ "policy.recover", "window_months", "0", NUM(1, 120) },
+	{ "policy.recover", "window_months", "121", NUM(1, 120) },
+	{ "policy.recover", "renewal_days", "366", NUM(0, 365) },
+	{ "policy.recover", "renewal_days", "-1", NUM(0, 365) },
+	{ "policy.approval", "expiry_hours", "0", NUM(1, 720) },
+	{ "policy.approval", "expiry_hours", "721", NUM(1, 720) },
+	{ "policy.time", "due_minutes", "0", NUM(1, 1440) },
+	{ "policy.time", "due_minutes", "1441", NUM(1, 1440) },
+	{ "policy.reasons", "subscriber", "keyCompromise", "must name "
+	    "unspecified (the reason when none is given)" },
+	{ "policy.reasons", "subscriber", "unspecified, certificateHold",
+	    "certificateHold is never a chosen reason: suspension and "
+	    "reactivation set it" },
+	{ "policy.reasons", "tls", "removeFromCRL,unspecified",
+	    "removeFromCRL is never a chosen reason: suspension and "
+	    "reactivation set it" },
+	{ "policy.reasons", "subscriber", "unspecified, privilegeWithdrawn",
+	    "privilegeWithdrawn is not allowed here (only " SUB_REASONS ")" },
+	{ "policy.reasons", "staff", "unspecified, cACompromise",
+	    "cACompromise is not allowed here (only " SUB_REASONS
+	    ", privilegeWithdrawn)" },
+	{ "policy.reasons", "tls", "unspecified, aACompromise",
+	    "aACompromise is not allowed here (only " SUB_REASONS
+	    ", privilegeWithdrawn)" },
+	{ "policy.reasons", "staff", "unspecified, keycompromise",
+	    "keycompromise is not an RFC 5280 reason name" },
+	{ "policy.reasons", "staff", "0", "0 is not an RFC 5280 reason "
+	    "name" },
+	{ "policy.reasons", "staff", "unspecified, unspecified",
+	    "names unspecified twice" },
+	{ "policy.reasons", "staff", "unspecified,", "has an empty item" },
+	{ "policy.reasons", "staff", "", "has an empty item" },
+	{ "policy.signers", "personal.revoke_suspend", "none", "must not be "
+	    "none: every certificate can be revoked (EN 319 411-1)" },
+	{ "policy.signers", "tls.revoke_suspend", "none", "must not be "
+	    "none: every certificate can be revoked (EN 319 411-1)" },
+	{ "policy.signers", "business.reactivate", "subject or legal_rep",
+	    SIGNERS_MSG },
+	{ "policy.signers", "business.reactivate", "subject + legal_rep",
+	    SIGNERS_MSG },
+	{ "policy.signers", "business.reactivate", "Subject", SIGNERS_MSG },
+	{ "policy.signers", "business.reactivate", "", SIGNERS_MSG },
+	{ "policy.signers", "eseal.recover", "legal_rep|subject",
+	    SIGNERS_MSG },
+	{ "policy.fees", "revoke", "1", YESNO },
+	{ "policy.fees", "recover", "free", YESNO },
 };
 
 /* Every key refuses bad and out-of-range values, naming file and line. */
@@ -409,6 +517,17 @@ test_unknown_section(void **state)
 	    "1: text after the section header");
 	expect_fail(*state, "workers = 2\n",
 	    "1: workers: key outside any section");
+	/* Policy sections only with "policy." in front, and only those. */
+	expect_fail(*state, "[suspend]\nmax_days = 2\n",
+	    "1: [suspend]: unknown section");
+	expect_fail(*state, "[policy.]\nmax_days = 2\n",
+	    "1: [policy.]: unknown section");
+	expect_fail(*state, "[policy.server]\nworkers = 2\n",
+	    "1: [policy.server]: unknown section");
+	expect_fail(*state, "[policy.nope]\n",
+	    "1: [policy.nope]: unknown section");
+	expect_fail(*state, "[policysuspend]\n",
+	    "1: [policysuspend]: unknown section");
 }
 
 static void
@@ -422,6 +541,22 @@ test_unknown_key(void **state)
 	expect_fail(*state, "[server]\nWorkers = 2\n",
 	    "2: [server] Workers: unknown key");
 	expect_fail(*state, "[server]\n= 2\n", "2: [server] : unknown key");
+	expect_fail(*state, "[policy.suspend]\ndays = 2\n",
+	    "2: [policy.suspend] days: unknown key");
+	expect_fail(*state, "[policy.signers]\npersonal.renew = subject\n",
+	    "2: [policy.signers] personal.renew: unknown key");
+	expect_fail(*state, "[policy.signers]\nrobot.recover = subject\n",
+	    "2: [policy.signers] robot.recover: unknown key");
+	expect_fail(*state, "[policy.signers]\n.recover = subject\n",
+	    "2: [policy.signers] .recover: unknown key");
+	expect_fail(*state, "[policy.signers]\npersonal.recover.x = "
+	    "subject\n", "2: [policy.signers] personal.recover.x: unknown "
+	    "key");
+	expect_fail(*state, "[policy.fees]\napprove = yes\n",
+	    "2: [policy.fees] approve: unknown key");
+	/* A key of another policy section is unknown here. */
+	expect_fail(*state, "[policy.hotline]\nmax_days = 2\n",
+	    "2: [policy.hotline] max_days: unknown key");
 }
 
 static void
@@ -433,6 +568,14 @@ test_duplicate_key(void **state)
 	/* The same value twice is still a duplicate. */
 	expect_fail(*state, "[log]\nlevel = info\nlevel = info\n",
 	    "3: [log] level: duplicate key (first set on line 2)");
+	/* Table keys: each cell is its own key. */
+	expect_fail(*state, "[policy.signers]\npersonal.recover = subject\n"
+	    "personal.reactivate = subject\npersonal.recover = subject\n",
+	    "4: [policy.signers] personal.recover: duplicate key (first set "
+	    "on line 2)");
+	expect_fail(*state, "[policy.fees]\nrevoke = yes\nsuspend = yes\n"
+	    "revoke = no\n",
+	    "4: [policy.fees] revoke: duplicate key (first set on line 2)");
 }
 
 static void
@@ -471,7 +614,7 @@ test_long_line(void **state)
 	    RP_OK);
 	assert_int_equal(strlen(cfg.database), 187);
 	/* A NUL byte would hide the rest of the line. */
-	conf_defaults(&cfg);
+	base_defaults(&cfg);
 	path = tdir_writen(*state, "nul.ini", "[server]\nworkers = 2\0 9\n",
 	    24, 0644);
 	assert_int_equal(conf_load(&cfg, path, err, sizeof(err)),
@@ -505,22 +648,355 @@ test_missing_file(void **state)
 	assert_int_equal(strlen(err), 7);
 }
 
-/* The shipped example loads and holds exactly the defaults. */
+/*
+ * The shipped example loads and holds exactly the defaults.  Its db_dir
+ * is where packages install db/, so a copy points it at the repository's
+ * db/ instead; the line is there and is the only change.
+ */
 static void
 test_shipped_ini(void **state)
 {
-	struct config	 cfg, def;
-	char		 err[512];
+	static const char	 line[] =
+	    "\ndb_dir = /usr/share/revportal/db\n";
+	struct tdir		*t = *state;
+	struct config		 cfg, def;
+	struct buf		 b;
+	char			 err[512], why[128], *text, *at;
+	size_t			 len;
 
-	(void)state;
-	conf_defaults(&def);
+	text = rp_read_file("deploy/revportal.ini", 65536, &len, why,
+	    sizeof(why));
+	if (text == NULL)
+		fail_msg("deploy/revportal.ini: %s", why);
+	at = strstr(text, line);
+	assert_non_null(at);
+	buf_init(&b, 70000);
+	assert_int_equal(buf_add(&b, text, (size_t)(at - text)), RP_OK);
+	assert_int_equal(buf_adds(&b, "\ndb_dir = db\n"), RP_OK);
+	assert_int_equal(buf_adds(&b, at + sizeof(line) - 1), RP_OK);
+	free(text);
+
+	base_defaults(&def);
 	memset(&cfg, 0, sizeof(cfg));
 	conf_defaults(&cfg);
 	cfg.workers = 9;	/* must be overwritten by the file */
-	if (conf_load(&cfg, "deploy/revportal.ini", err, sizeof(err)) !=
-	    RP_OK)
+	if (conf_load(&cfg, tdir_writen(t, "shipped.ini", b.p, b.len, 0644),
+	    err, sizeof(err)) != RP_OK)
 		fail_msg("%s", err);
+	buf_free(&b);
 	assert_memory_equal(&cfg, &def, sizeof(cfg));
+}
+
+/* The shipped policy file holds exactly policy_defaults(). */
+static void
+test_policy_defaults(void **state)
+{
+	struct config	 cfg;
+	struct policy	 pol;
+	char		 err[512];
+
+	policy_defaults(&pol);
+	/* Through db_dir ... */
+	assert_int_equal(load_text(*state, &cfg, "[log]\nlevel = info\n",
+	    err, sizeof(err)), RP_OK);
+	assert_memory_equal(&cfg.policy, &pol, sizeof(pol));
+	/*
+	 * ... and named, over a policy that differs in every field, so a
+	 * setting the file left out would show.
+	 */
+	base_defaults(&cfg);
+	memset(&cfg.policy, 0x01, sizeof(cfg.policy));
+	assert_int_equal(conf_load(&cfg, tdir_write(*state,
+	    "[paths]\npolicy_file = db/policy.ini\n"), err, sizeof(err)),
+	    RP_OK);
+	assert_memory_equal(&cfg.policy, &pol, sizeof(pol));
+	/* An empty policy file keeps what was there: the defaults. */
+	base_defaults(&cfg);
+	(void)tdir_writen(*state, "policy.ini", "; nothing\n", 10, 0644);
+	assert_true((size_t)snprintf(cfg.db_dir, sizeof(cfg.db_dir), "%s",
+	    ((struct tdir *)*state)->dir) < sizeof(cfg.db_dir));
+	assert_int_equal(conf_load(&cfg, tdir_write(*state, "[log]\n"), err,
+	    sizeof(err)), RP_OK);
+	assert_memory_equal(&cfg.policy, &pol, sizeof(pol));
+}
+
+/*
+ * Writes policy as t->dir/policy.ini and main as t->dir/test.ini with
+ * db_dir = t->dir in front, and loads them over base_defaults() into
+ * cfg.  Returns the result; t->path is the main file.
+ */
+static enum rp_err
+load_pair(struct tdir *t, struct config *cfg, const char *policy,
+    const char *main_text, char *err, size_t errlen)
+{
+	char	 text[4096];
+
+	(void)tdir_writen(t, "policy.ini", policy, strlen(policy), 0644);
+	assert_true((size_t)snprintf(text, sizeof(text), "[paths]\n"
+	    "db_dir = %s\n%s", t->dir, main_text) < sizeof(text));
+	base_defaults(cfg);
+	return conf_load(cfg, tdir_write(t, text), err, errlen);
+}
+
+/* Every policy setting, read from the policy file. */
+static void
+test_policy_file(void **state)
+{
+	struct config	 cfg;
+	char		 err[512];
+
+	assert_int_equal(load_pair(*state, &cfg,
+	    "[suspend]\n"
+	    "types = business,eseal\n"
+	    "max_days = 365\n"
+	    "end_action = reinstate\n"
+	    "[passphrase]\n"
+	    "online_suspend = no\n"
+	    "online_revoke = yes\n"
+	    "max_failures = 20\n"
+	    "[hotline]\n"
+	    "suspend = no\n"
+	    "passphrase_action = suspend\n"
+	    "[recover]\n"
+	    "term_years = 10\n"
+	    "window_months = 120\n"
+	    "renewal_days = 0\n"
+	    "[approval]\n"
+	    "expiry_hours = 720\n"
+	    "[time]\n"
+	    "due_minutes = 1\n"
+	    "[reasons]\n"
+	    "subscriber = unspecified\n"
+	    "staff =  privilegeWithdrawn ,unspecified\t\n"
+	    "tls = keyCompromise, unspecified\n"
+	    "[signers]\n"
+	    "personal.revoke_suspend = subject|legal_rep\n"
+	    "business.reactivate = legal_rep\n"
+	    "application.reactivate = subject+legal_rep\n"
+	    "eseal.recover = none\n"
+	    "eseal.reactivate = subject\n"
+	    "tls.recover = subject+legal_rep\n"
+	    "[fees]\n"
+	    "revoke = no\n"
+	    "suspend = yes\n"
+	    "reactivate = yes\n"
+	    "recover = no\n", "", err, sizeof(err)), RP_OK);
+	assert_int_equal(cfg.policy.suspend_types,
+	    (1u << CT_BUSINESS) | (1u << CT_ESEAL));
+	assert_int_equal(cfg.policy.suspend_max_days, 365);
+	assert_int_equal(cfg.policy.suspend_end_action, ACT_REACTIVATE);
+	assert_int_equal(cfg.policy.online_suspend, 0);
+	assert_int_equal(cfg.policy.online_revoke, 1);
+	assert_int_equal(cfg.policy.max_failures, 20);
+	assert_int_equal(cfg.policy.hotline_suspend, 0);
+	assert_int_equal(cfg.policy.hotline_action, ACT_SUSPEND);
+	assert_int_equal(cfg.policy.recover_term_years, 10);
+	assert_int_equal(cfg.policy.recover_window_months, 120);
+	assert_int_equal(cfg.policy.recover_renewal_days, 0);
+	assert_int_equal(cfg.policy.approval_expiry_hours, 720);
+	assert_int_equal(cfg.policy.due_minutes, 1);
+	assert_int_equal(cfg.policy.reasons_subscriber, 0x1u);
+	assert_int_equal(cfg.policy.reasons_staff, 0x201u);
+	assert_int_equal(cfg.policy.reasons_tls, 0x3u);
+	assert_int_equal(cfg.policy.signers[CT_PERSONAL][SG_REVOKE_SUSPEND],
+	    SIGNERS_SUBJECT_OR_REP);
+	assert_int_equal(cfg.policy.signers[CT_PERSONAL][SG_REACTIVATE],
+	    SIGNERS_SUBJECT);
+	assert_int_equal(cfg.policy.signers[CT_BUSINESS][SG_REACTIVATE],
+	    SIGNERS_REP);
+	assert_int_equal(cfg.policy.signers[CT_APPLICATION][SG_REACTIVATE],
+	    SIGNERS_SUBJECT_AND_REP);
+	assert_int_equal(cfg.policy.signers[CT_ESEAL][SG_RECOVER],
+	    SIGNERS_NONE);
+	assert_int_equal(cfg.policy.signers[CT_ESEAL][SG_REACTIVATE],
+	    SIGNERS_SUBJECT);
+	assert_int_equal(cfg.policy.signers[CT_TLS][SG_RECOVER],
+	    SIGNERS_SUBJECT_AND_REP);
+	assert_int_equal(cfg.policy.signers[CT_QWAC][SG_RECOVER],
+	    SIGNERS_NONE);
+	assert_int_equal(cfg.policy.fee[ACT_REVOKE], 0);
+	assert_int_equal(cfg.policy.fee[ACT_SUSPEND], 1);
+	assert_int_equal(cfg.policy.fee[ACT_REACTIVATE], 1);
+	assert_int_equal(cfg.policy.fee[ACT_RECOVER], 0);
+
+	/* none: no type may be suspended. */
+	assert_int_equal(load_pair(*state, &cfg, "[suspend]\ntypes = none\n",
+	    "", err, sizeof(err)), RP_OK);
+	assert_int_equal(cfg.policy.suspend_types, 0);
+}
+
+/* The main file's [policy.*] keys win; the rest stays the policy file's. */
+static void
+test_policy_override(void **state)
+{
+	struct config	 cfg;
+	struct policy	 pol;
+	char		 err[512];
+
+	assert_int_equal(load_pair(*state, &cfg,
+	    "[hotline]\npassphrase_action = revoke\n"
+	    "[suspend]\nmax_days = 30\n"
+	    "[signers]\napplication.reactivate = legal_rep\n"
+	    "business.recover = subject\n"
+	    "[fees]\nrevoke = yes\n",
+	    "[policy.hotline]\npassphrase_action = suspend\n"
+	    "[policy.signers]\napplication.reactivate = subject+legal_rep\n"
+	    "[policy.fees]\nrevoke = no\nsuspend = yes\n"
+	    "[policy.time]\ndue_minutes = 240\n", err, sizeof(err)), RP_OK);
+	policy_defaults(&pol);
+	pol.hotline_action = ACT_SUSPEND;		/* main over file */
+	pol.suspend_max_days = 30;			/* file */
+	pol.signers[CT_APPLICATION][SG_REACTIVATE] =	/* main over file */
+	    SIGNERS_SUBJECT_AND_REP;
+	pol.signers[CT_BUSINESS][SG_RECOVER] = SIGNERS_SUBJECT; /* file */
+	pol.fee[ACT_REVOKE] = 0;			/* main over file */
+	pol.fee[ACT_SUSPEND] = 1;			/* main */
+	pol.due_minutes = 240;				/* main */
+	assert_memory_equal(&cfg.policy, &pol, sizeof(pol));
+
+	/* An override is checked where it is written. */
+	expect_fail(*state, "[policy.suspend]\nmax_days = 61\n"
+	    "[policy.suspend]\nmax_days = 62\n",
+	    "4: [policy.suspend] max_days: duplicate key (first set on "
+	    "line 2)");
+}
+
+/* Expects the policy file (t->dir/policy.ini) to fail with "<its path>:msg". */
+static void
+expect_policy_fail(struct tdir *t, const char *policy, const char *msg)
+{
+	struct config	 cfg, def;
+	char		 err[512], want[512], ppath[300];
+
+	(void)snprintf(ppath, sizeof(ppath), "%s/policy.ini", t->dir);
+	memset(err, 'x', sizeof(err));
+	assert_int_equal(load_pair(t, &cfg, policy, "", err, sizeof(err)),
+	    RP_ERR_BAD_INPUT);
+	(void)snprintf(want, sizeof(want), "%s:%s", ppath, msg);
+	assert_string_equal(err, want);
+	base_defaults(&def);
+	assert_memory_equal(&cfg, &def, sizeof(cfg));
+}
+
+static void
+test_policy_file_refused(void **state)
+{
+	expect_policy_fail(*state, "[suspend]\ndays = 3\n",
+	    "2: [suspend] days: unknown key");
+	expect_policy_fail(*state, "[signers]\npersonal.renew = subject\n",
+	    "2: [signers] personal.renew: unknown key");
+	expect_policy_fail(*state, "[signers]\nrobot.recover = subject\n",
+	    "2: [signers] robot.recover: unknown key");
+	expect_policy_fail(*state, "[signers]\npersonal = subject\n",
+	    "2: [signers] personal: unknown key");
+	expect_policy_fail(*state, "[fees]\napprove = yes\n",
+	    "2: [fees] approve: unknown key");
+	expect_policy_fail(*state, "[suspend]\nmax_days = 0\n",
+	    "2: [suspend] max_days: must be a number from 1 to 365");
+	expect_policy_fail(*state, "; c\n[reasons]\nstaff = unspecified, "
+	    "certificateHold\n", "3: [reasons] staff: certificateHold is "
+	    "never a chosen reason: suspension and reactivation set it");
+	expect_policy_fail(*state, "[hotline]\nsuspend = yes\n"
+	    "suspend = no\n",
+	    "3: [hotline] suspend: duplicate key (first set on line 2)");
+	expect_policy_fail(*state, "[fees]\nrevoke = yes\n[hotline]\n"
+	    "[fees]\nrevoke = no\n",
+	    "5: [fees] revoke: duplicate key (first set on line 2)");
+	expect_policy_fail(*state, "[signers]\ntls.recover = none\n"
+	    "tls.recover = none\n",
+	    "3: [signers] tls.recover: duplicate key (first set on line 2)");
+	/* The policy file has only the policy's sections, unprefixed. */
+	expect_policy_fail(*state, "[server]\nworkers = 2\n",
+	    "1: [server]: unknown section");
+	expect_policy_fail(*state, "[policy.suspend]\nmax_days = 2\n",
+	    "1: [policy.suspend]: unknown section");
+	expect_policy_fail(*state, "[suspend]\n  max_days = 2\n",
+	    "2: line starts with white space (continuation lines are not "
+	    "allowed)");
+	expect_policy_fail(*state, "[suspend]\nmax_days\n",
+	    "2: syntax error");
+}
+
+/* A policy that makes no sense as a whole is refused too. */
+static void
+test_policy_incoherent(void **state)
+{
+	struct tdir	*t = *state;
+	struct config	 cfg, def;
+	char		 err[512], want[700];
+
+	/* Reinstated at the end, but a suspendable type cannot be. */
+	expect_policy_fail(t, "[suspend]\nend_action = reinstate\n"
+	    "[signers]\neseal.reactivate = none\n",
+	    "2: [suspend] end_action: reinstate, but eseal certificates may "
+	    "be suspended and cannot be reactivated ([signers] "
+	    "eseal.reactivate = none)");
+	/* Named where end_action was set: here, the main file. */
+	base_defaults(&def);
+	assert_int_equal(load_pair(t, &cfg, "[signers]\n"
+	    "personal.reactivate = none\n", "[policy.suspend]\n"
+	    "end_action = reinstate\n", err, sizeof(err)),
+	    RP_ERR_BAD_INPUT);
+	(void)snprintf(want, sizeof(want), "%s:4: [policy.suspend] "
+	    "end_action: reinstate, but personal certificates may be "
+	    "suspended and cannot be reactivated ([signers] "
+	    "personal.reactivate = none)", t->path);
+	assert_string_equal(err, want);
+	assert_memory_equal(&cfg, &def, sizeof(cfg));
+	/* Fine once the type is no longer suspended, or with revoke. */
+	assert_int_equal(load_pair(t, &cfg, "[signers]\n"
+	    "personal.reactivate = none\n", "[policy.suspend]\n"
+	    "end_action = reinstate\ntypes = business\n", err, sizeof(err)),
+	    RP_OK);
+	assert_int_equal(load_pair(t, &cfg, "[signers]\n"
+	    "personal.reactivate = none\n", "", err, sizeof(err)), RP_OK);
+	/* tls cannot be reactivated but is never suspended either. */
+	assert_int_equal(load_pair(t, &cfg, "[suspend]\n"
+	    "end_action = reinstate\n", "", err, sizeof(err)), RP_OK);
+	assert_int_equal(cfg.policy.suspend_end_action, ACT_REACTIVATE);
+}
+
+static void
+test_policy_missing(void **state)
+{
+	struct tdir	*t = *state;
+	struct config	 cfg, def;
+	char		 text[600], err[512], want[700];
+
+	/* Named by policy_file. */
+	(void)snprintf(text, sizeof(text), "[paths]\npolicy_file = "
+	    "%s/none.ini\n", t->dir);
+	base_defaults(&def);
+	assert_int_equal(load_text(t, &cfg, text, err, sizeof(err)),
+	    RP_ERR_INTERNAL);
+	(void)snprintf(want, sizeof(want), "%s/none.ini: cannot read the "
+	    "policy file: %s", t->dir, strerror(ENOENT));
+	assert_string_equal(err, want);
+	assert_memory_equal(&cfg, &def, sizeof(cfg));
+	/* In db_dir. */
+	(void)snprintf(text, sizeof(text), "[paths]\ndb_dir = %s\n", t->dir);
+	assert_int_equal(load_text(t, &cfg, text, err, sizeof(err)),
+	    RP_ERR_INTERNAL);
+	(void)snprintf(want, sizeof(want), "%s/policy.ini: cannot read the "
+	    "policy file: %s", t->dir, strerror(ENOENT));
+	assert_string_equal(err, want);
+	assert_memory_equal(&cfg, &def, sizeof(cfg));
+	/* The built-in db_dir has none here either. */
+	conf_defaults(&cfg);
+	conf_defaults(&def);
+	assert_int_equal(conf_load(&cfg, tdir_write(t, "[log]\n"), err,
+	    sizeof(err)), RP_ERR_INTERNAL);
+	(void)snprintf(want, sizeof(want), "/usr/share/revportal/db/"
+	    "policy.ini: cannot read the policy file: %s", strerror(ENOENT));
+	assert_string_equal(err, want);
+	assert_memory_equal(&cfg, &def, sizeof(cfg));
+	/* A directory is no policy file. */
+	(void)snprintf(text, sizeof(text), "[paths]\npolicy_file = %s\n",
+	    t->dir);
+	assert_int_equal(load_text(t, &cfg, text, err, sizeof(err)),
+	    RP_ERR_INTERNAL);
+	(void)snprintf(want, sizeof(want), "%s: not a regular file", t->dir);
+	assert_string_equal(err, want);
 }
 
 /* Points cfg at t->dir/name for the secret. */
@@ -692,7 +1168,20 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, setup,
 		    teardown),
-		cmocka_unit_test(test_shipped_ini),
+		cmocka_unit_test_setup_teardown(test_shipped_ini, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_policy_defaults, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_policy_file, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_policy_override, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_policy_file_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_policy_incoherent, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_policy_missing, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_secret_create_reload,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_refused, setup,
