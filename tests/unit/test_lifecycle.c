@@ -1,0 +1,757 @@
+/*
+ * Unit tests of lifecycle.c: the request state machine, request creation
+ * and approval against the policy and the registry, the outbox and audit
+ * entries written with each change, the sweep with an injected clock,
+ * and crash safety (a failing commit leaves nothing behind).
+ */
+#include "unit.h"
+#include "unit_db.h"
+
+#define DAY	(24LL * 3600 * 1000)
+#define T0	1767225600000LL		/* 2026-01-01T00:00:00Z */
+
+static const char issuer[] = "CN=Test Qualified CA,O=Test TSP,C=SI";
+
+/* Registers a certificate of type ty; returns its row id. */
+static int64_t
+cert(struct udb *t, const char *serial, enum cert_type ty,
+    const char *person, const char *org, const char *token, int years)
+{
+	struct cert_info	 ci;
+	struct reg_import	 ri;
+	struct rp_errinfo	 ei;
+	int64_t			 id = 0;
+
+	memset(&ci, 0, sizeof(ci));
+	(void)snprintf(ci.issuer, sizeof(ci.issuer), "%s", issuer);
+	(void)snprintf(ci.subject, sizeof(ci.subject), "CN=Holder %s", serial);
+	(void)snprintf(ci.serial, sizeof(ci.serial), "%s", serial);
+	(void)snprintf(ci.common_name, sizeof(ci.common_name), "Holder %s",
+	    serial);
+	if (org != NULL) {
+		(void)snprintf(ci.org_id, sizeof(ci.org_id), "%s", org);
+		(void)snprintf(ci.org_name, sizeof(ci.org_name), "Firma d.o.o.");
+	}
+	if (person != NULL)
+		(void)snprintf(ci.person_id, sizeof(ci.person_id), "%s",
+		    person);
+	(void)snprintf(ci.aki, sizeof(ci.aki), "0A0B0C");
+	(void)snprintf(ci.sha256, sizeof(ci.sha256), "%064zx",
+	    strlen(serial) * 1000003u + (size_t)serial[0] * 7u +
+	    (size_t)serial[strlen(serial) - 1]);
+	ci.not_before = T0;
+	ci.not_after = T0 + years * 365 * DAY;
+	ci.pem = (char *)"-----BEGIN CERTIFICATE-----\n-----END "
+	    "CERTIFICATE-----\n";
+	memset(&ri, 0, sizeof(ri));
+	ri.type = ty;
+	ri.term_years = (unsigned int)years;
+	ri.token = token;
+	ri.token_kind = "smartcard";
+	ri.qscd = token != NULL;
+	ri.actor = "admin:test";
+	ri.now = T0;
+	assert_int_equal(db_begin(t->db), RP_OK);
+	if (reg_import_cert(t->db, &ci, &ri, &id, &ei) != RP_OK)
+		fail_msg("import %s: %s %s", serial, ei.code, ei.msg);
+	assert_int_equal(db_commit(t->db), RP_OK);
+	return id;
+}
+
+/* The row id of person pid. */
+static int64_t
+person(struct udb *t, const char *pid)
+{
+	char	 sql[200];
+
+	(void)snprintf(sql, sizeof(sql), "SELECT id FROM persons WHERE "
+	    "person_id = '%s'", pid);
+	return udb_raw(t, sql);
+}
+
+static long long
+count(struct udb *t, const char *table)
+{
+	char	 sql[100];
+
+	(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+	return udb_raw(t, sql);
+}
+
+/* A request by passphrase over the web. */
+static void
+pass_req(struct lc_new *n, enum action a, const char *serial, int64_t now)
+{
+	memset(n, 0, sizeof(*n));
+	n->action = a;
+	n->serial = serial;
+	n->reason = REASON_UNSPECIFIED;
+	n->actor.channel = CH_WEB;
+	n->actor.auth = AUTH_PASSPHRASE;
+	n->actor.name = "passphrase";
+	n->now = now;
+}
+
+/* A request signed by person p over the API. */
+static void
+sig_req(struct lc_new *n, enum action a, const char *serial, int64_t p,
+    int64_t now)
+{
+	memset(n, 0, sizeof(*n));
+	n->action = a;
+	n->serial = serial;
+	n->reason = REASON_UNSPECIFIED;
+	n->actor.channel = CH_API;
+	n->actor.auth = AUTH_SIGNATURE;
+	n->actor.name = "person:test";
+	n->actor.person = p;
+	n->actor.signature = "\x30\x80sig";
+	n->actor.siglen = 5;
+	n->actor.signer_sha256 = "ab";
+	n->now = now;
+}
+
+/* Creates a request and expects RP_OK; returns the result. */
+static struct lc_result
+create_ok(struct udb *t, const struct lc_new *n)
+{
+	struct lc_result	 res;
+	struct rp_errinfo	 ei;
+
+	if (lc_create(t->db, &t->cfg.policy, n, &res, &ei) != RP_OK)
+		fail_msg("lc_create: %s: %s", ei.code, ei.msg);
+	assert_int_equal(strlen(res.public_id), RP_ID_LEN);
+	return res;
+}
+
+/* Moves a request through relayed to completed. */
+static void
+complete(struct udb *t, const char *id, int64_t now)
+{
+	struct rp_errinfo	 ei;
+
+	assert_int_equal(lc_transition(t->db, &t->cfg.policy, id, RS_RELAYED,
+	    "relay", NULL, now, &ei), RP_OK);
+	assert_int_equal(lc_transition(t->db, &t->cfg.policy, id,
+	    RS_COMPLETED, "relay", NULL, now, &ei), RP_OK);
+}
+
+static void
+audit_ok(struct udb *t)
+{
+	struct rp_errinfo	 ei;
+	int64_t			 c, bad;
+	char			 head[65];
+
+	assert_int_equal(audit_verify(t->db, &c, &bad, head, &ei), RP_OK);
+}
+
+/*
+ * Every pair of states, and creation, against the arrows of the design:
+ * awaiting_approval -> queued -> relayed -> completed; awaiting ->
+ * rejected | expired; queued, relayed -> failed; failed -> queued |
+ * rejected.  Written out here independently of lifecycle.c's table.
+ */
+static void
+test_transition_table(void **state)
+{
+	static const struct { enum req_state f, to; } legal[] = {
+		{ RS__MAX, RS_AWAITING_APPROVAL },
+		{ RS__MAX, RS_QUEUED },
+		{ RS_AWAITING_APPROVAL, RS_QUEUED },
+		{ RS_AWAITING_APPROVAL, RS_REJECTED },
+		{ RS_AWAITING_APPROVAL, RS_EXPIRED },
+		{ RS_QUEUED, RS_RELAYED },
+		{ RS_QUEUED, RS_FAILED },
+		{ RS_RELAYED, RS_COMPLETED },
+		{ RS_RELAYED, RS_FAILED },
+		{ RS_FAILED, RS_QUEUED },
+		{ RS_FAILED, RS_REJECTED },
+	};
+	unsigned int	 f, to, want, nlegal = 0;
+	size_t		 i;
+
+	(void)state;
+	for (f = 0; f <= RS__MAX; f++)
+		for (to = 0; to <= RS__MAX + 1; to++) {
+			want = 0;
+			for (i = 0; i < sizeof(legal) / sizeof(legal[0]); i++)
+				if (legal[i].f == f && legal[i].to == to)
+					want = 1;
+			if ((unsigned int)lc_legal(f, to) != want)
+				fail_msg("%s -> %s: want %u",
+				    f == RS__MAX ? "(new)" :
+				    dom_state_name(f), to >= RS__MAX ? "?" :
+				    dom_state_name(to), want);
+			nlegal += want;
+		}
+	assert_int_equal(nlegal, sizeof(legal) / sizeof(legal[0]));
+	assert_int_equal(lc_legal(RS__MAX + 1, RS_QUEUED), 0);
+}
+
+static void
+test_suspend_by_passphrase_queued(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res;
+	struct request		 r;
+
+	(void)cert(t, "1A", CT_PERSONAL, "PNOSI-1", NULL, NULL, 5);
+	pass_req(&n, ACT_SUSPEND, "1A", T0 + DAY);
+	n.reason = REASON_KEY_COMPROMISE;
+	res = create_ok(t, &n);
+	assert_int_equal(res.state, RS_QUEUED);
+	assert_int_equal(res.need, 0);
+	assert_int_equal(res.due_at, T0 + 2 * DAY);
+	assert_int_equal(lc_get(t->db, res.public_id, &r), RP_OK);
+	assert_int_equal(r.state, RS_QUEUED);
+	assert_int_equal(r.received_at, T0 + DAY);
+	assert_int_equal(r.reason, REASON_KEY_COMPROMISE);
+	assert_string_equal(r.requester, "passphrase");
+	/* One outbox row, told as a hold, with a stable key. */
+	assert_int_equal(count(t, "outbox"), 1);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM outbox WHERE "
+	    "action = 'suspend' AND state = 'pending' AND payload LIKE "
+	    "'%\"reason\":\"certificateHold\"%' AND payload LIKE "
+	    "'%\"serial\":\"1A\"%' AND idempotency_key LIKE '%.1'"), 1);
+	/* Received and queued, in the audit log, chained. */
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM audit WHERE action "
+	    "IN ('request.received', 'request.queued')"), 2);
+	audit_ok(t);
+	/* The certificate changes only when the CA has confirmed. */
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM certificates WHERE "
+	    "status = 'valid'"), 1);
+	complete(t, res.public_id, T0 + DAY + 1000);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM certificates WHERE "
+	    "status = 'suspended' AND suspended_at = 1767312001000 AND "
+	    "suspended_until = 1767312001000 + 60 * 86400000 AND "
+	    "reason = 'keyCompromise'"), 1);
+	assert_int_equal(lc_get(t->db, res.public_id, &r), RP_OK);
+	assert_int_equal(r.state, RS_COMPLETED);
+	assert_int_equal(r.completed_at, T0 + DAY + 1000);
+	audit_ok(t);
+}
+
+static void
+test_token_request_covers_all(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res;
+
+	(void)cert(t, "2A", CT_PERSONAL, "PNOSI-2", NULL, "CARD-2", 5);
+	(void)cert(t, "2B", CT_BUSINESS, "PNOSI-2", "VATSI-2", "CARD-2", 5);
+	(void)cert(t, "2C", CT_PERSONAL, "PNOSI-2", NULL, NULL, 5);
+	pass_req(&n, ACT_SUSPEND, NULL, T0 + DAY);
+	n.token = "CARD-2";
+	res = create_ok(t, &n);
+	assert_int_equal(res.state, RS_QUEUED);
+	assert_int_equal(count(t, "request_certificates"), 2);
+	assert_int_equal(count(t, "outbox"), 2);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM requests WHERE "
+	    "token_id IS NOT NULL"), 1);
+	complete(t, res.public_id, T0 + DAY);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM certificates WHERE "
+	    "status = 'suspended'"), 2);
+	/* Revoking the card now covers both (revocable from suspended). */
+	pass_req(&n, ACT_REVOKE, NULL, T0 + 2 * DAY);
+	n.token = "CARD-2";
+	n.actor.channel = CH_HOTLINE;
+	n.actor.roles = ROLE_AGENT;
+	n.actor.name = "staff:ana";
+	n.call_reference = "CALL-1";
+	n.caller_name = "Holder";
+	res = create_ok(t, &n);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM requests r JOIN "
+	    "request_certificates rc ON rc.request_id = r.id WHERE "
+	    "r.action = 'revoke'"), 2);
+}
+
+/* A card whose one certificate is already suspended: only the other. */
+static void
+test_token_skips_unchanged(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res;
+	struct rp_errinfo	 ei;
+
+	(void)cert(t, "3A", CT_PERSONAL, "PNOSI-3", NULL, "CARD-3", 5);
+	(void)cert(t, "3B", CT_PERSONAL, "PNOSI-3", NULL, "CARD-3", 5);
+	pass_req(&n, ACT_SUSPEND, "3A", T0 + DAY);
+	res = create_ok(t, &n);
+	complete(t, res.public_id, T0 + DAY);
+	pass_req(&n, ACT_SUSPEND, NULL, T0 + DAY);
+	n.token = "CARD-3";
+	res = create_ok(t, &n);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM request_certificates "
+	    "rc JOIN certificates c ON c.id = rc.certificate_id WHERE "
+	    "c.serial = '3B'"), 1);
+	assert_int_equal(count(t, "request_certificates"), 2);
+	complete(t, res.public_id, T0 + DAY);
+	/* Nothing left to suspend: refused as a wrong status. */
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_CONFLICT);
+	assert_string_equal(ei.code, "wrong_status");
+}
+
+/* Refusals write nothing: no request, no audit entry, no outbox row. */
+static void
+test_refusals_write_nothing(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res;
+	struct rp_errinfo	 ei;
+	long long		 audits;
+
+	(void)cert(t, "4A", CT_TLS, NULL, "VATSI-4", NULL, 1);
+	(void)cert(t, "4B", CT_PERSONAL, "PNOSI-4", NULL, NULL, 5);
+	(void)cert(t, "4C", CT_PERSONAL, "PNOSI-4C", NULL, NULL, 5);
+	audits = count(t, "audit");
+
+	pass_req(&n, ACT_SUSPEND, "4A", T0 + DAY);
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_POLICY);
+	assert_string_equal(ei.code, "not_allowed_for_type");
+	assert_int_equal(res.code, POL_NOT_ALLOWED_FOR_TYPE);
+
+	pass_req(&n, ACT_REVOKE, "4B", T0 + DAY);
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_POLICY);
+	assert_string_equal(ei.code, "needs_signature");
+
+	pass_req(&n, ACT_REACTIVATE, "4B", T0 + DAY);
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_CONFLICT);
+	assert_string_equal(ei.code, "wrong_status");
+
+	pass_req(&n, ACT_SUSPEND, "FFFF", T0 + DAY);
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_NOT_FOUND);
+
+	pass_req(&n, ACT_SUSPEND, NULL, T0 + DAY);
+	n.token = "NO-SUCH-CARD";
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_NOT_FOUND);
+
+	/* Both a serial and a token, or neither. */
+	pass_req(&n, ACT_SUSPEND, "4B", T0 + DAY);
+	n.token = "CARD";
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_BAD_INPUT);
+	pass_req(&n, ACT_SUSPEND, NULL, T0 + DAY);
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_BAD_INPUT);
+
+	/* Hotline without the call's details. */
+	pass_req(&n, ACT_SUSPEND, "4B", T0 + DAY);
+	n.actor.channel = CH_HOTLINE;
+	n.actor.roles = ROLE_AGENT;
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_BAD_INPUT);
+	assert_string_equal(ei.code, "call_details");
+
+	/* A signer who is nobody to the certificate. */
+	sig_req(&n, ACT_REVOKE, "4B", person(t, "PNOSI-4C"), T0 + DAY);
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_FORBIDDEN);
+	assert_string_equal(ei.code, "not_authorised");
+
+	assert_int_equal(count(t, "requests"), 0);
+	assert_int_equal(count(t, "outbox"), 0);
+	assert_int_equal(count(t, "approvals"), 0);
+	assert_int_equal(count(t, "audit"), audits);
+}
+
+static void
+test_open_request_blocks_another(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res;
+	struct rp_errinfo	 ei;
+
+	(void)cert(t, "5A", CT_PERSONAL, "PNOSI-5", NULL, NULL, 5);
+	pass_req(&n, ACT_SUSPEND, "5A", T0 + DAY);
+	(void)create_ok(t, &n);
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_CONFLICT);
+	assert_string_equal(ei.code, "request_pending");
+	/* A revocation may follow an open suspension ... */
+	sig_req(&n, ACT_REVOKE, "5A", person(t, "PNOSI-5"), T0 + DAY);
+	res = create_ok(t, &n);
+	assert_int_equal(res.state, RS_QUEUED);
+	/* ... but not a second revocation. */
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_CONFLICT);
+	assert_int_equal(count(t, "requests"), 2);
+}
+
+/*
+ * Reactivating a business certificate needs the subject and a legal
+ * rep: the first signature leaves it awaiting approval, a second from
+ * the same side or from a stranger is refused, the rep's queues it.
+ */
+static void
+test_two_party_reactivation(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res, res2;
+	struct lc_actor		 a;
+	struct rp_errinfo	 ei;
+	struct request		 r;
+	char			 id[RP_ID_LEN + 1];
+
+	(void)cert(t, "6A", CT_BUSINESS, "PNOSI-6", "VATSI-6", NULL, 5);
+	(void)cert(t, "6B", CT_PERSONAL, "PNOSI-6R", NULL, NULL, 5);
+	(void)cert(t, "6C", CT_PERSONAL, "PNOSI-6X", NULL, NULL, 5);
+	assert_int_equal(db_begin(t->db), RP_OK);
+	assert_int_equal(reg_rep_add(t->db, "VATSI-6", NULL, "PNOSI-6R", NULL,
+	    NULL, T0, 0, "admin:test", T0, &ei), RP_OK);
+	assert_int_equal(db_commit(t->db), RP_OK);
+
+	pass_req(&n, ACT_SUSPEND, "6A", T0 + DAY);
+	res = create_ok(t, &n);
+	complete(t, res.public_id, T0 + DAY);
+
+	sig_req(&n, ACT_REACTIVATE, "6A", person(t, "PNOSI-6"), T0 + 2 * DAY);
+	res = create_ok(t, &n);
+	assert_int_equal(res.state, RS_AWAITING_APPROVAL);
+	assert_int_equal(res.need, REL_LEGAL_REP);
+	memcpy(id, res.public_id, sizeof(id));
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM outbox WHERE "
+	    "action = 'reactivate'"), 0);
+	assert_int_equal(udb_raw(t, "SELECT approval_expires_at FROM requests "
+	    "WHERE action = 'reactivate'"), T0 + 2 * DAY + 7 * DAY);
+
+	memset(&a, 0, sizeof(a));
+	a.channel = CH_API;
+	a.auth = AUTH_SIGNATURE;
+	a.name = "person:PNOSI-6";
+	a.person = person(t, "PNOSI-6");
+	assert_int_equal(lc_approve(t->db, &t->cfg.policy, id, &a,
+	    T0 + 2 * DAY, &res2, &ei), RP_ERR_FORBIDDEN);
+	a.person = person(t, "PNOSI-6X");
+	assert_int_equal(lc_approve(t->db, &t->cfg.policy, id, &a,
+	    T0 + 2 * DAY, &res2, &ei), RP_ERR_FORBIDDEN);
+	assert_int_equal(lc_approve(t->db, &t->cfg.policy, "nosuchrequestid0000000",
+	    &a, T0 + 2 * DAY, &res2, &ei), RP_ERR_NOT_FOUND);
+	assert_int_equal(count(t, "approvals"), 1);
+
+	a.person = person(t, "PNOSI-6R");
+	a.name = "person:PNOSI-6R";
+	assert_int_equal(lc_approve(t->db, &t->cfg.policy, id, &a,
+	    T0 + 3 * DAY, &res2, &ei), RP_OK);
+	assert_int_equal(res2.state, RS_QUEUED);
+	assert_int_equal(res2.need, 0);
+	assert_int_equal(count(t, "approvals"), 2);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM outbox WHERE "
+	    "action = 'reactivate' AND payload LIKE "
+	    "'%\"reason\":\"removeFromCRL\"%'"), 1);
+	/* No more approvals once queued. */
+	assert_int_equal(lc_approve(t->db, &t->cfg.policy, id, &a,
+	    T0 + 3 * DAY, &res2, &ei), RP_ERR_CONFLICT);
+	assert_string_equal(ei.code, "wrong_state");
+	complete(t, id, T0 + 3 * DAY);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM certificates WHERE "
+	    "serial = '6A' AND status = 'valid' AND suspended_at IS NULL"), 1);
+	assert_int_equal(lc_get(t->db, id, &r), RP_OK);
+	assert_int_equal(r.state, RS_COMPLETED);
+	audit_ok(t);
+}
+
+/* A legal rep whose term ended is nobody. */
+static void
+test_former_rep_refused(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res;
+	struct rp_errinfo	 ei;
+
+	(void)cert(t, "7A", CT_BUSINESS, "PNOSI-7", "VATSI-7", NULL, 5);
+	(void)cert(t, "7B", CT_PERSONAL, "PNOSI-7R", NULL, NULL, 5);
+	assert_int_equal(db_begin(t->db), RP_OK);
+	assert_int_equal(reg_rep_add(t->db, "VATSI-7", NULL, "PNOSI-7R", NULL,
+	    NULL, T0, T0 + 10 * DAY, "admin:test", T0, &ei), RP_OK);
+	assert_int_equal(db_commit(t->db), RP_OK);
+	sig_req(&n, ACT_REVOKE, "7A", person(t, "PNOSI-7R"), T0 + 11 * DAY);
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_FORBIDDEN);
+	sig_req(&n, ACT_REVOKE, "7A", person(t, "PNOSI-7R"), T0 + 9 * DAY);
+	res = create_ok(t, &n);
+	assert_int_equal(res.state, RS_QUEUED);
+}
+
+/* Walks the transitions through lc_transition() on real requests. */
+static void
+test_transitions_on_requests(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res;
+	struct rp_errinfo	 ei;
+	struct request		 r;
+	const struct policy	*p = &t->cfg.policy;
+	char			 id[RP_ID_LEN + 1];
+
+	(void)cert(t, "8A", CT_PERSONAL, "PNOSI-8", NULL, NULL, 5);
+	pass_req(&n, ACT_SUSPEND, "8A", T0);
+	res = create_ok(t, &n);
+	memcpy(id, res.public_id, sizeof(id));
+
+	/* queued: not straight to completed, not rejected, not expired. */
+	assert_int_equal(lc_transition(t->db, p, id, RS_COMPLETED, "relay",
+	    NULL, T0, &ei), RP_ERR_CONFLICT);
+	assert_string_equal(ei.code, "illegal_transition");
+	assert_int_equal(lc_transition(t->db, p, id, RS_REJECTED, "officer",
+	    "no", T0, &ei), RP_ERR_CONFLICT);
+	assert_int_equal(lc_transition(t->db, p, id, RS_EXPIRED, "sweep",
+	    NULL, T0, &ei), RP_ERR_CONFLICT);
+	assert_int_equal(lc_get(t->db, id, &r), RP_OK);
+	assert_int_equal(r.state, RS_QUEUED);
+
+	/* queued -> failed needs a reason; then an officer retries. */
+	assert_int_equal(lc_transition(t->db, p, id, RS_FAILED, "relay", NULL,
+	    T0, &ei), RP_ERR_BAD_INPUT);
+	(void)udb_raw(t, "UPDATE outbox SET state = 'dead', attempts = 9");
+	assert_int_equal(lc_transition(t->db, p, id, RS_FAILED, "relay",
+	    "CA said 404", T0, &ei), RP_OK);
+	assert_int_equal(lc_get(t->db, id, &r), RP_OK);
+	assert_string_equal(r.outcome, "CA said 404");
+	assert_int_equal(lc_transition(t->db, p, id, RS_QUEUED, "officer:bo",
+	    NULL, T0 + 5, &ei), RP_OK);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM outbox WHERE "
+	    "state = 'pending' AND next_attempt_at = 1767225600005"), 1);
+	/* failed again, then rejected with a reason: final. */
+	assert_int_equal(lc_transition(t->db, p, id, RS_FAILED, "relay",
+	    "again", T0, &ei), RP_OK);
+	assert_int_equal(lc_transition(t->db, p, id, RS_REJECTED, "officer:bo",
+	    "", T0, &ei), RP_ERR_BAD_INPUT);
+	assert_int_equal(lc_transition(t->db, p, id, RS_REJECTED, "officer:bo",
+	    "duplicate of another request", T0, &ei), RP_OK);
+	assert_int_equal(lc_transition(t->db, p, id, RS_QUEUED, "officer:bo",
+	    NULL, T0, &ei), RP_ERR_CONFLICT);
+	assert_int_equal(lc_transition(t->db, p, "nosuchrequestid0000000",
+	    RS_FAILED, "relay", "x", T0, &ei), RP_ERR_NOT_FOUND);
+	assert_int_equal(lc_transition(t->db, p, id, RS__MAX, "x", NULL, T0,
+	    &ei), RP_ERR_INTERNAL);
+	/* The certificate never changed. */
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM certificates WHERE "
+	    "status = 'valid'"), 1);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM audit WHERE "
+	    "subject LIKE 'request:%'"), 2 + 4);
+	audit_ok(t);
+}
+
+/* awaiting_approval leaves for queued only through an approval. */
+static void
+test_no_approval_bypass(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res;
+	struct rp_errinfo	 ei;
+
+	(void)cert(t, "9A", CT_ESEAL, "PNOSI-9", "VATSI-9", NULL, 5);
+	pass_req(&n, ACT_SUSPEND, "9A", T0);
+	res = create_ok(t, &n);
+	complete(t, res.public_id, T0);
+	sig_req(&n, ACT_REACTIVATE, "9A", person(t, "PNOSI-9"), T0 + DAY);
+	res = create_ok(t, &n);
+	assert_int_equal(res.state, RS_AWAITING_APPROVAL);
+	assert_int_equal(lc_transition(t->db, &t->cfg.policy, res.public_id,
+	    RS_QUEUED, "officer:x", NULL, T0 + DAY, &ei), RP_ERR_CONFLICT);
+	assert_int_equal(lc_transition(t->db, &t->cfg.policy, res.public_id,
+	    RS_REJECTED, "officer:x", "caller withdrew", T0 + DAY, &ei),
+	    RP_OK);
+}
+
+/*
+ * The sweep with an injected clock: a suspension that began at day 0
+ * is left alone on day 59, becomes a system revocation on day 60 (with
+ * the reason given for the suspension), and a second run makes no second
+ * request.
+ */
+static void
+test_sweep_suspension_limit(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res;
+	struct lc_sweep_report	 rep;
+	struct rp_errinfo	 ei;
+
+	(void)cert(t, "AA", CT_PERSONAL, "PNOSI-A", NULL, NULL, 5);
+	pass_req(&n, ACT_SUSPEND, "AA", T0);
+	n.reason = REASON_KEY_COMPROMISE;
+	res = create_ok(t, &n);
+	complete(t, res.public_id, T0);
+
+	assert_int_equal(lc_sweep(t->db, &t->cfg.policy, T0 + 59 * DAY, &rep,
+	    &ei), RP_OK);
+	assert_int_equal(rep.suspensions_ended, 0);
+	assert_int_equal(count(t, "requests"), 1);
+	assert_int_equal(lc_sweep(t->db, &t->cfg.policy, T0 + 60 * DAY - 1,
+	    &rep, &ei), RP_OK);
+	assert_int_equal(rep.suspensions_ended, 0);
+
+	assert_int_equal(lc_sweep(t->db, &t->cfg.policy, T0 + 60 * DAY, &rep,
+	    &ei), RP_OK);
+	assert_int_equal(rep.suspensions_ended, 1);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM requests WHERE "
+	    "action = 'revoke' AND channel = 'system' AND state = 'queued' "
+	    "AND reason = 'keyCompromise' AND requester = 'system:sweep'"), 1);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM outbox WHERE "
+	    "action = 'revoke'"), 1);
+
+	assert_int_equal(lc_sweep(t->db, &t->cfg.policy, T0 + 60 * DAY, &rep,
+	    &ei), RP_OK);
+	assert_int_equal(rep.suspensions_ended, 0);
+	assert_int_equal(lc_sweep(t->db, &t->cfg.policy, T0 + 61 * DAY, &rep,
+	    &ei), RP_OK);
+	assert_int_equal(rep.suspensions_ended, 0);
+	assert_int_equal(count(t, "requests"), 2);
+	audit_ok(t);
+}
+
+/* With end_action reinstate the sweep asks for a reactivation. */
+static void
+test_sweep_reinstates_when_set(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res;
+	struct lc_sweep_report	 rep;
+	struct rp_errinfo	 ei;
+
+	t->cfg.policy.suspend_end_action = ACT_REACTIVATE;
+	t->cfg.policy.suspend_max_days = 30;
+	(void)cert(t, "AB", CT_BUSINESS, "PNOSI-B", "VATSI-B", NULL, 5);
+	pass_req(&n, ACT_SUSPEND, "AB", T0);
+	res = create_ok(t, &n);
+	complete(t, res.public_id, T0);
+	assert_int_equal(lc_sweep(t->db, &t->cfg.policy, T0 + 29 * DAY, &rep,
+	    &ei), RP_OK);
+	assert_int_equal(rep.suspensions_ended, 0);
+	assert_int_equal(lc_sweep(t->db, &t->cfg.policy, T0 + 30 * DAY, &rep,
+	    &ei), RP_OK);
+	assert_int_equal(rep.suspensions_ended, 1);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM requests WHERE "
+	    "action = 'reactivate' AND state = 'queued' AND reason = "
+	    "'unspecified'"), 1);
+}
+
+static void
+test_sweep_expires_approvals_and_counts_overdue(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res;
+	struct lc_sweep_report	 rep;
+	struct rp_errinfo	 ei;
+	struct request		 r;
+	char			 id[RP_ID_LEN + 1];
+
+	(void)cert(t, "BA", CT_BUSINESS, "PNOSI-C", "VATSI-C", NULL, 5);
+	(void)cert(t, "BB", CT_PERSONAL, "PNOSI-D", NULL, NULL, 5);
+	pass_req(&n, ACT_SUSPEND, "BA", T0);
+	res = create_ok(t, &n);
+	complete(t, res.public_id, T0);
+	sig_req(&n, ACT_REACTIVATE, "BA", person(t, "PNOSI-C"), T0 + DAY);
+	res = create_ok(t, &n);
+	memcpy(id, res.public_id, sizeof(id));
+	pass_req(&n, ACT_SUSPEND, "BB", T0 + DAY);
+	(void)create_ok(t, &n);
+
+	/* Day 1 + 23 h: nothing due, nothing expired. */
+	assert_int_equal(lc_sweep(t->db, &t->cfg.policy, T0 + 2 * DAY - 3600000,
+	    &rep, &ei), RP_OK);
+	assert_int_equal(rep.approvals_expired, 0);
+	assert_int_equal(rep.overdue, 0);
+	/* Day 2: both open requests are past their 24 hours. */
+	assert_int_equal(lc_sweep(t->db, &t->cfg.policy, T0 + 2 * DAY, &rep,
+	    &ei), RP_OK);
+	assert_int_equal(rep.overdue, 2);
+	/* Day 8: the approval time (7 days) ran out. */
+	assert_int_equal(lc_sweep(t->db, &t->cfg.policy, T0 + 8 * DAY, &rep,
+	    &ei), RP_OK);
+	assert_int_equal(rep.approvals_expired, 1);
+	assert_int_equal(rep.overdue, 1);
+	assert_int_equal(lc_get(t->db, id, &r), RP_OK);
+	assert_int_equal(r.state, RS_EXPIRED);
+	assert_int_equal(lc_sweep(t->db, &t->cfg.policy, T0 + 9 * DAY, &rep,
+	    &ei), RP_OK);
+	assert_int_equal(rep.approvals_expired, 0);
+	audit_ok(t);
+}
+
+/*
+ * Crash safety: when the commit fails (the disk is full) or any write of
+ * the transaction does, the database holds neither the request, nor its
+ * audit entry, nor its outbox row.
+ */
+static void
+test_failed_commit_leaves_nothing(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res;
+	struct rp_errinfo	 ei;
+	static const enum db_stmt where[] = {
+		DB_COMMIT, DB_OUTBOX_ADD, DB_AUDIT_ADD, DB_REQ_CERT_ADD,
+		DB_REQ_SET_STATE,
+	};
+	long long		 audits;
+	size_t			 i;
+
+	(void)cert(t, "CA", CT_PERSONAL, "PNOSI-E", NULL, NULL, 5);
+	audits = count(t, "audit");
+	for (i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+		pass_req(&n, ACT_SUSPEND, "CA", T0);
+		db_fault_stmt(where[i], SQLITE_FULL);
+		assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res,
+		    &ei), RP_ERR_UNAVAILABLE);
+		assert_int_equal(count(t, "requests"), 0);
+		assert_int_equal(count(t, "request_certificates"), 0);
+		assert_int_equal(count(t, "outbox"), 0);
+		assert_int_equal(count(t, "audit"), audits);
+	}
+	/* The connection is usable afterwards. */
+	res = create_ok(t, &n);
+	assert_int_equal(count(t, "outbox"), 1);
+	/* A failed transition commit leaves the request where it was. */
+	db_fault_stmt(DB_COMMIT, SQLITE_IOERR);
+	assert_int_equal(lc_transition(t->db, &t->cfg.policy, res.public_id,
+	    RS_RELAYED, "relay", NULL, T0, &ei), RP_ERR_UNAVAILABLE);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM requests WHERE "
+	    "state = 'queued'"), 1);
+	audit_ok(t);
+}
+
+int
+main(void)
+{
+#define T(f)	cmocka_unit_test_setup_teardown(f, udb_setup, udb_teardown)
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_transition_table),
+		T(test_suspend_by_passphrase_queued),
+		T(test_token_request_covers_all),
+		T(test_token_skips_unchanged),
+		T(test_refusals_write_nothing),
+		T(test_open_request_blocks_another),
+		T(test_two_party_reactivation),
+		T(test_former_rep_refused),
+		T(test_transitions_on_requests),
+		T(test_no_approval_bypass),
+		T(test_sweep_suspension_limit),
+		T(test_sweep_reinstates_when_set),
+		T(test_sweep_expires_approvals_and_counts_overdue),
+		T(test_failed_commit_leaves_nothing),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
