@@ -19,7 +19,7 @@ DEBS_RUN   = nginx openssl sqlite3 curl
 DEBS_TEST  = libcmocka-dev clang libclang-rt-14-dev wrk procps chromium
 DEBS       = $(DEBS_BUILD) $(DEBS_RUN) $(DEBS_TEST)
 
-PKGS = fcgi jansson inih sqlite3 libcrypto
+PKGS = fcgi jansson inih sqlite3 libcrypto libargon2
 
 CC       = cc
 PKG_CFLAGS = $$(pkg-config --cflags $(PKGS))
@@ -35,8 +35,11 @@ SAN      = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 # Every module of cgi/ but the program entry points.
 LIB_SRCS = cgi/buf.c cgi/log.c cgi/conf.c cgi/field.c cgi/http_parse.c \
 	cgi/csrf.c cgi/tmpl.c cgi/db.c cgi/metrics.c cgi/http_resp.c \
-	cgi/route.c cgi/h_pages.c cgi/h_ops.c cgi/h_test.c
+	cgi/route.c cgi/h_pages.c cgi/h_ops.c cgi/h_test.c \
+	cgi/dom.c cgi/policy.c cgi/x509.c cgi/audit.c cgi/registry.c \
+	cgi/pass.c cgi/lifecycle.c
 MAIN_SRCS = cgi/main.c cgi/fcgi.c
+ADMIN_SRCS = cgi/admin.c
 
 REL  = build/rel
 ASAN = build/asan
@@ -48,11 +51,15 @@ ASAN_MAIN_OBJS = $(MAIN_SRCS:cgi/%.c=$(ASAN)/%.o)
 UNIT_TESTS = $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 UNIT_BINS  = $(UNIT_TESTS:%=$(ASAN)/unit/%)
 
-all: $(REL)/revportal $(REL)/hello-fcgi
+all: $(REL)/revportal $(REL)/revportal-admin $(REL)/hello-fcgi
 
 $(REL)/revportal: $(REL_LIB_OBJS) $(MAIN_SRCS:cgi/%.c=$(REL)/%.o)
 	$(CC) $(HARDEN) $(HARDEN_LD) -o $@ $(REL_LIB_OBJS) \
 		$(MAIN_SRCS:cgi/%.c=$(REL)/%.o) $(PKG_LIBS)
+
+$(REL)/revportal-admin: $(REL_LIB_OBJS) $(REL)/admin.o
+	$(CC) $(HARDEN) $(HARDEN_LD) -o $@ $(REL_LIB_OBJS) $(REL)/admin.o \
+		$(PKG_LIBS)
 
 # The benchmark baseline: the smallest libfcgi program, built the same way.
 $(REL)/hello-fcgi: tests/bench/hello.c
@@ -73,15 +80,20 @@ $(ASAN)/%.o: cgi/%.c cgi/extern.h
 $(ASAN)/revportal: $(ASAN_LIB_OBJS) $(ASAN_MAIN_OBJS)
 	$(CC) $(SAN) -o $@ $(ASAN_LIB_OBJS) $(ASAN_MAIN_OBJS) $(PKG_LIBS)
 
+$(ASAN)/revportal-admin: $(ASAN_LIB_OBJS) $(ASAN)/admin.o
+	$(CC) $(SAN) -o $@ $(ASAN_LIB_OBJS) $(ASAN)/admin.o $(PKG_LIBS)
+
 # Unit tests link every library object; each test file names what it tests.
-$(ASAN)/unit/%: tests/unit/%.c $(ASAN_LIB_OBJS) tests/unit/unit.h
+$(ASAN)/unit/%: tests/unit/%.c $(ASAN_LIB_OBJS) tests/unit/unit.h \
+	tests/unit/unit_db.h
 	@mkdir -p $(ASAN)/unit
 	$(CC) $(WARN) $(SAN) -DRP_UNITTEST -DRP_TESTING -Icgi $(PKG_CFLAGS) -o $@ $< \
 		$(ASAN_LIB_OBJS) $(PKG_LIBS) $$(pkg-config --libs cmocka)
 
 # Each fuzz target as a plain program replaying its saved corpus
-# (tests/fuzz/corpus/ for fuzz_body, tests/fuzz/corpus-tmpl/ for fuzz_tmpl).
-FUZZ_TARGETS = fuzz_body fuzz_tmpl
+# (tests/fuzz/corpus/ for fuzz_body, tests/fuzz/corpus-tmpl/ for fuzz_tmpl,
+# tests/fuzz/corpus-x509/ for fuzz_x509).
+FUZZ_TARGETS = fuzz_body fuzz_tmpl fuzz_x509
 
 $(ASAN)/%_replay: tests/fuzz/%.c tests/fuzz/replay.c $(ASAN_LIB_OBJS)
 	$(CC) $(WARN) $(SAN) -Icgi $(PKG_CFLAGS) -o $@ $< \
@@ -100,7 +112,7 @@ deps:
 	@sh deploy/deps-npm.sh tests/browser
 
 build-check: all $(UNIT_BINS) $(FUZZ_TARGETS:%=$(ASAN)/%_replay) \
-	$(ASAN)/revportal
+	$(ASAN)/revportal $(ASAN)/revportal-admin
 
 check:
 	@$(MAKE) -s deps

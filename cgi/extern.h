@@ -139,6 +139,272 @@ void		 rplog(enum rplog_level, const char *event, const char *fmt, ...)
 const char	*rplog_level_name(enum rplog_level);
 
 /*
+ * The domain: certificates, actions, who asks and how.  The names of each
+ * enum's values, as stored in the database and shown in the API, are in
+ * the tables of dom.c; dom_*_name() gives them, dom_*_parse() reads them
+ * (returning the __MAX value for an unknown name).
+ */
+#define RP_ID_LEN	22u	/* public ids: base64url of 128 random bits */
+#define RP_SERIAL_MAX	41u	/* 20 bytes as hex, + NUL */
+#define RP_DN_MAX	1024u	/* one distinguished name, RFC 2253 text */
+#define RP_LABEL_MAX	64u	/* token labels, ETSI identifiers */
+#define RP_TEXT_MAX	256u	/* names, e-mail addresses */
+#define RP_PEM_MAX	(64u * 1024u)	/* one certificate file */
+
+enum cert_type {
+	CT_PERSONAL,
+	CT_BUSINESS,
+	CT_APPLICATION,
+	CT_ESEAL,
+	CT_TLS,
+	CT_QWAC,
+	CT__MAX
+};
+
+enum cert_status {
+	CS_VALID,
+	CS_SUSPENDED,
+	CS_REVOKED,
+	CS__MAX
+};
+
+/* What a request asks the CA to do to its certificate(s). */
+enum action {
+	ACT_REVOKE,
+	ACT_SUSPEND,
+	ACT_REACTIVATE,
+	ACT_RECOVER,
+	ACT__MAX
+};
+
+enum channel {
+	CH_WEB,
+	CH_API,
+	CH_HOTLINE,
+	CH_OFFICER,
+	CH_SYSTEM,
+	CH__MAX
+};
+
+enum auth_method {
+	AUTH_PASSPHRASE,
+	AUTH_SIGNATURE,
+	AUTH_STAFF,
+	AUTH__MAX
+};
+
+/*
+ * RFC 5280 CRLReason values.  7 is unused; certificateHold (6) is never
+ * chosen by anyone, it is what a suspension means.
+ */
+enum crl_reason {
+	REASON_UNSPECIFIED = 0,
+	REASON_KEY_COMPROMISE = 1,
+	REASON_CA_COMPROMISE = 2,
+	REASON_AFFILIATION_CHANGED = 3,
+	REASON_SUPERSEDED = 4,
+	REASON_CESSATION = 5,
+	REASON_HOLD = 6,
+	REASON_REMOVE_FROM_CRL = 8,
+	REASON_PRIVILEGE_WITHDRAWN = 9,
+	REASON_AA_COMPROMISE = 10,
+	REASON__MAX
+};
+
+#define REASON_BIT(r)	(1u << (r))
+
+/* The state machine of a request; lifecycle.c owns it. */
+enum req_state {
+	RS_AWAITING_APPROVAL,
+	RS_QUEUED,
+	RS_RELAYED,
+	RS_COMPLETED,
+	RS_REJECTED,
+	RS_EXPIRED,
+	RS_FAILED,
+	RS__MAX
+};
+
+/* A party's relation to a certificate: who may sign for it. */
+#define REL_SUBJECT	0x1u	/* the subject person named in it */
+#define REL_LEGAL_REP	0x2u	/* a legal rep of its organisation */
+
+/* Staff roles, a bit set. */
+#define ROLE_AGENT	0x1u
+#define ROLE_OFFICER	0x2u
+#define ROLE_ADMIN	0x4u
+#define ROLE_ALL	0x7u
+
+const char	*dom_type_name(enum cert_type);
+enum cert_type	 dom_type_parse(const char *);
+const char	*dom_status_name(enum cert_status);
+enum cert_status dom_status_parse(const char *);
+const char	*dom_action_name(enum action);
+enum action	 dom_action_parse(const char *);
+const char	*dom_channel_name(enum channel);
+enum channel	 dom_channel_parse(const char *);
+const char	*dom_auth_name(enum auth_method);
+enum auth_method dom_auth_parse(const char *);
+/* RFC 5280 names ("keyCompromise"); NULL for 7 and out of range. */
+const char	*dom_reason_name(enum crl_reason);
+enum crl_reason	 dom_reason_parse(const char *);
+const char	*dom_state_name(enum req_state);
+enum req_state	 dom_state_parse(const char *);
+/* Role bits <-> "agent,officer"; parse returns 0 for a bad list. */
+enum rp_err	 dom_roles_format(unsigned int, char *, size_t);
+unsigned int	 dom_roles_parse(const char *);
+/* Milliseconds since the epoch, UTC, from the real-time clock. */
+int64_t		 rp_now_ms(void);
+/* Writes ms as "2026-11-21T22:40:50.123Z" (out holds 32). */
+void		 rp_time_format(int64_t ms, char out[32]);
+/* A new public id: RP_ID_LEN base64url characters of 128 random bits. */
+enum rp_err	 rp_random_id(char out[RP_ID_LEN + 1]);
+
+/*
+ * policy.c: DESIGN §2 as data (struct policy, filled from db/policy.ini
+ * and the [policy.*] sections of the configuration by conf.c) plus one
+ * pure function, policy_decide().  No other file decides who may do what.
+ */
+
+/* The who-must-sign rule of one certificate type and action group. */
+enum signers {
+	SIGNERS_NONE,		/* the action is not possible */
+	SIGNERS_SUBJECT,	/* the subject person */
+	SIGNERS_SUBJECT_OR_REP,	/* the subject person or a legal rep */
+	SIGNERS_SUBJECT_AND_REP,/* both */
+	SIGNERS_REP,		/* a legal rep, with or without the subject */
+	SIGNERS__MAX
+};
+
+/* The columns of the who-must-sign table. */
+enum sign_group {
+	SG_REVOKE_SUSPEND,
+	SG_REACTIVATE,
+	SG_RECOVER,
+	SG__MAX
+};
+
+struct policy {
+	/* [suspend] */
+	unsigned int	 suspend_types;		/* bit per cert_type */
+	unsigned int	 suspend_max_days;	/* 60 */
+	enum action	 suspend_end_action;	/* ACT_REVOKE or ACT_REACTIVATE */
+	/* [passphrase] */
+	int		 online_suspend;	/* yes */
+	int		 online_revoke;		/* no */
+	unsigned int	 max_failures;		/* 5 */
+	/* [hotline] */
+	int		 hotline_suspend;	/* yes */
+	enum action	 hotline_action;	/* ACT_REVOKE or ACT_SUSPEND */
+	/* [recover] */
+	unsigned int	 recover_term_years;	/* 5 */
+	unsigned int	 recover_window_months;	/* 12 */
+	unsigned int	 recover_renewal_days;	/* 45 */
+	/* [approval] */
+	unsigned int	 approval_expiry_hours;	/* 168 */
+	/* [time] */
+	unsigned int	 due_minutes;		/* 1440 */
+	/* [reasons]: REASON_BIT sets */
+	unsigned int	 reasons_subscriber;	/* 0,1,3,4,5 */
+	unsigned int	 reasons_staff;		/* 0,1,3,4,5,9 */
+	unsigned int	 reasons_tls;		/* 0,1,3,4,5,9 */
+	/* [signers] */
+	enum signers	 signers[CT__MAX][SG__MAX];
+	/* [fees]: a fee notice is shown for the action */
+	int		 fee[ACT__MAX];
+};
+
+/* What policy_decide() knows about the certificate. */
+struct policy_cert {
+	enum cert_type	 type;
+	enum cert_status status;
+	int64_t		 not_before;	/* ms */
+	int64_t		 not_after;	/* ms */
+	unsigned int	 term_years;
+	int		 qscd;		/* its token is a QSCD */
+};
+
+struct policy_query {
+	enum action		 action;
+	struct policy_cert	 cert;
+	enum channel		 channel;
+	enum auth_method	 auth;
+	/* REL_* of the actor: for a passphrase the caller passes
+	 * REL_SUBJECT (the passphrase is the subscriber's). */
+	unsigned int		 relation;
+	unsigned int		 roles;		/* ROLE_* of staff, else 0 */
+	enum crl_reason		 reason;
+	/* REL_* of parties that already signed this request (when the
+	 * actor approves an existing request), else 0. */
+	unsigned int		 approved;
+	int64_t			 now;		/* ms */
+};
+
+enum policy_code {
+	POL_ALLOW,
+	POL_WRONG_STATUS,		/* 409 */
+	POL_CERT_EXPIRED,		/* 409: past its notAfter */
+	POL_NOT_ALLOWED_FOR_TYPE,	/* 422 */
+	POL_TERM_NOT_ELIGIBLE,		/* 422: recovery, wrong term */
+	POL_OUTSIDE_RECOVERY_WINDOW,	/* 422 */
+	POL_RENEWAL_PERIOD,		/* 422 */
+	POL_REASON_NOT_ALLOWED,		/* 422 */
+	POL_NEEDS_SIGNATURE,		/* 422: method not enough here */
+	POL_NOT_AUTHORISED,		/* 403 */
+	POL__MAX
+};
+
+/* Flags of a decision. */
+#define POLICY_FEE	0x1u	/* show the fee notice */
+#define POLICY_CSR	0x2u	/* recovery: a CSR from the new device */
+
+struct policy_decision {
+	enum policy_code code;
+	unsigned int	 need;	/* REL_* parties still to sign; 0: none */
+	unsigned int	 flags;	/* POLICY_* */
+};
+
+void		 policy_defaults(struct policy *);
+enum policy_code policy_decide(const struct policy *,
+		    const struct policy_query *, struct policy_decision *);
+const char	*policy_code_name(enum policy_code);
+enum rp_err	 policy_code_err(enum policy_code);
+/* When a suspension that began at suspended_at ends, in ms. */
+int64_t		 policy_suspension_end(const struct policy *,
+		    int64_t suspended_at);
+int64_t		 policy_due_at(const struct policy *, int64_t received_at);
+int64_t		 policy_approval_expiry(const struct policy *, int64_t at);
+
+/*
+ * x509.c: what revportal reads from a certificate, with OpenSSL.
+ */
+struct cert_info {
+	char		 issuer[RP_DN_MAX];	/* RFC 2253 order, UTF-8 */
+	char		 subject[RP_DN_MAX];
+	char		 serial[RP_SERIAL_MAX];	/* canonical, see below */
+	char		 common_name[RP_TEXT_MAX];
+	char		 org_name[RP_TEXT_MAX];	/* subject O, "" if none */
+	char		 person_id[RP_LABEL_MAX]; /* subject serialNumber */
+	char		 org_id[RP_LABEL_MAX];	/* organizationIdentifier */
+	char		 email[RP_TEXT_MAX];	/* subject or SAN e-mail */
+	char		 aki[RP_SERIAL_MAX * 2];/* authority key id, hex */
+	char		 sha256[65];		/* of the DER, lower hex */
+	int64_t		 not_before;		/* ms */
+	int64_t		 not_after;		/* ms */
+	char		*pem;			/* the certificate alone */
+};
+
+enum rp_err	 x509_read_pem(const char *pem, size_t len,
+		    struct cert_info *, struct rp_errinfo *);
+void		 cert_info_free(struct cert_info *);
+/*
+ * Writes serial number text (hex, any case, colons, spaces, leading
+ * zeros) in canonical form: upper-case hex without leading zeros, "0" for
+ * zero, at most 40 digits.  Returns RP_OK or RP_ERR_BAD_INPUT.
+ */
+enum rp_err	 x509_serial_norm(const char *, size_t, char out[RP_SERIAL_MAX]);
+
+/*
  * conf.c: the configuration, read once at start-up from one INI file
  * (libinih) and never changed afterwards.  See deploy/revportal.ini for
  * every setting.  Strings are fixed arrays so a config needs no freeing.
@@ -155,6 +421,7 @@ struct config {
 	char		 db_dir[RP_CONF_STR];	/* schema.sql and migrations/ */
 	char		 templates[RP_CONF_STR];/* templates directory */
 	char		 secret_file[RP_CONF_STR]; /* instance secret, 0600 */
+	char		 policy_file[RP_CONF_STR]; /* default db_dir/policy.ini */
 	/* [limits] */
 	size_t		 max_body;		/* bytes */
 	/* [site] */
@@ -168,6 +435,8 @@ struct config {
 	unsigned int	 busy_timeout_ms;
 	/* [log] */
 	enum rplog_level log_level;
+	/* From policy_file, then the [policy.*] sections of this file. */
+	struct policy	 policy;
 	/* Not from the file: read from secret_file by conf_load_secret(). */
 	unsigned char	 secret[RP_SECRET_LEN];
 };
@@ -282,7 +551,7 @@ int		 http_pct_decode(const char *, size_t, char *out, size_t *outlen,
  * "revportal-csrf\0" || cookie || issued_at_be64)).  Verification is
  * constant-time and fails closed.
  */
-#define CSRF_COOKIE_LEN	22u	/* base64url of 16 random bytes */
+#define CSRF_COOKIE_LEN	RP_ID_LEN	/* a random id */
 #define CSRF_TOKEN_MAX	64u
 
 enum rp_err	 csrf_new_cookie(char out[CSRF_COOKIE_LEN + 1]);
@@ -340,6 +609,352 @@ int		 db_schema_version(struct db *);
 /* Tests only: the next statement step fails with this SQLite code. */
 void		 db_fault_set(int sqlite_error_code);
 #endif
+
+/*
+ * Every statement of the program after start-up.  The SQL text is fixed
+ * in db.c's db_sql[]; other modules name a statement, bind its values in
+ * the order of its "?" and read its columns in the order of its SELECT
+ * (each entry of db_sql[] says them).
+ */
+enum db_stmt {
+	/* Connection set-up and transactions (db.c's own). */
+	DB_JOURNAL_WAL,
+	DB_SYNC_FULL,
+	DB_FOREIGN_KEYS_ON,
+	DB_FOREIGN_KEYS_OFF,
+	DB_FOREIGN_KEYS,
+	DB_FOREIGN_KEY_CHECK,
+	DB_USER_VERSION,
+	DB_BEGIN,
+	DB_COMMIT,
+	DB_ROLLBACK,
+	DB_HEALTH,
+	/* Registry. */
+	DB_ORG_GET,
+	DB_ORG_ADD,
+	DB_PERSON_GET,
+	DB_PERSON_ADD,
+	DB_TOKEN_GET,
+	DB_TOKEN_ADD,
+	DB_CERT_ADD,
+	DB_CERT_BY_SERIAL,
+	DB_CERT_BY_ROW,
+	DB_CERTS_BY_TOKEN,
+	DB_CERTS_OF_REQUEST,
+	DB_CERT_SET_STATUS,
+	DB_CERTS_ALL,
+	DB_CERT_DUP,
+	DB_PASS_ADD,
+	DB_PASS_OF_TOKEN,
+	DB_PASS_OF_CERT,
+	DB_REP_ADD,
+	DB_REP_END,
+	DB_REP_ACTIVE,
+	DB_REPS_ALL,
+	DB_STAFF_ADD,
+	DB_STAFF_SET_ACTIVE,
+	DB_STAFF_BY_SHA,
+	DB_STAFF_ALL,
+	DB_CERT_EXPORT,
+	DB_PERSONS_ALL,
+	DB_ORGS_ALL,
+	DB_TOKENS_ALL,
+	/* Requests. */
+	DB_REQ_ADD,
+	DB_REQ_CERT_ADD,
+	DB_REQ_GET,
+	DB_REQ_BY_ROW,
+	DB_REQ_SET_STATE,
+	DB_REQ_OPEN_FOR_CERT,
+	DB_REQ_LIST,
+	DB_APPROVAL_ADD,
+	DB_APPROVALS_OF,
+	DB_OUTBOX_ADD,
+	DB_OUTBOX_OF,
+	DB_OUTBOX_REQUEUE,
+	DB_SWEEP_SUSPENDED,
+	DB_SWEEP_APPROVALS,
+	/* Audit log. */
+	DB_AUDIT_LAST,
+	DB_AUDIT_ADD,
+	DB_AUDIT_ALL,
+	DB_AUDIT_OF,
+	DB__MAX
+};
+
+/*
+ * One use of a prepared statement: dbq_start(), then dbq_int()/...
+ * binding values in order, then dbq_step() for each row (reading columns
+ * with dbq_col_*()), then dbq_end().  The first error sticks in q->err
+ * and makes every later call a no-op, so a caller checks once, at
+ * dbq_end().  Column strings live until the next step or the end.
+ */
+struct dbq {
+	struct db	*db;
+	void		*stmt;
+	int		 nbind;
+	int		 row;		/* a row is in hand */
+	enum rp_err	 err;
+#ifdef RP_UNITTEST
+	int		 fault;		/* db_fault_stmt() armed this use */
+#endif
+};
+
+void		 dbq_start(struct dbq *, struct db *, enum db_stmt);
+void		 dbq_int(struct dbq *, int64_t);
+void		 dbq_text(struct dbq *, const char *);	/* NULL: SQL NULL */
+void		 dbq_blob(struct dbq *, const void *, size_t);
+void		 dbq_null(struct dbq *);
+/* Returns 1 with a row in hand, 0 when done or failed (see q->err). */
+int		 dbq_step(struct dbq *);
+int64_t		 dbq_col_int(const struct dbq *, int col);
+/* NULL for SQL NULL. */
+const char	*dbq_col_text(const struct dbq *, int col);
+const void	*dbq_col_blob(const struct dbq *, int col, size_t *len);
+int		 dbq_col_null(const struct dbq *, int col);
+/* Resets the statement; returns q->err (RP_ERR_CONFLICT for a UNIQUE or
+ * CHECK violation, RP_ERR_UNAVAILABLE when busy, ...). */
+enum rp_err	 dbq_end(struct dbq *);
+/* Runs a statement that returns no rows: start, binds done by the
+ * caller, step, end.  Returns the changed row count in *changes. */
+enum rp_err	 dbq_exec(struct dbq *, int *changes);
+
+/* BEGIN IMMEDIATE; COMMIT (durable: WAL, synchronous FULL); ROLLBACK. */
+enum rp_err	 db_begin(struct db *);
+enum rp_err	 db_commit(struct db *);
+void		 db_rollback(struct db *);
+int64_t		 db_last_id(struct db *);
+#ifdef RP_UNITTEST
+/* Tests only: the next step of statement s fails with this code. */
+void		 db_fault_stmt(enum db_stmt s, int sqlite_error_code);
+#endif
+
+/*
+ * registry.c: organisations, persons, legal representatives, tokens,
+ * certificates, passphrase hashes and staff accounts.
+ */
+#define RP_TOKEN_CERTS_MAX	16u	/* certificates on one token */
+
+/* One certificate as the registry holds it. */
+struct cert_row {
+	int64_t		 id;
+	char		 issuer[RP_DN_MAX];
+	char		 serial[RP_SERIAL_MAX];
+	char		 subject[RP_DN_MAX];
+	enum cert_type	 type;
+	enum cert_status status;
+	int64_t		 person;		/* persons.id, 0: none */
+	int64_t		 organisation;		/* organisations.id, 0: none */
+	int64_t		 token;			/* tokens.id, 0: none */
+	char		 person_id[RP_LABEL_MAX];/* "PNOSI-...", "" */
+	char		 org_id[RP_LABEL_MAX];	/* "VATSI-...", "" */
+	char		 token_label[RP_LABEL_MAX];
+	int		 qscd;
+	int64_t		 not_before;
+	int64_t		 not_after;
+	unsigned int	 term_years;
+	int64_t		 status_at;
+	int64_t		 suspended_at;		/* 0 unless suspended */
+	int64_t		 suspended_until;	/* 0 unless suspended */
+	enum crl_reason	 reason;		/* the subscriber's */
+	char		 aki[RP_SERIAL_MAX * 2];
+};
+
+/* What import-cert knows beyond the certificate itself. */
+struct reg_import {
+	enum cert_type	 type;
+	unsigned int	 term_years;	/* 0: from the validity period */
+	const char	*token;		/* label, NULL: none */
+	const char	*token_kind;	/* smartcard|usb|cloud|software */
+	int		 qscd;
+	const char	*pass_hash;	/* "$argon2id$...", NULL: none */
+	const char	*actor;		/* for the audit log */
+	int64_t		 now;
+};
+
+/* Finds a certificate by canonical serial and, if not NULL, issuer DN.
+ * RP_ERR_NOT_FOUND when none, RP_ERR_CONFLICT ("ambiguous_serial") when
+ * the serial alone matches certificates of two issuers. */
+enum rp_err	 reg_cert_find(struct db *, const char *issuer,
+		    const char *serial, struct cert_row *, struct rp_errinfo *);
+enum rp_err	 reg_cert_get(struct db *, int64_t id, struct cert_row *);
+/* Fills rows (up to max) with the certificates of token label; *n. */
+enum rp_err	 reg_token_certs(struct db *, const char *label,
+		    struct cert_row *rows, size_t max, size_t *n,
+		    struct rp_errinfo *);
+/* Within a transaction: registers the certificate, creating its person,
+ * organisation and token as needed, and audits it.  *id gets its row. */
+enum rp_err	 reg_import_cert(struct db *, const struct cert_info *,
+		    const struct reg_import *, int64_t *id,
+		    struct rp_errinfo *);
+/* Whether person (persons.id) is a legal rep of organisation at t. */
+enum rp_err	 reg_is_rep(struct db *, int64_t organisation,
+		    int64_t person, int64_t t, int *yes);
+/* Within a transaction, audited: registers person_id (creating the
+ * person and organisation when new; names and e-mail may then be NULL
+ * only if they exist) as legal rep of org_id from..to (to 0: open). */
+enum rp_err	 reg_rep_add(struct db *, const char *org_id,
+		    const char *org_name, const char *person_id,
+		    const char *person_name, const char *email, int64_t from,
+		    int64_t to, const char *actor, int64_t now,
+		    struct rp_errinfo *);
+/* Ends the open representation(s) at now; RP_ERR_NOT_FOUND if none. */
+enum rp_err	 reg_rep_end(struct db *, const char *org_id,
+		    const char *person_id, const char *actor, int64_t now,
+		    struct rp_errinfo *);
+/* Within a transaction, audited: a staff account for the certificate. */
+enum rp_err	 reg_staff_add(struct db *, const struct cert_info *,
+		    const char *name, unsigned int roles, const char *actor,
+		    int64_t now, struct rp_errinfo *);
+enum rp_err	 reg_staff_set_active(struct db *, const char *sha256,
+		    int active, const char *actor, int64_t now,
+		    struct rp_errinfo *);
+
+/*
+ * pass.c: revocation passphrases, stored only as Argon2id strings
+ * "$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>" (libargon2).  A
+ * passphrase is 8..128 bytes of UTF-8 without control characters.
+ */
+#define RP_PASS_HASH_MAX	256u	/* an encoded hash, NUL included */
+
+/* Hashes pass[0..len) with a new salt into out; RP_ERR_BAD_INPUT for an
+ * unacceptable passphrase. */
+enum rp_err	 pass_hash(const char *pass, size_t len, char *out,
+		    size_t outsz);
+/* Strict check of an Argon2id string made elsewhere: 1 or 0. */
+int		 pass_hash_valid(const char *);
+#ifdef RP_UNITTEST
+int		 pass_valid(const char *, size_t);
+#endif
+
+/*
+ * audit.c: the append-only, hash-chained audit log.  Entry n's hash is
+ * SHA-256 over a length-prefixed encoding of its sequence number, time,
+ * actor, action, subject, details and entry n-1's hash (64 zeros for the
+ * first).  details never holds a passphrase or a signature: audit_append()
+ * refuses keys that name one.
+ */
+struct audit_entry {
+	int64_t		 seq;
+	int64_t		 at;
+	const char	*actor;
+	const char	*action;
+	const char	*subject;
+	const char	*details;	/* compact JSON, sorted keys */
+	const char	*prev_hash;
+	const char	*hash;
+};
+
+/* Inside the caller's transaction. details is borrowed, may be NULL. */
+enum rp_err	 audit_append(struct db *, int64_t now, const char *actor,
+		    const char *action, const char *subject,
+		    const json_t *details, struct rp_errinfo *);
+/* Checks the whole chain.  RP_OK with *count entries and head (the last
+ * hash, or 64 zeros); RP_ERR_CONFLICT with *bad the first broken seq. */
+enum rp_err	 audit_verify(struct db *, int64_t *count, int64_t *bad,
+		    char head[65], struct rp_errinfo *);
+/* Calls fn for each entry (of subject, or all when NULL) in order until
+ * fn returns non-zero. */
+enum rp_err	 audit_each(struct db *, const char *subject,
+		    int (*fn)(void *, const struct audit_entry *), void *);
+#ifdef RP_UNITTEST
+enum rp_err	 audit_hash(const struct audit_entry *, char out[65]);
+int		 audit_clean(const json_t *, int depth);
+#endif
+
+/*
+ * lifecycle.c: the one owner of a request's state machine
+ *	awaiting_approval -> queued -> relayed -> completed
+ * plus rejected, expired and failed.  Every state change commits with
+ * its audit entry, and a request reaching queued with its outbox rows, in
+ * one transaction.  Callers authenticate first (passphrase, signature,
+ * staff certificate); lifecycle asks the policy, never the network.
+ */
+#define RP_NOTE_MAX	1024u
+
+struct request {
+	int64_t		 id;
+	char		 public_id[RP_ID_LEN + 1];
+	enum action	 action;
+	enum crl_reason	 reason;
+	enum channel	 channel;
+	enum auth_method auth;
+	enum req_state	 state;
+	char		 requester[RP_TEXT_MAX];
+	int64_t		 token;		/* tokens.id for a token request */
+	int64_t		 staff;		/* staff.id, 0 */
+	int64_t		 received_at;
+	int64_t		 due_at;
+	int64_t		 approval_expires_at;	/* 0: none */
+	int64_t		 completed_at;		/* 0: not yet */
+	int64_t		 updated_at;
+	unsigned int	 need;		/* REL_* still to sign */
+	char		 call_reference[RP_LABEL_MAX];
+	char		 caller_name[RP_TEXT_MAX];
+	char		 notes[RP_NOTE_MAX];
+	char		 outcome[RP_TEXT_MAX];
+};
+
+/* Who acts, and how they proved it (already checked by the caller). */
+struct lc_actor {
+	enum channel	 channel;
+	enum auth_method auth;
+	const char	*name;		/* audit actor: "staff:ana", ... */
+	int64_t		 staff;		/* staff.id, 0 */
+	unsigned int	 roles;		/* ROLE_* of staff */
+	int64_t		 person;	/* persons.id of a signer, 0 */
+	const void	*signature;	/* CMS blob of a signer, NULL */
+	size_t		 siglen;
+	const char	*signer_sha256;	/* signer certificate, NULL */
+};
+
+struct lc_new {
+	enum action	 action;
+	/* Exactly one of serial (canonical) and token (label). */
+	const char	*issuer;	/* NULL: the serial must be unique */
+	const char	*serial;
+	const char	*token;
+	enum crl_reason	 reason;
+	struct lc_actor	 actor;
+	const char	*call_reference;	/* hotline, else NULL */
+	const char	*caller_name;
+	const char	*notes;
+	int64_t		 now;
+};
+
+struct lc_result {
+	char		 public_id[RP_ID_LEN + 1];
+	enum req_state	 state;
+	unsigned int	 need;		/* REL_* still to sign */
+	unsigned int	 flags;		/* POLICY_* */
+	enum policy_code code;		/* why not, when refused */
+	int64_t		 due_at;
+};
+
+int		 lc_legal(enum req_state from, enum req_state to);
+enum rp_err	 lc_create(struct db *, const struct policy *,
+		    const struct lc_new *, struct lc_result *,
+		    struct rp_errinfo *);
+enum rp_err	 lc_approve(struct db *, const struct policy *,
+		    const char *public_id, const struct lc_actor *,
+		    int64_t now, struct lc_result *, struct rp_errinfo *);
+/* Any other state change: the relay (relayed, completed, failed), the
+ * officer (queued again after failed, rejected), the sweep (expired).
+ * outcome: why (rejected, failed), may be NULL. */
+enum rp_err	 lc_transition(struct db *, const struct policy *,
+		    const char *public_id, enum req_state to,
+		    const char *actor, const char *outcome, int64_t now,
+		    struct rp_errinfo *);
+enum rp_err	 lc_get(struct db *, const char *public_id, struct request *);
+
+struct lc_sweep_report {
+	unsigned int	 suspensions_ended;	/* system requests made */
+	unsigned int	 approvals_expired;
+	unsigned int	 overdue;		/* open past their due time */
+};
+
+enum rp_err	 lc_sweep(struct db *, const struct policy *, int64_t now,
+		    struct lc_sweep_report *, struct rp_errinfo *);
 
 /*
  * metrics.c: counters shared by all workers in one anonymous shared
