@@ -254,6 +254,15 @@ audit_row(const struct dbq *q, struct audit_entry *e)
 	if (e->actor == NULL || e->action == NULL || e->subject == NULL ||
 	    e->details == NULL || e->prev_hash == NULL || e->hash == NULL)
 		return -1;
+	/* A NUL inside a value would hide the bytes after it from the
+	 * hash: such a row is damaged. */
+	if (strlen(e->actor) != dbq_col_bytes(q, 2) ||
+	    strlen(e->action) != dbq_col_bytes(q, 3) ||
+	    strlen(e->subject) != dbq_col_bytes(q, 4) ||
+	    strlen(e->details) != dbq_col_bytes(q, 5) ||
+	    strlen(e->prev_hash) != dbq_col_bytes(q, 6) ||
+	    strlen(e->hash) != dbq_col_bytes(q, 7))
+		return -1;
 	return 0;
 }
 

@@ -203,6 +203,10 @@ lc_relation(struct db *db, const struct lc_actor *a,
 		*rel = REL_SUBJECT;
 		return RP_OK;
 	}
+	if (a->auth == AUTH_STAFF) {
+		*rel = a->parties & (REL_SUBJECT | REL_LEGAL_REP);
+		return RP_OK;
+	}
 	if (a->auth != AUTH_SIGNATURE || a->person == 0)
 		return RP_OK;
 	if (c->person != 0 && c->person == a->person)
@@ -231,12 +235,16 @@ lc_policy_cert(const struct cert_row *c, struct policy_cert *pc)
 
 /*
  * Returns 1 when action on c in a token request changes nothing (the
- * certificate is already where the action would take it), so the
- * request leaves it out rather than failing for the whole card.
+ * certificate is already where the action would take it, or it has
+ * expired), so the request leaves it out rather than failing for the
+ * whole card: "I lost my card" must work while an old certificate on
+ * it has run out.
  */
 static int
-lc_noop(enum action act, const struct cert_row *c)
+lc_noop(enum action act, const struct cert_row *c, int64_t now)
 {
+	if (now > c->not_after)
+		return 1;
 	switch (act) {
 	case ACT_REVOKE:
 		return c->status == CS_REVOKED;
@@ -414,7 +422,7 @@ lc_enqueue(struct db *db, struct request *r, const struct lc_certs *c,
 	}
 	if ((e = lc_set_state(db, r, RS_QUEUED, 0, NULL, now, ei)) != RP_OK)
 		goto out;
-	if ((d = json_pack("{s:i, s:s}", "outbox_rows", (json_int_t)c->n,
+	if ((d = json_pack("{s:I, s:s}", "outbox_rows", (json_int_t)c->n,
 	    "ca_reason", reason)) == NULL) {
 		e = rp_fail(ei, RP_ERR_NOMEM, "nomem", "out of memory");
 		goto out;
@@ -485,7 +493,7 @@ lc_decide(struct db *db, const struct policy *pol, const struct lc_actor *a,
 	res->flags = 0;
 	*rel = 0;
 	for (i = 0; i < c->n; i++) {
-		if (token && lc_noop(pq->action, &c->rows[i]))
+		if (token && lc_noop(pq->action, &c->rows[i], pq->now))
 			continue;
 		if ((e = lc_relation(db, a, &c->rows[i], pq->now, &r)) !=
 		    RP_OK)
@@ -645,10 +653,21 @@ lc_create(struct db *db, const struct policy *pol, const struct lc_new *n,
 	if ((e = lc_decide(db, pol, &n->actor, &pq, &c, n->token != NULL,
 	    res, &rel, ei)) != RP_OK)
 		goto out;
-	for (i = 0; i < c.n; i++)
+	for (i = 0; i < c.n; i++) {
 		if ((e = lc_check_open(db, c.rows[i].id, n->action, ei)) !=
 		    RP_OK)
 			goto out;
+		/* The sweep picked the certificate outside this transaction:
+		 * its hold must still be due now. */
+		if (n->actor.channel == CH_SYSTEM &&
+		    (c.rows[i].status != CS_SUSPENDED ||
+		    c.rows[i].suspended_until > n->now)) {
+			e = rp_fail(ei, RP_ERR_CONFLICT, "not_due",
+			    "%s: the suspension is not at its limit",
+			    c.rows[i].serial);
+			goto out;
+		}
+	}
 
 	memset(&r, 0, sizeof(r));
 	if ((e = rp_random_id(r.public_id)) != RP_OK) {
@@ -705,12 +724,14 @@ lc_create(struct db *db, const struct policy *pol, const struct lc_new *n,
 			goto out;
 		}
 	}
-	if (n->actor.auth == AUTH_SIGNATURE &&
+	/* A signer's signature, or the parties of an officer's paper. */
+	if ((n->actor.auth == AUTH_SIGNATURE ||
+	    (n->actor.auth == AUTH_STAFF && rel != 0)) &&
 	    (e = lc_add_approval(db, &r, &n->actor, rel, n->now, ei)) !=
 	    RP_OK)
 		goto out;
 
-	d = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s*, s:i, s:s*, s:s*, "
+	d = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s*, s:I, s:s*, s:s*, "
 	    "s:s*}",
 	    "action", dom_action_name(n->action),
 	    "reason", dom_reason_name(n->reason),
@@ -749,6 +770,76 @@ out:
 	return e;
 }
 
+/* The signers of a request so far: who, and when they signed. */
+#define LC_APPROVERS_MAX	8u
+
+struct lc_approvers {
+	int64_t		 person[LC_APPROVERS_MAX];
+	int64_t		 at[LC_APPROVERS_MAX];
+	size_t		 n;
+	unsigned int	 paper;	/* parties an officer recorded */
+};
+
+/*
+ * Reads the persons who signed request id so far into ap.
+ */
+static enum rp_err
+lc_approvers(struct db *db, int64_t id, struct lc_approvers *ap,
+    struct rp_errinfo *ei)
+{
+	struct dbq	 q;
+	enum rp_err	 e;
+
+	ap->n = 0;
+	ap->paper = 0;
+	dbq_start(&q, db, DB_APPROVALS_OF);
+	dbq_int(&q, id);
+	while (dbq_step(&q)) {
+		if (dbq_col_null(&q, 7)) {
+			/* An officer's record of a paper request. */
+			ap->paper |= (unsigned int)dbq_col_int(&q, 4) &
+			    (REL_SUBJECT | REL_LEGAL_REP);
+			continue;
+		}
+		if (ap->n == LC_APPROVERS_MAX) {
+			q.err = RP_ERR_INTERNAL;
+			break;
+		}
+		ap->person[ap->n] = dbq_col_int(&q, 7);
+		ap->at[ap->n] = dbq_col_int(&q, 6);
+		ap->n++;
+	}
+	if ((e = dbq_end(&q)) != RP_OK)
+		return rp_fail(ei, e, "db", "cannot read approvals");
+	return RP_OK;
+}
+
+/*
+ * Works out which parties (REL_*) of certificate c the signers ap stand
+ * for, each judged at the time they signed (a legal rep whose term ended
+ * since still counts for what they signed while in office).
+ */
+static enum rp_err
+lc_approved_for(struct db *db, const struct lc_approvers *ap,
+    const struct cert_row *c, unsigned int *approved)
+{
+	struct lc_actor	 who;
+	unsigned int	 rel;
+	size_t		 i;
+	enum rp_err	 e;
+
+	*approved = ap->paper;
+	memset(&who, 0, sizeof(who));
+	who.auth = AUTH_SIGNATURE;
+	for (i = 0; i < ap->n; i++) {
+		who.person = ap->person[i];
+		if ((e = lc_relation(db, &who, c, ap->at[i], &rel)) != RP_OK)
+			return e;
+		*approved |= rel;
+	}
+	return RP_OK;
+}
+
 /*
  * Adds the approval of actor a (a signer who authenticated) to request
  * public_id: the policy must find that a adds a party still missing.
@@ -766,9 +857,9 @@ lc_approve(struct db *db, const struct policy *pol, const char *public_id,
 	struct policy_query	 pq;
 	struct policy_decision	 d;
 	struct request		 r;
-	struct dbq		 q;
 	json_t			*det = NULL;
-	unsigned int		 approved = 0, rel, need = 0, adds = 0;
+	struct lc_approvers	 ap;
+	unsigned int		 approved, rel, need = 0, adds = 0, before;
 	size_t			 i;
 	enum rp_err		 e;
 	int			 intx = 0;
@@ -797,14 +888,8 @@ lc_approve(struct db *db, const struct policy *pol, const char *public_id,
 		    "the time for approvals has run out");
 		goto out;
 	}
-	dbq_start(&q, db, DB_APPROVALS_OF);
-	dbq_int(&q, r.id);
-	while (dbq_step(&q))
-		approved |= (unsigned int)dbq_col_int(&q, 4);
-	if ((e = dbq_end(&q)) != RP_OK) {
-		(void)rp_fail(ei, e, "db", "cannot read approvals");
+	if ((e = lc_approvers(db, r.id, &ap, ei)) != RP_OK)
 		goto out;
-	}
 	if ((e = lc_certs_of(db, r.id, &c)) != RP_OK) {
 		(void)rp_fail(ei, e, "db", "cannot read the certificates");
 		goto out;
@@ -814,15 +899,48 @@ lc_approve(struct db *db, const struct policy *pol, const char *public_id,
 	pq.channel = r.channel;
 	pq.auth = AUTH_SIGNATURE;
 	pq.reason = r.reason;
-	pq.approved = approved;
 	pq.now = now;
+	/*
+	 * Per certificate: a token's certificates may name different
+	 * subjects and organisations, so who has signed is worked out for
+	 * each one from the signers, never from a request-wide mask.
+	 */
 	for (i = 0; i < c.n; i++) {
-		if ((e = lc_relation(db, a, &c.rows[i], now, &rel)) != RP_OK) {
+		lc_policy_cert(&c.rows[i], &pq.cert);
+		if ((e = lc_approved_for(db, &ap, &c.rows[i], &approved)) !=
+		    RP_OK ||
+		    (e = lc_relation(db, a, &c.rows[i], now, &rel)) != RP_OK) {
 			(void)rp_fail(ei, e, "db", "cannot read the registry");
 			goto out;
 		}
-		lc_policy_cert(&c.rows[i], &pq.cert);
+		/*
+		 * What this certificate still lacked before a signed; the
+		 * policy also checks its status and dates again.
+		 */
+		if (approved == 0) {
+			e = rp_fail(ei, RP_ERR_CONFLICT, "approvals_invalid",
+			    "%s: the earlier signatures no longer count",
+			    c.rows[i].serial);
+			goto out;
+		}
+		pq.relation = approved;
+		pq.approved = 0;
+		if (policy_decide(pol, &pq, &d) != POL_ALLOW) {
+			res->code = d.code;
+			e = rp_fail(ei, policy_code_err(d.code),
+			    policy_code_name(d.code), "%s: %s",
+			    c.rows[i].serial, policy_code_name(d.code));
+			goto out;
+		}
+		if ((before = d.need) == 0)
+			continue;
+		/* a is nobody this certificate still needs. */
+		if ((rel & before) == 0) {
+			need |= before;
+			continue;
+		}
 		pq.relation = rel;
+		pq.approved = approved;
 		if (policy_decide(pol, &pq, &d) != POL_ALLOW) {
 			res->code = d.code;
 			e = rp_fail(ei, policy_code_err(d.code),
@@ -832,11 +950,17 @@ lc_approve(struct db *db, const struct policy *pol, const char *public_id,
 		}
 		need |= d.need;
 		res->flags |= d.flags;
-		adds |= rel & r.need;
+		adds |= rel & before;
+	}
+	if (adds == 0) {
+		res->code = POL_NOT_AUTHORISED;
+		e = rp_fail(ei, RP_ERR_FORBIDDEN, "not_authorised",
+		    "this signature adds no party the request still needs");
+		goto out;
 	}
 	if ((e = lc_add_approval(db, &r, a, adds, now, ei)) != RP_OK)
 		goto out;
-	if ((det = json_pack("{s:i, s:i}", "adds", (json_int_t)adds,
+	if ((det = json_pack("{s:I, s:I}", "adds", (json_int_t)adds,
 	    "need", (json_int_t)need)) == NULL) {
 		e = rp_fail(ei, RP_ERR_NOMEM, "nomem", "out of memory");
 		goto out;
@@ -870,9 +994,32 @@ out:
 }
 
 /*
+ * Returns 1 when a certificate in status st can still take action: the
+ * status the action starts from.  A revoked certificate takes nothing.
+ */
+static int
+lc_fits(enum action act, enum cert_status st)
+{
+	switch (act) {
+	case ACT_REVOKE:
+		return st == CS_VALID || st == CS_SUSPENDED;
+	case ACT_SUSPEND:
+	case ACT_RECOVER:
+		return st == CS_VALID;
+	case ACT_REACTIVATE:
+		return st == CS_SUSPENDED;
+	default:
+		return 0;
+	}
+}
+
+/*
  * Applies completed request r to each of its certificates c: revoked,
  * suspended until the policy's limit, or valid again, each with its
- * audit entry.
+ * audit entry.  A certificate whose status no longer fits the action
+ * (another request changed it meanwhile, above all a revocation) keeps
+ * its status: a revoked certificate is never reinstated, re-suspended or
+ * revoked again with another reason.  That is audited too.
  */
 static enum rp_err
 lc_apply(struct db *db, const struct policy *pol, const struct request *r,
@@ -901,6 +1048,25 @@ lc_apply(struct db *db, const struct policy *pol, const struct request *r,
 	}
 	reason = r->action == ACT_RECOVER ? REASON_SUPERSEDED : r->reason;
 	for (i = 0; i < c->n; i++) {
+		n = snprintf(subject, sizeof(subject), "certificate:%s",
+		    c->rows[i].serial);
+		if (n < 0 || (size_t)n >= sizeof(subject))
+			return rp_fail(ei, RP_ERR_INTERNAL, "audit", "subject");
+		if (!lc_fits(r->action, c->rows[i].status)) {
+			if ((d = json_pack("{s:s, s:s, s:s}",
+			    "request", r->public_id,
+			    "issuer", c->rows[i].issuer,
+			    "status", dom_status_name(c->rows[i].status))) ==
+			    NULL)
+				return rp_fail(ei, RP_ERR_NOMEM, "nomem",
+				    "out of memory");
+			e = audit_append(db, now, actor, "certificate.unchanged",
+			    subject, d, ei);
+			json_decref(d);
+			if (e != RP_OK)
+				return e;
+			continue;
+		}
 		dbq_start(&q, db, DB_CERT_SET_STATUS);
 		dbq_text(&q, dom_status_name(st));
 		dbq_int(&q, now);
@@ -916,10 +1082,6 @@ lc_apply(struct db *db, const struct policy *pol, const struct request *r,
 		if ((e = dbq_exec(&q, &n)) != RP_OK || n != 1)
 			return rp_fail(ei, e != RP_OK ? e : RP_ERR_INTERNAL,
 			    "db", "cannot change the certificate's status");
-		n = snprintf(subject, sizeof(subject), "certificate:%s",
-		    c->rows[i].serial);
-		if (n < 0 || (size_t)n >= sizeof(subject))
-			return rp_fail(ei, RP_ERR_INTERNAL, "audit", "subject");
 		if ((d = json_pack("{s:s, s:s, s:s, s:s}",
 		    "request", r->public_id,
 		    "issuer", c->rows[i].issuer,
@@ -932,6 +1094,39 @@ lc_apply(struct db *db, const struct policy *pol, const struct request *r,
 		json_decref(d);
 		if (e != RP_OK)
 			return e;
+	}
+	return RP_OK;
+}
+
+/*
+ * Asks the policy again whether request r may still act on each of its
+ * certificates c at now, as an officer asking now (a retry after a
+ * failure: the certificate may have changed since).  Returns RP_OK or
+ * the refusal.
+ */
+static enum rp_err
+lc_recheck(const struct policy *pol, const struct request *r,
+    const struct lc_certs *c, int64_t now, struct rp_errinfo *ei)
+{
+	struct policy_query	 pq;
+	struct policy_decision	 d;
+	size_t			 i;
+
+	memset(&pq, 0, sizeof(pq));
+	pq.action = r->action;
+	pq.channel = CH_OFFICER;
+	pq.auth = AUTH_STAFF;
+	pq.roles = ROLE_OFFICER;
+	/* Its signers were complete when it was queued. */
+	pq.relation = REL_SUBJECT | REL_LEGAL_REP;
+	pq.reason = r->reason;
+	pq.now = now;
+	for (i = 0; i < c->n; i++) {
+		lc_policy_cert(&c->rows[i], &pq.cert);
+		if (policy_decide(pol, &pq, &d) != POL_ALLOW)
+			return rp_fail(ei, policy_code_err(d.code),
+			    policy_code_name(d.code), "%s: %s",
+			    c->rows[i].serial, policy_code_name(d.code));
 	}
 	return RP_OK;
 }
@@ -987,6 +1182,13 @@ lc_transition(struct db *db, const struct policy *pol, const char *public_id,
 		goto out;
 	}
 	if (to == RS_QUEUED) {
+		/* A retry is asked again, as an officer would ask it now. */
+		if ((e = lc_certs_of(db, r.id, &c)) != RP_OK) {
+			(void)rp_fail(ei, e, "db", "cannot read certificates");
+			goto out;
+		}
+		if ((e = lc_recheck(pol, &r, &c, now, ei)) != RP_OK)
+			goto out;
 		dbq_start(&q, db, DB_OUTBOX_REQUEUE);
 		dbq_int(&q, now);
 		dbq_int(&q, now);

@@ -232,6 +232,18 @@ test_deleted_and_renumbered_named(void **state)
 	assert_int_equal(verify(t, NULL), 2);
 }
 
+/* Bytes hidden behind a NUL inside a value are an edit too. */
+static void
+test_nul_hidden_edit_named(void **state)
+{
+	struct udb	*t = *state;
+
+	append_n(t, 3);
+	(void)udb_raw(t, UNGUARD "UPDATE audit SET details = details || "
+	    "char(0) || 'forged' WHERE seq = 2");
+	assert_int_equal(verify(t, NULL), 2);
+}
+
 static void
 test_reordered_rows_named(void **state)
 {
@@ -378,6 +390,7 @@ main(void)
 		T(test_deleted_row_named),
 		T(test_deleted_first_row_named),
 		T(test_deleted_and_renumbered_named),
+		T(test_nul_hidden_edit_named),
 		T(test_reordered_rows_named),
 		T(test_truncated_tail_changes_head),
 		T(test_secrets_refused),

@@ -732,6 +732,407 @@ test_failed_commit_leaves_nothing(void **state)
 	audit_ok(t);
 }
 
+/* Registers person pid as a legal rep of organisation org from T0. */
+static void
+rep(struct udb *t, const char *org, const char *pid)
+{
+	struct rp_errinfo	 ei;
+
+	assert_int_equal(db_begin(t->db), RP_OK);
+	if (reg_rep_add(t->db, org, NULL, pid, NULL, NULL, T0, 0,
+	    "admin:test", T0, &ei) != RP_OK)
+		fail_msg("rep: %s %s", ei.code, ei.msg);
+	assert_int_equal(db_commit(t->db), RP_OK);
+}
+
+/* A signer actor for lc_approve(). */
+static struct lc_actor
+signer(struct udb *t, const char *pid)
+{
+	struct lc_actor	 a;
+
+	memset(&a, 0, sizeof(a));
+	a.channel = CH_API;
+	a.auth = AUTH_SIGNATURE;
+	a.name = "person:signer";
+	a.person = person(t, pid);
+	return a;
+}
+
+/*
+ * A revoked certificate is never reinstated, suspended again or given
+ * another reason, even when an older request completes after the
+ * revocation: the certificate keeps its status and the log says so.
+ */
+static void
+test_revoked_is_final(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res, react, rev, sus;
+
+	(void)cert(t, "D1", CT_PERSONAL, "PNOSI-D1", NULL, NULL, 5);
+	pass_req(&n, ACT_SUSPEND, "D1", T0);
+	res = create_ok(t, &n);
+	complete(t, res.public_id, T0);
+	sig_req(&n, ACT_REACTIVATE, "D1", person(t, "PNOSI-D1"), T0 + DAY);
+	react = create_ok(t, &n);
+	assert_int_equal(react.state, RS_QUEUED);
+	sig_req(&n, ACT_REVOKE, "D1", person(t, "PNOSI-D1"), T0 + DAY);
+	n.reason = REASON_KEY_COMPROMISE;
+	rev = create_ok(t, &n);
+	complete(t, rev.public_id, T0 + DAY + 1);
+	complete(t, react.public_id, T0 + DAY + 2);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM certificates WHERE "
+	    "status = 'revoked' AND reason = 'keyCompromise' AND "
+	    "status_at = 1767312000001"), 1);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM audit WHERE "
+	    "action = 'certificate.unchanged'"), 1);
+
+	/* The same with a suspension queued before the revocation. */
+	(void)cert(t, "D2", CT_PERSONAL, "PNOSI-D2", NULL, NULL, 5);
+	pass_req(&n, ACT_SUSPEND, "D2", T0);
+	sus = create_ok(t, &n);
+	sig_req(&n, ACT_REVOKE, "D2", person(t, "PNOSI-D2"), T0);
+	rev = create_ok(t, &n);
+	complete(t, rev.public_id, T0 + 1);
+	complete(t, sus.public_id, T0 + 2);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM certificates WHERE "
+	    "serial = 'D2' AND status = 'revoked' AND suspended_at IS NULL"),
+	    1);
+	audit_ok(t);
+}
+
+/*
+ * Approvals count per certificate.  A card holds E1 (business, subject
+ * A, organisation X) and E2 (business, subject C, organisation Y); A is
+ * a rep of Y, B a rep of X and Y.  A asks to reactivate the card: A is
+ * E1's subject and a rep for E2.  B's signature completes E1 but E2
+ * still lacks its subject C; only C's signature queues the request.
+ */
+static void
+test_token_approvals_per_certificate(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res, r2;
+	struct lc_actor		 a;
+	struct rp_errinfo	 ei;
+	char			 id[RP_ID_LEN + 1];
+
+	(void)cert(t, "E1", CT_BUSINESS, "PNOSI-A", "VATSI-X", "CARD-E", 5);
+	(void)cert(t, "E2", CT_BUSINESS, "PNOSI-C", "VATSI-Y", "CARD-E", 5);
+	(void)cert(t, "E3", CT_PERSONAL, "PNOSI-B", NULL, NULL, 5);
+	rep(t, "VATSI-Y", "PNOSI-A");
+	rep(t, "VATSI-X", "PNOSI-B");
+	rep(t, "VATSI-Y", "PNOSI-B");
+	pass_req(&n, ACT_SUSPEND, NULL, T0);
+	n.token = "CARD-E";
+	res = create_ok(t, &n);
+	complete(t, res.public_id, T0);
+
+	sig_req(&n, ACT_REACTIVATE, NULL, person(t, "PNOSI-A"), T0 + DAY);
+	n.token = "CARD-E";
+	res = create_ok(t, &n);
+	assert_int_equal(res.state, RS_AWAITING_APPROVAL);
+	assert_int_equal(res.need, REL_SUBJECT | REL_LEGAL_REP);
+	memcpy(id, res.public_id, sizeof(id));
+
+	a = signer(t, "PNOSI-B");
+	assert_int_equal(lc_approve(t->db, &t->cfg.policy, id, &a, T0 + DAY,
+	    &r2, &ei), RP_OK);
+	assert_int_equal(r2.state, RS_AWAITING_APPROVAL);
+	assert_int_equal(r2.need, REL_SUBJECT);
+	/* B again, or A again, adds nothing. */
+	assert_int_equal(lc_approve(t->db, &t->cfg.policy, id, &a, T0 + DAY,
+	    &r2, &ei), RP_ERR_FORBIDDEN);
+	a = signer(t, "PNOSI-A");
+	assert_int_equal(lc_approve(t->db, &t->cfg.policy, id, &a, T0 + DAY,
+	    &r2, &ei), RP_ERR_FORBIDDEN);
+	assert_int_equal(count(t, "outbox"), 2);	/* the suspension's */
+
+	a = signer(t, "PNOSI-C");
+	assert_int_equal(lc_approve(t->db, &t->cfg.policy, id, &a, T0 + DAY,
+	    &r2, &ei), RP_OK);
+	assert_int_equal(r2.state, RS_QUEUED);
+	assert_int_equal(count(t, "outbox"), 4);
+	audit_ok(t);
+}
+
+/* "I lost my card" works while an old certificate on it has expired. */
+static void
+test_token_skips_expired(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res;
+
+	(void)cert(t, "F1", CT_PERSONAL, "PNOSI-F", NULL, "CARD-F", 1);
+	(void)cert(t, "F2", CT_PERSONAL, "PNOSI-F", NULL, "CARD-F", 5);
+	pass_req(&n, ACT_SUSPEND, NULL, T0 + 400 * DAY);
+	n.token = "CARD-F";
+	res = create_ok(t, &n);
+	assert_int_equal(res.state, RS_QUEUED);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM request_certificates "
+	    "rc JOIN certificates c ON c.id = rc.certificate_id WHERE "
+	    "c.serial = 'F2'"), 1);
+	assert_int_equal(count(t, "request_certificates"), 1);
+	/* One certificate alone, expired, is refused as such. */
+	pass_req(&n, ACT_SUSPEND, "F1", T0 + 400 * DAY);
+	{
+		struct rp_errinfo	 ei;
+
+		assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res,
+		    &ei), RP_ERR_CONFLICT);
+		assert_string_equal(ei.code, "certificate_expired");
+	}
+}
+
+/*
+ * A reactivation that waits for a second signature does not stretch a
+ * suspension past its limit; one already queued for the CA does.
+ */
+static void
+test_waiting_reactivation_does_not_stop_limit(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res, waiting;
+	struct lc_sweep_report	 rep1;
+	struct rp_errinfo	 ei;
+	struct request		 r;
+
+	(void)cert(t, "C1", CT_BUSINESS, "PNOSI-G", "VATSI-G", NULL, 5);
+	pass_req(&n, ACT_SUSPEND, "C1", T0);
+	res = create_ok(t, &n);
+	complete(t, res.public_id, T0);
+	sig_req(&n, ACT_REACTIVATE, "C1", person(t, "PNOSI-G"), T0 + 59 * DAY);
+	waiting = create_ok(t, &n);
+	assert_int_equal(waiting.state, RS_AWAITING_APPROVAL);
+	assert_int_equal(lc_sweep(t->db, &t->cfg.policy, T0 + 60 * DAY, &rep1,
+	    &ei), RP_OK);
+	assert_int_equal(rep1.suspensions_ended, 1);
+	/* The revocation completes; the waiting reactivation can no longer
+	 * be approved: the policy sees a revoked certificate. */
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM requests WHERE "
+	    "action = 'revoke' AND channel = 'system'"), 1);
+	{
+		char	 id[RP_ID_LEN + 1];
+		struct dbq q;
+
+		dbq_start(&q, t->db, DB_REQ_LIST);
+		dbq_text(&q, "queued");
+		dbq_null(&q);
+		dbq_int(&q, 10);
+		assert_int_equal(dbq_step(&q), 1);
+		memcpy(id, dbq_col_text(&q, 1), sizeof(id));
+		assert_int_equal(dbq_end(&q), RP_OK);
+		complete(t, id, T0 + 60 * DAY);
+	}
+	(void)cert(t, "C2", CT_PERSONAL, "PNOSI-GR", NULL, NULL, 5);
+	rep(t, "VATSI-G", "PNOSI-GR");
+	{
+		struct lc_actor	 a;
+
+		a = signer(t, "PNOSI-GR");
+		assert_int_equal(lc_approve(t->db, &t->cfg.policy,
+		    waiting.public_id, &a, T0 + 61 * DAY, &res, &ei),
+		    RP_ERR_CONFLICT);
+		assert_string_equal(ei.code, "wrong_status");
+	}
+	assert_int_equal(lc_get(t->db, waiting.public_id, &r), RP_OK);
+	assert_int_equal(r.state, RS_AWAITING_APPROVAL);
+}
+
+/* The approval time is checked by lc_approve() itself, to the ms. */
+static void
+test_approval_after_expiry_refused(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res, r2;
+	struct lc_actor		 a;
+	struct rp_errinfo	 ei;
+
+	(void)cert(t, "D3", CT_BUSINESS, "PNOSI-H", "VATSI-H", NULL, 5);
+	(void)cert(t, "D4", CT_PERSONAL, "PNOSI-HR", NULL, NULL, 5);
+	rep(t, "VATSI-H", "PNOSI-HR");
+	pass_req(&n, ACT_SUSPEND, "D3", T0);
+	res = create_ok(t, &n);
+	complete(t, res.public_id, T0);
+	sig_req(&n, ACT_REACTIVATE, "D3", person(t, "PNOSI-H"), T0 + DAY);
+	res = create_ok(t, &n);
+	a = signer(t, "PNOSI-HR");
+	assert_int_equal(lc_approve(t->db, &t->cfg.policy, res.public_id, &a,
+	    T0 + 8 * DAY, &r2, &ei), RP_ERR_CONFLICT);
+	assert_string_equal(ei.code, "approval_expired");
+	assert_int_equal(lc_approve(t->db, &t->cfg.policy, res.public_id, &a,
+	    T0 + 8 * DAY - 1, &r2, &ei), RP_OK);
+	assert_int_equal(r2.state, RS_QUEUED);
+}
+
+/* A failing commit of an approval leaves the request as it was. */
+static void
+test_failed_approval_commit_leaves_nothing(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res, r2;
+	struct lc_actor		 a;
+	struct rp_errinfo	 ei;
+	long long		 audits;
+
+	(void)cert(t, "D5", CT_ESEAL, "PNOSI-I", "VATSI-I", NULL, 5);
+	(void)cert(t, "D6", CT_PERSONAL, "PNOSI-IR", NULL, NULL, 5);
+	rep(t, "VATSI-I", "PNOSI-IR");
+	pass_req(&n, ACT_SUSPEND, "D5", T0);
+	res = create_ok(t, &n);
+	complete(t, res.public_id, T0);
+	sig_req(&n, ACT_REACTIVATE, "D5", person(t, "PNOSI-I"), T0 + DAY);
+	res = create_ok(t, &n);
+	audits = count(t, "audit");
+	a = signer(t, "PNOSI-IR");
+	db_fault_stmt(DB_COMMIT, SQLITE_FULL);
+	assert_int_equal(lc_approve(t->db, &t->cfg.policy, res.public_id, &a,
+	    T0 + DAY, &r2, &ei), RP_ERR_UNAVAILABLE);
+	assert_int_equal(count(t, "approvals"), 1);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM outbox WHERE "
+	    "action = 'reactivate'"), 0);
+	assert_int_equal(count(t, "audit"), audits);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM requests WHERE "
+	    "state = 'awaiting_approval'"), 1);
+	assert_int_equal(lc_approve(t->db, &t->cfg.policy, res.public_id, &a,
+	    T0 + DAY, &r2, &ei), RP_OK);
+	assert_int_equal(r2.state, RS_QUEUED);
+}
+
+/* A retry after a failure asks the policy again. */
+static void
+test_retry_rechecks_policy(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 sus, rev;
+	struct rp_errinfo	 ei;
+
+	(void)cert(t, "D7", CT_PERSONAL, "PNOSI-J", NULL, NULL, 5);
+	pass_req(&n, ACT_SUSPEND, "D7", T0);
+	sus = create_ok(t, &n);
+	assert_int_equal(lc_transition(t->db, &t->cfg.policy, sus.public_id,
+	    RS_FAILED, "relay", "CA unreachable", T0, &ei), RP_OK);
+	sig_req(&n, ACT_REVOKE, "D7", person(t, "PNOSI-J"), T0);
+	rev = create_ok(t, &n);
+	complete(t, rev.public_id, T0 + 1);
+	assert_int_equal(lc_transition(t->db, &t->cfg.policy, sus.public_id,
+	    RS_QUEUED, "officer:bo", NULL, T0 + 2, &ei), RP_ERR_CONFLICT);
+	assert_string_equal(ei.code, "wrong_status");
+	assert_int_equal(lc_transition(t->db, &t->cfg.policy, sus.public_id,
+	    RS_REJECTED, "officer:bo", "revoked meanwhile", T0 + 2, &ei),
+	    RP_OK);
+}
+
+/* A system request for a hold that is not at its limit is refused. */
+static void
+test_system_request_only_when_due(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res;
+	struct rp_errinfo	 ei;
+
+	(void)cert(t, "D8", CT_PERSONAL, "PNOSI-K", NULL, NULL, 5);
+	pass_req(&n, ACT_SUSPEND, "D8", T0);
+	res = create_ok(t, &n);
+	complete(t, res.public_id, T0);
+	memset(&n, 0, sizeof(n));
+	n.action = ACT_REVOKE;
+	n.serial = "D8";
+	n.reason = REASON_UNSPECIFIED;
+	n.actor.channel = CH_SYSTEM;
+	n.actor.auth = AUTH_STAFF;
+	n.actor.name = "system:sweep";
+	n.now = T0 + 59 * DAY;
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_CONFLICT);
+	assert_string_equal(ei.code, "not_due");
+	n.now = T0 + 60 * DAY;
+	res = create_ok(t, &n);
+	assert_int_equal(res.state, RS_QUEUED);
+}
+
+/* A second connection holding the write lock: busy, nothing written. */
+static void
+test_busy_database(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res;
+	struct rp_errinfo	 ei;
+	struct db		*db2;
+	char			 err[256];
+
+	(void)cert(t, "D9", CT_PERSONAL, "PNOSI-L", NULL, NULL, 5);
+	t->cfg.busy_timeout_ms = 100;
+	assert_non_null(db2 = db_open(&t->cfg, err, sizeof(err)));
+	assert_int_equal(db_begin(db2), RP_OK);
+	pass_req(&n, ACT_SUSPEND, "D9", T0);
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_UNAVAILABLE);
+	db_rollback(db2);
+	db_close(db2);
+	assert_int_equal(count(t, "requests"), 0);
+	(void)create_ok(t, &n);
+	audit_ok(t);
+}
+
+/*
+ * An officer enters a paper request: the parties who signed the paper
+ * count as signatures, and the who-must-sign rule still holds.
+ */
+static void
+test_officer_paper_request(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res;
+	struct rp_errinfo	 ei;
+
+	(void)cert(t, "E7", CT_BUSINESS, "PNOSI-O", "VATSI-O", NULL, 5);
+	pass_req(&n, ACT_SUSPEND, "E7", T0);
+	res = create_ok(t, &n);
+	complete(t, res.public_id, T0);
+
+	memset(&n, 0, sizeof(n));
+	n.action = ACT_REACTIVATE;
+	n.serial = "E7";
+	n.reason = REASON_UNSPECIFIED;
+	n.actor.channel = CH_OFFICER;
+	n.actor.auth = AUTH_STAFF;
+	n.actor.roles = ROLE_OFFICER;
+	n.actor.name = "staff:bo";
+	n.now = T0 + DAY;
+	/* Nobody signed the paper: refused. */
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_FORBIDDEN);
+	/* Only the subject signed: waits for a legal rep. */
+	n.actor.parties = REL_SUBJECT;
+	res = create_ok(t, &n);
+	assert_int_equal(res.state, RS_AWAITING_APPROVAL);
+	assert_int_equal(res.need, REL_LEGAL_REP);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM approvals WHERE "
+	    "person_id IS NULL AND roles = 1"), 1);
+	assert_int_equal(lc_transition(t->db, &t->cfg.policy, res.public_id,
+	    RS_REJECTED, "staff:bo", "entered twice", T0 + DAY, &ei), RP_OK);
+	/* Both signed the paper: queued at once. */
+	n.actor.parties = REL_SUBJECT | REL_LEGAL_REP;
+	res = create_ok(t, &n);
+	assert_int_equal(res.state, RS_QUEUED);
+	/* Without the officer role: refused. */
+	n.actor.roles = ROLE_AGENT;
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_FORBIDDEN);
+}
+
 int
 main(void)
 {
@@ -751,7 +1152,19 @@ main(void)
 		T(test_sweep_reinstates_when_set),
 		T(test_sweep_expires_approvals_and_counts_overdue),
 		T(test_failed_commit_leaves_nothing),
+		T(test_revoked_is_final),
+		T(test_token_approvals_per_certificate),
+		T(test_token_skips_expired),
+		T(test_waiting_reactivation_does_not_stop_limit),
+		T(test_approval_after_expiry_refused),
+		T(test_failed_approval_commit_leaves_nothing),
+		T(test_retry_rechecks_policy),
+		T(test_system_request_only_when_due),
+		T(test_busy_database),
+		T(test_officer_paper_request),
 	};
 
+	if (getenv("TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
