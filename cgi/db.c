@@ -66,6 +66,7 @@ static const char *const db_sql[DB__MAX] = {
 	[DB_FOREIGN_KEY_CHECK] = "PRAGMA foreign_key_check",
 	[DB_USER_VERSION] = "PRAGMA user_version",
 	[DB_BEGIN] = "BEGIN IMMEDIATE",
+	[DB_BEGIN_READ] = "BEGIN DEFERRED",
 	[DB_COMMIT] = "COMMIT",
 	[DB_ROLLBACK] = "ROLLBACK",
 	[DB_HEALTH] = "SELECT 1 FROM meta LIMIT 1",
@@ -150,6 +151,17 @@ static const char *const db_sql[DB__MAX] = {
 	[DB_TOKENS_ALL] = "SELECT t.id, t.label, t.kind, t.qscd, t.created_at, "
 	    "EXISTS (SELECT 1 FROM passphrases s WHERE s.token_id = t.id) "
 	    "FROM tokens t ORDER BY t.id",
+	/* organisation, person, valid_from, valid_to or NULL: a period of
+	 * theirs that overlaps [valid_from, valid_to); empty (cancelled)
+	 * periods overlap nothing */
+	[DB_REP_OVERLAP] = "SELECT 1 FROM legal_reps WHERE organisation_id = "
+	    "?1 AND person_id = ?2 AND (valid_to IS NULL OR valid_to > "
+	    "valid_from) AND (?4 IS NULL OR valid_from < ?4) AND (valid_to IS "
+	    "NULL OR valid_to > ?3) LIMIT 1",
+	/* now, organisation, person: periods not begun end at their start */
+	[DB_REP_CANCEL] = "UPDATE legal_reps SET valid_to = valid_from WHERE "
+	    "organisation_id = ?2 AND person_id = ?3 AND valid_from > ?1 AND "
+	    "(valid_to IS NULL OR valid_to > valid_from)",
 
 	/* Requests. */
 	/* public_id, action, token, reason, channel, auth_method, requester,
@@ -199,15 +211,17 @@ static const char *const db_sql[DB__MAX] = {
 	[DB_OUTBOX_REQUEUE] = "UPDATE outbox SET state = 'pending', "
 	    "next_attempt_at = ?, updated_at = ?, lease_owner = NULL, "
 	    "lease_until = NULL WHERE request_id = ? AND state = 'dead'",
-	/* now: held certificates past their limit, without an open request
-	 * that would end the hold anyway */
+	/* now: held certificates past their limit, without an open
+	 * revocation or a reactivation already on its way to the CA (one
+	 * still waiting for signatures does not stop the limit) */
 	[DB_SWEEP_SUSPENDED] = "SELECT c.id FROM certificates c WHERE "
 	    "c.status = 'suspended' AND c.suspended_until <= ?1 AND "
-	    "c.not_after > ?1 AND NOT "
+	    "c.not_after >= ?1 AND NOT "
 	    "EXISTS (SELECT 1 FROM request_certificates rc JOIN requests r "
 	    "ON r.id = rc.request_id WHERE rc.certificate_id = c.id AND "
-	    "r.state IN " OPEN_STATES " AND r.action IN ('revoke', "
-	    "'reactivate')) ORDER BY c.id LIMIT 100",
+	    "(r.state IN " OPEN_STATES " AND r.action = 'revoke' OR "
+	    "r.state IN ('queued', 'relayed') AND r.action = 'reactivate')) "
+	    "ORDER BY c.id LIMIT 100",
 	[DB_SWEEP_APPROVALS] = "SELECT public_id FROM requests WHERE "
 	    "state = 'awaiting_approval' AND approval_expires_at <= ? "
 	    "ORDER BY id LIMIT 100",
@@ -1036,6 +1050,18 @@ dbq_col_null(const struct dbq *q, int col)
 	return !q->row || sqlite3_column_type(q->stmt, col) == SQLITE_NULL;
 }
 
+/* The stored size of column col in bytes, 0 for NULL. */
+size_t
+dbq_col_bytes(const struct dbq *q, int col)
+{
+	int	 n;
+
+	if (!q->row || sqlite3_column_type(q->stmt, col) == SQLITE_NULL)
+		return 0;
+	n = sqlite3_column_bytes(q->stmt, col);
+	return n > 0 ? (size_t)n : 0;
+}
+
 /*
  * Ends the use: resets the statement and drops its bindings.  Returns
  * the first error of the use, RP_OK if none.
@@ -1090,6 +1116,17 @@ enum rp_err
 db_begin(struct db *db)
 {
 	return db_tx(db, DB_BEGIN);
+}
+
+/*
+ * Begins a read transaction: in WAL mode a consistent snapshot of the
+ * database that neither waits for nor blocks the writers.  End it with
+ * db_rollback().
+ */
+enum rp_err
+db_begin_read(struct db *db)
+{
+	return db_tx(db, DB_BEGIN_READ);
 }
 
 /*

@@ -117,6 +117,8 @@ char		*rp_read_file(const char *path, size_t max, size_t *lenp,
 		    char *why, size_t whylen);
 int		 rp_ct_equal(const void *, const void *, size_t);
 int		 rp_utf8_valid(const char *, size_t);
+/* UTF-8 without C0, DEL, C1, bidi controls, U+2028/9: see buf.c. */
+int		 rp_text_visible(const char *, size_t);
 
 /*
  * log.c: one structured line per event on stderr, logfmt style:
@@ -292,10 +294,14 @@ struct policy {
 	/* [passphrase] */
 	int		 online_suspend;	/* yes */
 	int		 online_revoke;		/* no */
+	/* A passphrase revokes the types that cannot be suspended
+	 * (tls, qwac) wherever it could otherwise suspend. */
+	int		 revoke_unsuspendable;	/* yes */
 	unsigned int	 max_failures;		/* 5 */
 	/* [hotline] */
 	int		 hotline_suspend;	/* yes */
 	enum action	 hotline_action;	/* ACT_REVOKE or ACT_SUSPEND */
+	unsigned int	 hotline_revoke_reasons;/* 0,1: Fina's emergency */
 	/* [recover] */
 	unsigned int	 recover_term_years;	/* 5 */
 	unsigned int	 recover_window_months;	/* 12 */
@@ -329,8 +335,9 @@ struct policy_query {
 	struct policy_cert	 cert;
 	enum channel		 channel;
 	enum auth_method	 auth;
-	/* REL_* of the actor: for a passphrase the caller passes
-	 * REL_SUBJECT (the passphrase is the subscriber's). */
+	/* REL_* of the actor: a signer's relation; for a passphrase
+	 * REL_SUBJECT (the passphrase is the subscriber's); for an officer
+	 * the parties who signed the paper request. */
 	unsigned int		 relation;
 	unsigned int		 roles;		/* ROLE_* of staff, else 0 */
 	enum crl_reason		 reason;
@@ -356,7 +363,8 @@ enum policy_code {
 
 /* Flags of a decision. */
 #define POLICY_FEE	0x1u	/* show the fee notice */
-#define POLICY_CSR	0x2u	/* recovery: a CSR from the new device */
+#define POLICY_CSR	0x2u	/* recovery: a CSR for the new key */
+#define POLICY_NEW_DEVICE 0x4u	/* recovery: the key on a new QSCD */
 
 struct policy_decision {
 	enum policy_code code;
@@ -626,6 +634,7 @@ enum db_stmt {
 	DB_FOREIGN_KEY_CHECK,
 	DB_USER_VERSION,
 	DB_BEGIN,
+	DB_BEGIN_READ,
 	DB_COMMIT,
 	DB_ROLLBACK,
 	DB_HEALTH,
@@ -659,6 +668,8 @@ enum db_stmt {
 	DB_PERSONS_ALL,
 	DB_ORGS_ALL,
 	DB_TOKENS_ALL,
+	DB_REP_OVERLAP,
+	DB_REP_CANCEL,
 	/* Requests. */
 	DB_REQ_ADD,
 	DB_REQ_CERT_ADD,
@@ -712,6 +723,8 @@ int64_t		 dbq_col_int(const struct dbq *, int col);
 const char	*dbq_col_text(const struct dbq *, int col);
 const void	*dbq_col_blob(const struct dbq *, int col, size_t *len);
 int		 dbq_col_null(const struct dbq *, int col);
+/* The stored length in bytes of column col (text may hold a NUL). */
+size_t		 dbq_col_bytes(const struct dbq *, int col);
 /* Resets the statement; returns q->err (RP_ERR_CONFLICT for a UNIQUE or
  * CHECK violation, RP_ERR_UNAVAILABLE when busy, ...). */
 enum rp_err	 dbq_end(struct dbq *);
@@ -719,8 +732,11 @@ enum rp_err	 dbq_end(struct dbq *);
  * caller, step, end.  Returns the changed row count in *changes. */
 enum rp_err	 dbq_exec(struct dbq *, int *changes);
 
-/* BEGIN IMMEDIATE; COMMIT (durable: WAL, synchronous FULL); ROLLBACK. */
+/* BEGIN IMMEDIATE; COMMIT (durable: WAL, synchronous FULL); ROLLBACK.
+ * db_begin_read(): a read snapshot (deferred BEGIN) that blocks no
+ * writer; end it with db_rollback(). */
 enum rp_err	 db_begin(struct db *);
+enum rp_err	 db_begin_read(struct db *);
 enum rp_err	 db_commit(struct db *);
 void		 db_rollback(struct db *);
 int64_t		 db_last_id(struct db *);
@@ -798,10 +814,27 @@ enum rp_err	 reg_rep_add(struct db *, const char *org_id,
 		    const char *person_name, const char *email, int64_t from,
 		    int64_t to, const char *actor, int64_t now,
 		    struct rp_errinfo *);
-/* Ends the open representation(s) at now; RP_ERR_NOT_FOUND if none. */
+/* Within a transaction, audited: ends the representation in force at
+ * now (*ended) and cancels those not begun (valid_to = valid_from,
+ * *cancelled); RP_ERR_NOT_FOUND if there is neither. */
 enum rp_err	 reg_rep_end(struct db *, const char *org_id,
 		    const char *person_id, const char *actor, int64_t now,
-		    struct rp_errinfo *);
+		    int *ended, int *cancelled, struct rp_errinfo *);
+/*
+ * What the registry accepts, for callers that check a command line
+ * first; each returns 1 or 0.  Identifiers follow ETSI EN 319 412-1:
+ * a person "(PAS|IDC|PNO|TAX|TIN)CC-..." (a subject serialNumber of
+ * another form names no person), an organisation
+ * "(VAT|NTR|PSD|LEI)CC-..."; CC two letters A-Z, then 1 to 50 printable
+ * ASCII characters without spaces.  Names, labels and e-mail addresses
+ * are UTF-8 without control or bidi characters (rp_text_visible()).
+ */
+int		 reg_person_id_ok(const char *);
+int		 reg_org_id_ok(const char *);
+int		 reg_name_ok(const char *);	/* 1..255 bytes */
+int		 reg_label_ok(const char *);	/* 1..63 bytes */
+int		 reg_email_ok(const char *);
+int		 reg_token_kind_ok(const char *);
 /* Within a transaction, audited: a staff account for the certificate. */
 enum rp_err	 reg_staff_add(struct db *, const struct cert_info *,
 		    const char *name, unsigned int roles, const char *actor,
@@ -821,7 +854,8 @@ enum rp_err	 reg_staff_set_active(struct db *, const char *sha256,
  * unacceptable passphrase. */
 enum rp_err	 pass_hash(const char *pass, size_t len, char *out,
 		    size_t outsz);
-/* Strict check of an Argon2id string made elsewhere: 1 or 0. */
+/* Strict check of an Argon2id string made elsewhere: 1 or 0.  Costs
+ * m=19456..262144 KiB, t=2..10, p=1..4; salt 8..64, hash 16..64 bytes. */
 int		 pass_hash_valid(const char *);
 #ifdef RP_UNITTEST
 int		 pass_valid(const char *, size_t);
@@ -903,6 +937,9 @@ struct lc_actor {
 	int64_t		 staff;		/* staff.id, 0 */
 	unsigned int	 roles;		/* ROLE_* of staff */
 	int64_t		 person;	/* persons.id of a signer, 0 */
+	/* An officer: REL_* of the parties who signed the paper request
+	 * the officer has checked (the who-must-sign rule still holds). */
+	unsigned int	 parties;
 	const void	*signature;	/* CMS blob of a signer, NULL */
 	size_t		 siglen;
 	const char	*signer_sha256;	/* signer certificate, NULL */
