@@ -142,9 +142,13 @@ static const struct conf_key conf_keys[] = {
 	PKEY("passphrase", "online_suspend", CONF_BOOL, online_suspend, 0, 0),
 	PKEY("passphrase", "online_revoke", CONF_BOOL, online_revoke, 0, 0),
 	PKEY("passphrase", "max_failures", CONF_UINT, max_failures, 1, 20),
+	PKEY("passphrase", "revoke_unsuspendable", CONF_BOOL,
+	    revoke_unsuspendable, 0, 0),
 	PKEY("hotline", "suspend", CONF_BOOL, hotline_suspend, 0, 0),
 	PKEY("hotline", "passphrase_action", CONF_ACTION, hotline_action, 0,
 	    ACTION_BIT(ACT_REVOKE) | ACTION_BIT(ACT_SUSPEND)),
+	PKEY("hotline", "revoke_reasons", CONF_REASONS, hotline_revoke_reasons,
+	    0, REASONS_SUBSCRIBER),
 	PKEY("recover", "term_years", CONF_UINT, recover_term_years, 1, 10),
 	PKEY("recover", "window_months", CONF_UINT, recover_window_months,
 	    1, 120),
@@ -1056,51 +1060,110 @@ out:
 	return e;
 }
 
+/* Returns the index in conf_keys[] of the policy key [section] name. */
+static size_t
+conf_policy_key(const char *section, const char *name)
+{
+	size_t	 k;
+
+	for (k = 0; k < CONF_NKEYS; k++)
+		if (conf_keys[k].scope == CONF_POLICY &&
+		    conf_keys[k].name != NULL &&
+		    strcmp(conf_keys[k].section, section) == 0 &&
+		    strcmp(conf_keys[k].name, name) == 0)
+			return k;
+	abort();	/* the table lost the key */
+}
+
 /*
- * Checks the rules that involve more than one key of the merged policy.
- * One so far: when a suspension that runs out is reinstated, every type
- * that may be suspended must have a reactivate rule, or its suspensions
- * would never end.  mp and pp are the parses of the main and policy
- * files, to say where [suspend] end_action was set.  Returns RP_OK, or
- * RP_ERR_BAD_INPUT with a sentence in err.
+ * Writes where the policy key k (not a table key) got its value into
+ * out: "file:line: [section] name" of the main file (its section with
+ * the "policy." prefix), whose keys win, else of the policy file; or
+ * "policy file: [section] name" when neither file set it.  Returns what
+ * snprintf() returns.
+ */
+static int
+conf_key_where(const struct conf_parse *mp, const struct conf_parse *pp,
+    size_t k, char *out, size_t outsz)
+{
+	const struct conf_parse	*w = mp->seen[k][0] != 0 ? mp : pp;
+
+	if (w->seen[k][0] == 0)
+		return snprintf(out, outsz, "%s: [%s] %s", pp->path,
+		    conf_keys[k].section, conf_keys[k].name);
+	return snprintf(out, outsz, "%s:%d: [%s%s] %s", w->path,
+	    w->seen[k][0], w == mp ? CONF_POLICY_PREFIX : "",
+	    conf_keys[k].section, conf_keys[k].name);
+}
+
+/*
+ * Writes the location of key k (conf_key_where()) and then the sentence
+ * fmt into err.  Returns RP_ERR_BAD_INPUT.
+ */
+static enum rp_err
+conf_policy_error(const struct conf_parse *mp, const struct conf_parse *pp,
+    size_t k, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static enum rp_err
+conf_policy_error(const struct conf_parse *mp, const struct conf_parse *pp,
+    size_t k, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	n = conf_key_where(mp, pp, k, err, errlen);
+	if (n >= 0 && (size_t)n < errlen) {
+		va_start(ap, fmt);
+		(void)vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return RP_ERR_BAD_INPUT;
+}
+
+/*
+ * Checks the rules that involve more than one key of the merged policy:
+ *
+ * - when a suspension that runs out is reinstated, every type that may
+ *   be suspended must have a reactivate rule, or its suspensions would
+ *   never end;
+ * - [hotline] suspend = no together with passphrase_action = suspend
+ *   leaves a hotline agent nothing to do with a caller's passphrase.
+ *
+ * mp and pp are the parses of the main and policy files, to say where
+ * the keys were set.  Returns RP_OK, or RP_ERR_BAD_INPUT with a sentence
+ * in err.
  */
 static enum rp_err
 conf_check_policy(const struct policy *pol, const struct conf_parse *mp,
     const struct conf_parse *pp, char *err, size_t errlen)
 {
-	const struct conf_parse	*where;
-	size_t			 k;
-	unsigned int		 t;
-	int			 n;
+	char		 other[RP_CONF_STR + 64];
+	size_t		 ks, ka;
+	unsigned int	 t;
 
-	if (pol->suspend_end_action != ACT_REACTIVATE)
-		return RP_OK;
-	for (t = 0; t < CT__MAX; t++)
-		if ((pol->suspend_types & TYPE_BIT(t)) != 0 &&
-		    pol->signers[t][SG_REACTIVATE] == SIGNERS_NONE)
-			break;
-	if (t == CT__MAX)
-		return RP_OK;
-	for (k = 0; k < CONF_NKEYS; k++)
-		if (conf_keys[k].type == CONF_END_ACTION)
-			break;
-	if (k == CONF_NKEYS)
-		abort();	/* the table lost the key */
-	where = mp->seen[k][0] != 0 ? mp : pp;
-	if (where->seen[k][0] != 0)
-		n = snprintf(err, errlen, "%s:%d: [%ssuspend] end_action: ",
-		    where->path, where->seen[k][0],
-		    where == mp ? CONF_POLICY_PREFIX : "");
-	else
-		n = snprintf(err, errlen, "%s: [suspend] end_action: ",
-		    pp->path);
-	if (n >= 0 && (size_t)n < errlen)
-		(void)snprintf(err + n, errlen - (size_t)n, "reinstate, but "
-		    "%s certificates may be suspended and cannot be "
-		    "reactivated ([signers] %s.reactivate = none)",
-		    dom_type_name((enum cert_type)t),
-		    dom_type_name((enum cert_type)t));
-	return RP_ERR_BAD_INPUT;
+	if (pol->suspend_end_action == ACT_REACTIVATE) {
+		for (t = 0; t < CT__MAX; t++)
+			if ((pol->suspend_types & TYPE_BIT(t)) != 0 &&
+			    pol->signers[t][SG_REACTIVATE] == SIGNERS_NONE)
+				return conf_policy_error(mp, pp,
+				    conf_policy_key("suspend", "end_action"),
+				    err, errlen, ": reinstate, but %s "
+				    "certificates may be suspended and cannot "
+				    "be reactivated ([signers] %s.reactivate = "
+				    "none)", dom_type_name((enum cert_type)t),
+				    dom_type_name((enum cert_type)t));
+	}
+	if (!pol->hotline_suspend && pol->hotline_action == ACT_SUSPEND) {
+		ks = conf_policy_key("hotline", "suspend");
+		ka = conf_policy_key("hotline", "passphrase_action");
+		(void)conf_key_where(mp, pp, ka, other, sizeof(other));
+		return conf_policy_error(mp, pp, ks, err, errlen, ": no, but "
+		    "passphrase_action is suspend (%s): a hotline agent could "
+		    "then do nothing with a caller's passphrase; set suspend "
+		    "= yes or passphrase_action = revoke", other);
+	}
+	return RP_OK;
 }
 
 /*

@@ -10,7 +10,18 @@
  * the answer (tests pin the order): the action's applicability to the
  * certificate type, the certificate's status and expiry, the recovery
  * limits, the reason, the channel and its authentication, and for a
- * signed request the who-must-sign rule.
+ * signed request or an officer's the who-must-sign rule.
+ *
+ * What the caller puts in struct policy_query's relation and approved:
+ * for a passphrase, REL_SUBJECT (the passphrase is the subscriber's);
+ * for a qualified signature, the signer's relation to the certificate;
+ * for an RA officer (CH_OFFICER), the parties who signed the paper
+ * request the officer checked at the registration office, REL_SUBJECT
+ * and/or REL_LEGAL_REP, never 0.  approved holds, for a signature or an
+ * officer, the parties who signed the request earlier.  The officer is
+ * held to the same who-must-sign rule as a signature: an officer alone
+ * cannot reactivate a business certificate that its legal representative
+ * did not sign for.
  */
 #include <string.h>
 
@@ -131,8 +142,11 @@ policy_defaults(struct policy *p)
 	p->online_suspend = 1;
 	p->online_revoke = 0;
 	p->max_failures = 5;
+	p->revoke_unsuspendable = 1;
 	p->hotline_suspend = 1;
 	p->hotline_action = ACT_REVOKE;
+	p->hotline_revoke_reasons = REASON_BIT(REASON_UNSPECIFIED) |
+	    REASON_BIT(REASON_KEY_COMPROMISE);
 	p->recover_term_years = 5;
 	p->recover_window_months = 12;
 	p->recover_renewal_days = 45;
@@ -342,6 +356,15 @@ reason_ok(const struct policy *p, const struct policy_query *q)
 	}
 	if ((list & bit) == 0)
 		return 0;
+	/*
+	 * Fina: the emergency revocation by telephone is for a stolen or
+	 * lost card or key, or another compromise of the key; any other
+	 * reason needs the signed request.  A hotline suspension keeps the
+	 * subscriber's list.
+	 */
+	if (q->channel == CH_HOTLINE && q->action == ACT_REVOKE &&
+	    (p->hotline_revoke_reasons & bit) == 0)
+		return 0;
 	/* CA/Browser Forum Baseline Requirements 7.2.2. */
 	if ((q->cert.type == CT_TLS || q->cert.type == CT_QWAC) &&
 	    (p->reasons_tls & bit) == 0)
@@ -362,9 +385,37 @@ subject_alone_ok(enum signers rule)
 }
 
 /*
+ * Returns 1 when the settings of a channel let a passphrase do q's
+ * action there at all, else 0: suspend and revoke are whether the
+ * passphrase suspends and revokes through the channel.  A passphrase a
+ * thief may know never reactivates or recovers: it must not undo the
+ * owner's suspension.  Where the passphrase suspends, a certificate whose
+ * type cannot be suspended (one not in suspend_types: tls and qwac) may
+ * instead be revoked when revoke_unsuspendable is set: "suspend instead"
+ * is impossible for it, and the CA/Browser Forum Baseline Requirements
+ * (4.9.3) want revocation requests taken around the clock.
+ */
+static int
+passphrase_switch(const struct policy *p, const struct policy_query *q,
+    int suspend, int revoke)
+{
+	switch (q->action) {
+	case ACT_SUSPEND:
+		return suspend;
+	case ACT_REVOKE:
+		if (revoke)
+			return 1;
+		return suspend && p->revoke_unsuspendable &&
+		    (p->suspend_types & TYPE_BIT(q->cert.type)) == 0;
+	default:
+		return 0;
+	}
+}
+
+/*
  * Step 5 for a passphrase, on the web, the API or by an agent at the
- * hotline: switch says whether the setting lets a passphrase do this
- * action at all.  Returns the code; sets nothing.
+ * hotline: allowed says whether the settings let a passphrase do this
+ * action at all (passphrase_switch()).  Returns the code; sets nothing.
  */
 static enum policy_code
 passphrase_decide(const struct policy_query *q, enum signers rule,
@@ -385,8 +436,9 @@ passphrase_decide(const struct policy_query *q, enum signers rule,
 /*
  * Step 6: a request signed with a qualified signature, or a signed
  * approval of an existing request (approved holds the parties that
- * already signed it).  Sets *need to the parties still to sign and
- * returns the code.
+ * already signed it); also a paper request an officer records, with the
+ * parties who signed it in relation.  Sets *need to the parties still
+ * to sign and returns the code.
  *
  * Decision: one person who is both the subject person and a legal rep
  * of the organisation (a sole proprietor, a director who is also the
@@ -444,10 +496,11 @@ signature_decide(const struct policy_query *q, enum signers rule,
 /*
  * Decides query q under policy p.  Fills d (code, the parties still to
  * sign, the POLICY_* flags) and returns d->code.  need and flags are 0
- * unless the code is POL_ALLOW; need is non-zero only for a signed
- * request that waits for another party's signature.  A query holding an
- * out-of-range value (a bug) is refused with POL_NOT_AUTHORISED.  Pure:
- * the same arguments always give the same answer.
+ * unless the code is POL_ALLOW; need is non-zero only for a signed (or
+ * officer's) request that waits for another party's signature.  A query
+ * holding an out-of-range value (a bug) is refused with
+ * POL_NOT_AUTHORISED.  Pure: the same arguments always give the same
+ * answer.
  */
 enum policy_code
 policy_decide(const struct policy *p, const struct policy_query *q,
@@ -470,20 +523,31 @@ policy_decide(const struct policy *p, const struct policy_query *q,
 	    (p->suspend_types & TYPE_BIT(c->type)) == 0)
 		return refuse(d, POL_NOT_ALLOWED_FOR_TYPE);
 
-	/* 2. The certificate's status, then its expiry. */
+	/*
+	 * 2. The certificate's status, then its expiry.  The validity
+	 * period includes notAfter (RFC 5280 4.1.2.5).  A certificate that
+	 * is not yet valid (now < notBefore) may still be revoked or
+	 * suspended: a compromised key must always be revocable.
+	 */
 	if ((action_from[q->action] & STATUS_BIT(c->status)) == 0)
 		return refuse(d, POL_WRONG_STATUS);
-	if (q->now >= c->not_after)
+	if (q->now > c->not_after)
 		return refuse(d, POL_CERT_EXPIRED);
 
-	/* 3. Recovery: the term, the window after issue, renewal time. */
+	/*
+	 * 3. Recovery: the term, the window after issue (which has not
+	 * begun for a certificate not yet valid), renewal time: the last
+	 * recover_renewal_days of the validity period, which ends with
+	 * notAfter itself.
+	 */
 	if (q->action == ACT_RECOVER) {
 		if (c->term_years != p->recover_term_years)
 			return refuse(d, POL_TERM_NOT_ELIGIBLE);
-		if (q->now > policy_add_months(c->not_before,
+		if (q->now < c->not_before ||
+		    q->now > policy_add_months(c->not_before,
 		    p->recover_window_months))
 			return refuse(d, POL_OUTSIDE_RECOVERY_WINDOW);
-		if (q->now >= add_sat(c->not_after,
+		if (q->now > add_sat(c->not_after,
 		    -(int64_t)p->recover_renewal_days * MS_PER_DAY))
 			return refuse(d, POL_RENEWAL_PERIOD);
 	}
@@ -497,13 +561,8 @@ policy_decide(const struct policy *p, const struct policy_query *q,
 	case CH_WEB:
 	case CH_API:
 		if (q->auth == AUTH_PASSPHRASE) {
-			/*
-			 * Never reactivate or recover: a passphrase a thief
-			 * may know must not undo the owner's suspension.
-			 */
-			allowed = (q->action == ACT_SUSPEND &&
-			    p->online_suspend) ||
-			    (q->action == ACT_REVOKE && p->online_revoke);
+			allowed = passphrase_switch(p, q, p->online_suspend,
+			    p->online_revoke);
 			code = passphrase_decide(q, rule, allowed);
 		} else if (q->auth == AUTH_SIGNATURE)
 			/* 6. The who-must-sign rule. */
@@ -517,18 +576,21 @@ policy_decide(const struct policy *p, const struct policy_query *q,
 			code = POL_NOT_AUTHORISED;
 			break;
 		}
-		allowed = (q->action == ACT_SUSPEND && p->hotline_suspend) ||
-		    (q->action == ACT_REVOKE &&
+		allowed = passphrase_switch(p, q, p->hotline_suspend,
 		    p->hotline_action == ACT_REVOKE);
 		code = passphrase_decide(q, rule, allowed);
 		break;
 	case CH_OFFICER:
 		/*
 		 * The officer has checked the paper request and the
-		 * person's identity at the registration office.
+		 * identity of those who signed it at the registration
+		 * office; relation says who they are, and the
+		 * who-must-sign rule applies as to a signature.
 		 */
-		code = (q->roles & ROLE_OFFICER) != 0 &&
-		    q->auth == AUTH_STAFF ? POL_ALLOW : POL_NOT_AUTHORISED;
+		if ((q->roles & ROLE_OFFICER) == 0 || q->auth != AUTH_STAFF)
+			code = POL_NOT_AUTHORISED;
+		else
+			code = signature_decide(q, rule, &need);
 		break;
 	case CH_SYSTEM:
 		/* The sweep only ends suspensions that ran out. */
@@ -549,11 +611,15 @@ policy_decide(const struct policy *p, const struct policy_query *q,
 	if (p->fee[q->action])
 		d->flags |= POLICY_FEE;
 	/*
-	 * Recovery is a new key: the request carries a PKCS#10 CSR, made on
-	 * the new device when the certificate lives on a QSCD.
+	 * Recovery is a new key, so the request always carries a PKCS#10
+	 * CSR.  On a QSCD it means new certificates on a new device (Fina),
+	 * so the CSR comes from the new one.
 	 */
-	if (q->action == ACT_RECOVER)
+	if (q->action == ACT_RECOVER) {
 		d->flags |= POLICY_CSR;
+		if (c->qscd)
+			d->flags |= POLICY_NEW_DEVICE;
+	}
 	return POL_ALLOW;
 }
 

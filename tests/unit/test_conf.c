@@ -353,6 +353,8 @@ static const struct badval badvals[] = {
 	{ "policy.passphrase", "online_revoke", "Yes", YESNO },
 	{ "policy.passphrase", "max_failures", "0", NUM(1, 20) },
 	{ "policy.passphrase", "max_failures", "21", NUM(1, 20) },
+	{ "policy.passphrase", "revoke_unsuspendable", "on", YESNO },
+	{ "policy.passphrase", "revoke_unsuspendable", "", YESNO },
 	{ "policy.hotline", "suspend", "", YESNO },
 	{ "policy.hotline", "passphrase_action", "reactivate", "must be "
 	    "revoke or suspend" },
@@ -360,6 +362,23 @@ static const struct badval badvals[] = {
 	    "or suspend" },
 	{ "policy.hotline", "passphrase_action", "reinstate", "must be "
 	    "revoke or suspend" },
+	{ "policy.hotline", "revoke_reasons", "keyCompromise", "must name "
+	    "unspecified (the reason when none is given)" },
+	{ "policy.hotline", "revoke_reasons", "unspecified, certificateHold",
+	    "certificateHold is never a chosen reason: suspension and "
+	    "reactivation set it" },
+	{ "policy.hotline", "revoke_reasons", "unspecified, "
+	    "privilegeWithdrawn", "privilegeWithdrawn is not allowed here "
+	    "(only " SUB_REASONS ")" },
+	{ "policy.hotline", "revoke_reasons", "unspecified, cACompromise",
+	    "cACompromise is not allowed here (only " SUB_REASONS ")" },
+	{ "policy.hotline", "revoke_reasons", "unspecified, theft",
+	    "theft is not an RFC 5280 reason name" },
+	{ "policy.hotline", "revoke_reasons", "keyCompromise, unspecified, "
+	    "keyCompromise", "names keyCompromise twice" },
+	{ "policy.hotline", "revoke_reasons", "unspecified,,keyCompromise",
+	    "has an empty item" },
+	{ "policy.hotline", "revoke_reasons", "", "has an empty item" },
 	{ "policy.recover", "term_years", "0", NUM(1, 10) },
 	{ "policy.recover", "term_years", "11", NUM(1, 10) },
 	{ "policy.recover", "window_months", "0", NUM(1, 120) },
@@ -754,9 +773,10 @@ test_policy_file(void **state)
 	    "online_suspend = no\n"
 	    "online_revoke = yes\n"
 	    "max_failures = 20\n"
+	    "revoke_unsuspendable = no\n"
 	    "[hotline]\n"
-	    "suspend = no\n"
 	    "passphrase_action = suspend\n"
+	    "revoke_reasons = cessationOfOperation,unspecified, superseded\n"
 	    "[recover]\n"
 	    "term_years = 10\n"
 	    "window_months = 120\n"
@@ -788,8 +808,10 @@ test_policy_file(void **state)
 	assert_int_equal(cfg.policy.online_suspend, 0);
 	assert_int_equal(cfg.policy.online_revoke, 1);
 	assert_int_equal(cfg.policy.max_failures, 20);
-	assert_int_equal(cfg.policy.hotline_suspend, 0);
+	assert_int_equal(cfg.policy.revoke_unsuspendable, 0);
+	assert_int_equal(cfg.policy.hotline_suspend, 1);
 	assert_int_equal(cfg.policy.hotline_action, ACT_SUSPEND);
+	assert_int_equal(cfg.policy.hotline_revoke_reasons, 0x31u);
 	assert_int_equal(cfg.policy.recover_term_years, 10);
 	assert_int_equal(cfg.policy.recover_window_months, 120);
 	assert_int_equal(cfg.policy.recover_renewal_days, 0);
@@ -823,6 +845,21 @@ test_policy_file(void **state)
 	assert_int_equal(load_pair(*state, &cfg, "[suspend]\ntypes = none\n",
 	    "", err, sizeof(err)), RP_OK);
 	assert_int_equal(cfg.policy.suspend_types, 0);
+	/* The hotline without suspension, still revoking. */
+	assert_int_equal(load_pair(*state, &cfg, "[hotline]\nsuspend = no\n"
+	    "passphrase_action = revoke\nrevoke_reasons = unspecified\n"
+	    "[passphrase]\nrevoke_unsuspendable = yes\n", "", err,
+	    sizeof(err)), RP_OK);
+	assert_int_equal(cfg.policy.hotline_suspend, 0);
+	assert_int_equal(cfg.policy.hotline_action, ACT_REVOKE);
+	assert_int_equal(cfg.policy.hotline_revoke_reasons, 0x1u);
+	assert_int_equal(cfg.policy.revoke_unsuspendable, 1);
+	/* Every reason a subscriber may give. */
+	assert_int_equal(load_pair(*state, &cfg, "[hotline]\n"
+	    "revoke_reasons = unspecified, keyCompromise, affiliationChanged, "
+	    "superseded, cessationOfOperation\n", "", err, sizeof(err)),
+	    RP_OK);
+	assert_int_equal(cfg.policy.hotline_revoke_reasons, 0x3bu);
 }
 
 /* The main file's [policy.*] keys win; the rest stays the policy file's. */
@@ -835,16 +872,21 @@ test_policy_override(void **state)
 
 	assert_int_equal(load_pair(*state, &cfg,
 	    "[hotline]\npassphrase_action = revoke\n"
+	    "revoke_reasons = unspecified\n"
 	    "[suspend]\nmax_days = 30\n"
+	    "[passphrase]\nrevoke_unsuspendable = no\n"
 	    "[signers]\napplication.reactivate = legal_rep\n"
 	    "business.recover = subject\n"
 	    "[fees]\nrevoke = yes\n",
 	    "[policy.hotline]\npassphrase_action = suspend\n"
+	    "revoke_reasons = superseded, unspecified\n"
 	    "[policy.signers]\napplication.reactivate = subject+legal_rep\n"
 	    "[policy.fees]\nrevoke = no\nsuspend = yes\n"
 	    "[policy.time]\ndue_minutes = 240\n", err, sizeof(err)), RP_OK);
 	policy_defaults(&pol);
 	pol.hotline_action = ACT_SUSPEND;		/* main over file */
+	pol.hotline_revoke_reasons = 0x11u;		/* main over file */
+	pol.revoke_unsuspendable = 0;			/* file */
 	pol.suspend_max_days = 30;			/* file */
 	pol.signers[CT_APPLICATION][SG_REACTIVATE] =	/* main over file */
 	    SIGNERS_SUBJECT_AND_REP;
@@ -954,6 +996,80 @@ test_policy_incoherent(void **state)
 	assert_int_equal(load_pair(t, &cfg, "[suspend]\n"
 	    "end_action = reinstate\n", "", err, sizeof(err)), RP_OK);
 	assert_int_equal(cfg.policy.suspend_end_action, ACT_REACTIVATE);
+}
+
+/*
+ * A hotline that may not suspend and only suspends on a passphrase could
+ * do nothing with it: refused, naming both keys where they were set.
+ */
+static void
+test_policy_hotline_idle(void **state)
+{
+	static const char action_suspend[] = "[hotline]\n"
+	    "passphrase_action = suspend\n";
+	struct tdir	*t = *state;
+	struct config	 cfg, def;
+	char		 err[512], want[900], ppath[300];
+
+	(void)snprintf(ppath, sizeof(ppath), "%s/policy.ini", t->dir);
+	(void)snprintf(want, sizeof(want), "3: [hotline] suspend: no, but "
+	    "passphrase_action is suspend (%s:2: [hotline] "
+	    "passphrase_action): a hotline agent could then do nothing with "
+	    "a caller's passphrase; set suspend = yes or passphrase_action "
+	    "= revoke", ppath);
+	expect_policy_fail(t, "[hotline]\npassphrase_action = suspend\n"
+	    "suspend = no\n", want);
+
+	/* One key in each file: each named in its own. */
+	base_defaults(&def);
+	assert_int_equal(load_pair(t, &cfg, "[hotline]\nsuspend = no\n",
+	    "[policy.hotline]\npassphrase_action = suspend\n", err,
+	    sizeof(err)), RP_ERR_BAD_INPUT);
+	(void)snprintf(want, sizeof(want), "%s:2: [hotline] suspend: no, but "
+	    "passphrase_action is suspend (%s:4: [policy.hotline] "
+	    "passphrase_action): a hotline agent could then do nothing with "
+	    "a caller's passphrase; set suspend = yes or passphrase_action "
+	    "= revoke", ppath, t->path);
+	assert_string_equal(err, want);
+	assert_memory_equal(&cfg, &def, sizeof(cfg));
+	assert_int_equal(load_pair(t, &cfg, "[hotline]\n"
+	    "passphrase_action = suspend\n", "[policy.hotline]\n"
+	    "suspend = no\n", err, sizeof(err)), RP_ERR_BAD_INPUT);
+	(void)snprintf(want, sizeof(want), "%s:4: [policy.hotline] suspend: "
+	    "no, but passphrase_action is suspend (%s:2: [hotline] "
+	    "passphrase_action): a hotline agent could then do nothing with "
+	    "a caller's passphrase; set suspend = yes or passphrase_action "
+	    "= revoke", t->path, ppath);
+	assert_string_equal(err, want);
+	assert_memory_equal(&cfg, &def, sizeof(cfg));
+
+	/* Fine when the main file sets one of them back. */
+	assert_int_equal(load_pair(t, &cfg, "[hotline]\n"
+	    "passphrase_action = suspend\nsuspend = no\n",
+	    "[policy.hotline]\nsuspend = yes\n", err, sizeof(err)), RP_OK);
+	assert_int_equal(cfg.policy.hotline_suspend, 1);
+	assert_int_equal(cfg.policy.hotline_action, ACT_SUSPEND);
+	assert_int_equal(load_pair(t, &cfg, "[hotline]\n"
+	    "passphrase_action = suspend\nsuspend = no\n",
+	    "[policy.hotline]\npassphrase_action = revoke\n", err,
+	    sizeof(err)), RP_OK);
+	assert_int_equal(cfg.policy.hotline_suspend, 0);
+	assert_int_equal(cfg.policy.hotline_action, ACT_REVOKE);
+
+	/* Set before the files were read: the policy file is named. */
+	base_defaults(&cfg);
+	cfg.policy.hotline_suspend = 0;
+	(void)tdir_writen(t, "policy.ini", action_suspend,
+	    strlen(action_suspend), 0644);
+	(void)snprintf(want, sizeof(want), "[paths]\ndb_dir = %s\n", t->dir);
+	assert_int_equal(conf_load(&cfg, tdir_write(t, want), err,
+	    sizeof(err)), RP_ERR_BAD_INPUT);
+	(void)snprintf(want, sizeof(want), "%s: [hotline] suspend: no, but "
+	    "passphrase_action is suspend (%s:2: [hotline] "
+	    "passphrase_action): a hotline agent could then do nothing with "
+	    "a caller's passphrase; set suspend = yes or passphrase_action "
+	    "= revoke", ppath, ppath);
+	assert_string_equal(err, want);
 }
 
 static void
@@ -1180,6 +1296,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_incoherent, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_policy_hotline_idle,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_missing, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_secret_create_reload,
