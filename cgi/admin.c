@@ -9,15 +9,20 @@
  * Every change is one transaction with its audit entry, written as actor
  * "admin:<login name>".  Output is plain text, one record per line with
  * tab-separated fields under a header line (or JSON for export), so that
- * scripts can read it.  Exit status: 0 done, 1 failed (one line
- * "revportal-admin: what" on stderr), 2 a command-line error (with the
- * usage on stderr).  See deploy/revportal-admin.8.
+ * scripts can read it; every value printed, there and in messages, goes
+ * through one escape (admin_esc()), so that nothing stored or given can
+ * drive the terminal.  A change's report is written before its commit.
+ * Exit status: 0 done, 1 failed (one line "revportal-admin: what" on
+ * stderr), 2 a command-line error (with the usage on stderr).  See
+ * deploy/revportal-admin.8.
  */
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +38,9 @@
 #define ADMIN_CSV_ROWS	10000u		/* lines of one import */
 #define ADMIN_CSV_FIELD	512u		/* one CSV field, bytes */
 #define ADMIN_CSV_COLS	7u
-#define ADMIN_PASS_FILE_MAX 4096u	/* a passphrase file */
+#define ADMIN_PASS_FILE_MAX 4096u	/* a passphrase or hash file */
 #define ADMIN_OUT_MAX	(16u * 1024u * 1024u) /* output held back */
+#define ADMIN_LINE_MAX	(64u * 1024u * 1024u) /* one escaped line */
 #define ADMIN_LIMIT_MAX	100000		/* requests --limit */
 #define ADMIN_LIMIT_DEF	100
 
@@ -52,6 +58,7 @@ enum {
 	OPT_QSCD,
 	OPT_PASS_FILE,
 	OPT_PASS_HASH,
+	OPT_PASS_HASH_FILE,
 	OPT_ORG,
 	OPT_ORG_NAME,
 	OPT_PERSON,
@@ -74,6 +81,7 @@ struct admin {
 	struct db	*db;
 	int		 conf_loaded;
 	int64_t		 now;		/* ms */
+	int		 committed;	/* a change is in the database */
 	char		 actor[RP_TEXT_MAX];
 };
 
@@ -114,8 +122,9 @@ static const struct cmd cmds[] = {
 	    "prints the schema version.\n" },
 	{ "import-cert", cmd_import_cert, "FILE.pem --type TYPE "
 	    "[--term-years N] [--token LABEL\n"
-	    "        [--token-kind KIND] [--qscd]] "
-	    "[--passphrase-file F | --passphrase-hash H]",
+	    "        [--token-kind KIND] [--qscd]]\n"
+	    "        [--passphrase-file F | --passphrase-hash H | "
+	    "--passphrase-hash-file F]",
 	    "Registers one certificate (one PEM CERTIFICATE block).\n"
 	    "  --type TYPE          personal, business, application, eseal, "
 	    "tls or qwac\n"
@@ -128,7 +137,10 @@ static const struct cmd cmds[] = {
 	    "creation device\n"
 	    "  --passphrase-file F  the revocation passphrase, first line "
 	    "of F\n"
-	    "  --passphrase-hash H  the passphrase as an Argon2id string\n" },
+	    "  --passphrase-hash H  the passphrase as an Argon2id string\n"
+	    "                       (m=19456..262144,t=2..10,p=1..4)\n"
+	    "  --passphrase-hash-file F\n"
+	    "                       the Argon2id string, first line of F\n" },
 	{ "import-dir", cmd_import_dir, "DIR",
 	    "Registers every certificate listed in DIR/certificates.csv, all "
 	    "or none.\n"
@@ -138,13 +150,18 @@ static const struct cmd cmds[] = {
 	{ "add-rep", cmd_add_rep, "--org ORG_ID [--org-name NAME] "
 	    "--person PERSON_ID [--name NAME]\n"
 	    "        [--email EMAIL] [--from DATE] [--to DATE]",
-	    "Registers a legal representative of an organisation.  New\n"
-	    "organisations and persons need their names.  DATE is YYYY-MM-DD "
-	    "or\n"
-	    "YYYY-MM-DDTHH:MM:SSZ, UTC; --from defaults to now, --to to "
-	    "open.\n" },
+	    "Registers a legal representative of an organisation for a "
+	    "period that\n"
+	    "overlaps none of theirs.  ORG_ID is an ETSI identifier "
+	    "(VAT|NTR|PSD|LEI)CC-...,\n"
+	    "PERSON_ID (PAS|IDC|PNO|TAX|TIN)CC-...  New organisations and "
+	    "persons need\n"
+	    "their names.  DATE is YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC; "
+	    "--from\n"
+	    "defaults to now, --to to open.\n" },
 	{ "remove-rep", cmd_remove_rep, "--org ORG_ID --person PERSON_ID",
-	    "Ends the representation now.\n" },
+	    "Ends the representation in force now, and cancels one that has "
+	    "not begun.\n" },
 	{ "add-staff", cmd_add_staff, "CERT.pem --role ROLE [--role ROLE...] "
 	    "[--name NAME]",
 	    "Creates a staff account for a TLS client certificate.\n"
@@ -163,9 +180,10 @@ static const struct cmd cmds[] = {
 	    "                 rejected, expired or failed\n"
 	    "  --overdue      only open requests past their due time\n"
 	    "  --limit N      at most N (default 100)\n" },
-	{ "show", cmd_show, "REQUEST_ID",
+	{ "show", cmd_show, "[--] REQUEST_ID",
 	    "Shows a request, its certificates, approvals, outbox rows and "
-	    "audit trail.\n" },
+	    "audit trail.\n"
+	    "An id that starts with '-' may follow \"--\", or stand alone.\n" },
 	{ "export", cmd_export, "--json",
 	    "Writes the registry and the requests as one JSON document "
 	    "(never\npassphrase hashes or signatures).\n" },
@@ -180,20 +198,145 @@ static const struct cmd cmds[] = {
 };
 
 /*
- * Prints "revportal-admin: " and the message on stderr.  Returns
- * EXIT_FAIL for `return admin_err(...)`.
+ * Returns 1 when the code point cp can hide, forge or reorder what a
+ * terminal shows: a C1 control, a bidi control (U+061C, U+200E, U+200F,
+ * U+202A-U+202E, U+2066-U+2069), a line or paragraph separator (U+2028,
+ * U+2029).  The same set rp_text_visible() refuses.
+ */
+static int
+admin_hidden(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x61c || cp == 0x200e ||
+	    cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
+	    (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/*
+ * Returns the length of the well-formed UTF-8 character of at least two
+ * bytes at p (left bytes available) with its code point in *cp, or 0
+ * when p does not start one.
+ */
+static size_t
+admin_utf8_char(const unsigned char *p, size_t left, uint32_t *cp)
+{
+	size_t	 k, i;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		k = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		k = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		k = 4;
+	else
+		return 0;
+	if (k > left || !rp_utf8_valid((const char *)p, k))
+		return 0;
+	*cp = p[0] & (k == 2 ? 0x1f : k == 3 ? 0x0f : 0x07);
+	for (i = 1; i < k; i++)
+		*cp = (*cp << 6) | (p[i] & 0x3f);
+	return k;
+}
+
+/*
+ * The one output escape: appends s[0..n) to out so that it shows on a
+ * terminal as exactly what it is, on one line.  Backslash, tab, line
+ * feed and carriage return become \\, \t, \n and \r; other C0
+ * controls, DEL and every byte of malformed UTF-8 \xHH; C1 controls,
+ * bidi controls and U+2028/U+2029 \u{HHHH}.  Everything else is copied.
+ * Every value this tool prints goes through here: fields of listings
+ * and of show, confirmations, errors that echo input.  Returns RP_OK or
+ * RP_ERR_NOMEM (out's limit).
+ */
+static enum rp_err
+admin_esc(struct buf *out, const char *s, size_t n)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i = 0, k;
+	uint32_t		 cp;
+	enum rp_err		 e = RP_OK;
+
+	while (e == RP_OK && i < n) {
+		k = 1;
+		if (p[i] == '\\')
+			e = buf_add(out, "\\\\", 2);
+		else if (p[i] == '\t')
+			e = buf_add(out, "\\t", 2);
+		else if (p[i] == '\n')
+			e = buf_add(out, "\\n", 2);
+		else if (p[i] == '\r')
+			e = buf_add(out, "\\r", 2);
+		else if (p[i] < 0x20 || p[i] == 0x7f)
+			e = buf_addf(out, "\\x%02x", p[i]);
+		else if (p[i] < 0x80)
+			e = buf_addc(out, (char)p[i]);
+		else if ((k = admin_utf8_char(p + i, n - i, &cp)) == 0) {
+			e = buf_addf(out, "\\x%02x", p[i]);
+			k = 1;
+		} else if (admin_hidden(cp))
+			e = buf_addf(out, "\\u{%04X}", (unsigned int)cp);
+		else
+			e = buf_add(out, p + i, k);
+		i += k;
+	}
+	return e;
+}
+
+/*
+ * Writes prefix (not escaped: the tool's own text), then the message
+ * fmt formats, escaped by admin_esc(), and a line feed on f.
+ */
+static void __attribute__((format(printf, 3, 0)))
+admin_vline(FILE *f, const char *prefix, const char *fmt, va_list ap)
+{
+	struct buf	 raw, esc;
+
+	buf_init(&raw, ADMIN_LINE_MAX);
+	buf_init(&esc, ADMIN_LINE_MAX);
+	if (buf_adds(&esc, prefix) == RP_OK && buf_addv(&raw, fmt, ap) ==
+	    RP_OK && admin_esc(&esc, raw.p, raw.len) == RP_OK &&
+	    buf_addc(&esc, '\n') == RP_OK)
+		(void)fwrite(esc.p, 1, esc.len, f);
+	else
+		fprintf(f, "%s(a message too long to show)\n", prefix);
+	buf_free(&raw);
+	buf_free(&esc);
+}
+
+/*
+ * Prints "revportal-admin: " and the message, escaped, on stderr.
+ * Returns EXIT_FAIL for `return admin_err(...)`.
  */
 static int __attribute__((format(printf, 1, 2)))
 admin_err(const char *fmt, ...)
 {
 	va_list	 ap;
 
-	fputs("revportal-admin: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	admin_vline(stderr, "revportal-admin: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return EXIT_FAIL;
+}
+
+/* Prints a warning, escaped, on stderr. */
+static void __attribute__((format(printf, 1, 2)))
+admin_warn(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	admin_vline(stderr, "revportal-admin: warning: ", fmt, ap);
+	va_end(ap);
+}
+
+/* Prints the message, escaped, as one line on stdout. */
+static void __attribute__((format(printf, 1, 2)))
+admin_say(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	admin_vline(stdout, "", fmt, ap);
+	va_end(ap);
 }
 
 /* Prints the usage of every command on f. */
@@ -235,14 +378,13 @@ static int __attribute__((format(printf, 2, 3)))
 admin_usage_err(const struct cmd *c, const char *fmt, ...)
 {
 	va_list	 ap;
+	char	 prefix[64];
 
-	fputs("revportal-admin: ", stderr);
-	if (c != NULL)
-		fprintf(stderr, "%s: ", c->name);
+	(void)snprintf(prefix, sizeof(prefix), "revportal-admin: %s%s",
+	    c != NULL ? c->name : "", c != NULL ? ": " : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	admin_vline(stderr, prefix, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	if (c != NULL)
 		admin_cmd_usage(c, stderr, 0);
 	else
@@ -268,7 +410,8 @@ admin_badopt(const struct cmd *c, int ch, char **argv)
 
 /*
  * Reads the decimal integer s into *v, which must lie in min..max.
- * Returns 0, or -1 for anything else (sign only, trailing text, range).
+ * Returns 0, or -1 for anything else (white space or '+' before it,
+ * sign only, trailing text, range).
  */
 static int
 admin_num(const char *s, long long min, long long max, long long *v)
@@ -276,7 +419,8 @@ admin_num(const char *s, long long min, long long max, long long *v)
 	char		*end;
 	long long	 n;
 
-	if (s == NULL || *s == '\0' || *s == ' ' || *s == '+')
+	/* strtoll() would skip leading white space of any kind. */
+	if (s == NULL || !((*s >= '0' && *s <= '9') || *s == '-'))
 		return -1;
 	errno = 0;
 	n = strtoll(s, &end, 10);
@@ -388,31 +532,38 @@ admin_iso_json(const struct dbq *q, int col, char buf[32])
 }
 
 /*
- * Writes one field of a text record on stdout: NULL as "-", and tab,
- * newline, backslash and other control characters escaped, so that a
- * record stays one line.
+ * Writes s[0..n) as one field of a text record on stdout, escaped by
+ * admin_esc() so that a record stays one line and shows what is stored;
+ * NULL or empty as "-".  Then a tab, or the line feed after the last.
  */
+static void
+admin_field_n(const char *s, size_t n, int last)
+{
+	struct buf	 b;
+
+	buf_init(&b, ADMIN_LINE_MAX);
+	if (s == NULL || n == 0)
+		fputc('-', stdout);
+	else if (admin_esc(&b, s, n) == RP_OK)
+		(void)fwrite(b.p, 1, b.len, stdout);
+	else
+		fputs("(too long to show)", stdout);
+	buf_free(&b);
+	fputc(last ? '\n' : '\t', stdout);
+}
+
+/* The same for the string s. */
 static void
 admin_field(const char *s, int last)
 {
-	const unsigned char	*p = (const unsigned char *)s;
+	admin_field_n(s, s != NULL ? strlen(s) : 0, last);
+}
 
-	if (s == NULL || *s == '\0')
-		fputc('-', stdout);
-	else
-		for (; *p != '\0'; p++) {
-			if (*p == '\t')
-				fputs("\\t", stdout);
-			else if (*p == '\n')
-				fputs("\\n", stdout);
-			else if (*p == '\\')
-				fputs("\\\\", stdout);
-			else if (*p < 0x20 || *p == 0x7f)
-				printf("\\x%02x", *p);
-			else
-				fputc(*p, stdout);
-		}
-	fputc(last ? '\n' : '\t', stdout);
+/* The same for the text column col, whole even if it holds a NUL. */
+static void
+admin_col(const struct dbq *q, int col, int last)
+{
+	admin_field_n(dbq_col_text(q, col), dbq_col_bytes(q, col), last);
 }
 
 /* A time column as a field. */
@@ -474,13 +625,99 @@ admin_open(struct admin *a)
 }
 
 /*
- * Reads the certificate file path (at most RP_PEM_MAX bytes) into info.
- * Returns 0 with info to be released by cert_info_free(), or -1 with why
- * (whylen bytes) saying what is wrong; info then needs nothing.
+ * Reads the file path, relative to the directory dfd (AT_FDCWD: the
+ * current one), whole.  With nofollow a symbolic link is refused (the
+ * last component of path; import-dir names plain file names only).  The
+ * file is opened once and everything is checked on that descriptor: a
+ * regular file (not a FIFO, device or directory), at most max bytes, no
+ * NUL byte.  Returns a NUL-terminated copy (the caller wipes it if
+ * secret, and frees it) with its length in *lenp and, when modep is not
+ * NULL, its mode in *modep; or NULL with why (whylen bytes) saying what
+ * is wrong.  Whatever was read of a refused file is wiped.
+ */
+static char *
+admin_read_at(int dfd, const char *path, int nofollow, size_t max,
+    size_t *lenp, mode_t *modep, char *why, size_t whylen)
+{
+	struct stat	 st;
+	char		*p = NULL;
+	size_t		 got = 0;
+	ssize_t		 r;
+	int		 fd;
+
+	why[0] = '\0';
+	/* O_NONBLOCK: opening a FIFO must not hang; it is refused below. */
+	if ((fd = openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+	    O_NOCTTY | (nofollow ? O_NOFOLLOW : 0))) == -1) {
+		if (errno == ELOOP && nofollow)
+			(void)snprintf(why, whylen, "a symbolic link, not "
+			    "followed");
+		else
+			(void)snprintf(why, whylen, "cannot open: %s",
+			    strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1) {
+		(void)snprintf(why, whylen, "%s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		(void)snprintf(why, whylen, "not a regular file");
+		goto out;
+	}
+	if (st.st_size < 0 || (unsigned long long)st.st_size > max) {
+		(void)snprintf(why, whylen, "larger than %zu bytes", max);
+		goto out;
+	}
+	/* One byte more than allowed shows a file that grew meanwhile. */
+	if ((p = malloc(max + 2)) == NULL) {
+		(void)snprintf(why, whylen, "out of memory");
+		goto out;
+	}
+	for (;;) {
+		r = read(fd, p + got, max + 1 - got);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			(void)snprintf(why, whylen, "%s", strerror(errno));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+		if (got > max) {
+			(void)snprintf(why, whylen, "larger than %zu bytes",
+			    max);
+			goto fail;
+		}
+	}
+	if (memchr(p, '\0', got) != NULL) {
+		(void)snprintf(why, whylen, "holds a NUL byte");
+		goto fail;
+	}
+	p[got] = '\0';
+	*lenp = got;
+	if (modep != NULL)
+		*modep = st.st_mode;
+	goto out;
+fail:
+	OPENSSL_cleanse(p, got);
+	free(p);
+	p = NULL;
+out:
+	(void)close(fd);	/* read-only: nothing to lose */
+	return p;
+}
+
+/*
+ * Reads the certificate file path (relative to dfd, see admin_read_at();
+ * at most RP_PEM_MAX bytes) into info.  Returns 0 with info to be
+ * released by cert_info_free(), or -1 with why (whylen bytes) saying
+ * what is wrong; info then needs nothing.
  */
 static int
-admin_read_cert(const char *path, struct cert_info *info, char *why,
-    size_t whylen)
+admin_read_cert(int dfd, const char *path, int nofollow,
+    struct cert_info *info, char *why, size_t whylen)
 {
 	struct rp_errinfo	 ei;
 	char			*pem;
@@ -488,8 +725,8 @@ admin_read_cert(const char *path, struct cert_info *info, char *why,
 	enum rp_err		 e;
 
 	memset(info, 0, sizeof(*info));
-	if ((pem = rp_read_file(path, RP_PEM_MAX, &len, why, whylen)) ==
-	    NULL)
+	if ((pem = admin_read_at(dfd, path, nofollow, RP_PEM_MAX, &len, NULL,
+	    why, whylen)) == NULL)
 		return -1;
 	memset(&ei, 0, sizeof(ei));
 	e = x509_read_pem(pem, len, info, &ei);
@@ -502,30 +739,62 @@ admin_read_cert(const char *path, struct cert_info *info, char *why,
 }
 
 /*
- * Reads the passphrase from the first line of file path (its line end
- * not included) and hashes it into out (outsz bytes).  Warns when group
- * or others may read the file.  Every copy of the passphrase is wiped.
- * Returns 0, or EXIT_FAIL after saying why.
+ * Reads the first line of the small file path (not following a symbolic
+ * link; what names it in messages): its length, line end not included,
+ * in *linep.  Warns when group or others may read the file, and refuses
+ * a UTF-8 byte order mark, which would silently become part of the
+ * line.  Returns the whole text (the caller wipes len bytes and frees
+ * it) with its length in *lenp, or NULL after saying why, with anything
+ * read wiped.
+ */
+static char *
+admin_first_line(const char *path, const char *what, size_t *lenp,
+    size_t *linep)
+{
+	char	 why[RP_ERRMSG_MAX];
+	char	*text;
+	size_t	 line;
+	mode_t	 mode = 0;
+
+	if ((text = admin_read_at(AT_FDCWD, path, 1, ADMIN_PASS_FILE_MAX,
+	    lenp, &mode, why, sizeof(why))) == NULL) {
+		admin_err("%s: %s", path, why);
+		return NULL;
+	}
+	if ((mode & 077) != 0)
+		admin_warn("%s may be read by group or others (chmod 600)",
+		    path);
+	if (*lenp >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+		admin_err("%s: starts with a UTF-8 byte order mark; save the "
+		    "%s without one", path, what);
+		OPENSSL_cleanse(text, *lenp);
+		free(text);
+		return NULL;
+	}
+	for (line = 0; line < *lenp && text[line] != '\n'; line++)
+		continue;
+	if (line > 0 && text[line - 1] == '\r')
+		line--;
+	*linep = line;
+	return text;
+}
+
+/*
+ * Reads the passphrase from the first line of file path (see
+ * admin_first_line()) and hashes it into out (outsz bytes).  Every copy
+ * of the passphrase is wiped, whatever happens.  Returns 0, or EXIT_FAIL
+ * after saying why.
  */
 static int
 admin_pass_file(const char *path, char *out, size_t outsz)
 {
-	struct stat	 st;
-	char		 why[RP_ERRMSG_MAX];
 	char		*text;
 	size_t		 len, line;
 	enum rp_err	 e;
 
-	if ((text = rp_read_file(path, ADMIN_PASS_FILE_MAX, &len, why,
-	    sizeof(why))) == NULL)
-		return admin_err("%s: %s", path, why);
-	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
-		fprintf(stderr, "revportal-admin: warning: %s may be read by "
-		    "group or others (chmod 600)\n", path);
-	for (line = 0; line < len && text[line] != '\n'; line++)
-		continue;
-	if (line > 0 && text[line - 1] == '\r')
-		line--;
+	if ((text = admin_first_line(path, "passphrase", &len, &line)) ==
+	    NULL)
+		return EXIT_FAIL;
 	e = pass_hash(text, line, out, outsz);
 	OPENSSL_cleanse(text, len);
 	free(text);
@@ -540,31 +809,101 @@ admin_pass_file(const char *path, char *out, size_t outsz)
 }
 
 /*
+ * Reads an Argon2id string made elsewhere from the first line of file
+ * path (see admin_first_line()) into out (outsz bytes), checked by
+ * pass_hash_valid() like --passphrase-hash.  Returns 0, or EXIT_FAIL
+ * after saying why, with out and the text read wiped.
+ */
+static int
+admin_pass_hash_file(const char *path, char *out, size_t outsz)
+{
+	char	*text;
+	size_t	 len, line;
+	int	 rc = EXIT_FAIL;
+
+	out[0] = '\0';
+	if ((text = admin_first_line(path, "hash", &len, &line)) == NULL)
+		return EXIT_FAIL;
+	if (line >= outsz) {
+		admin_err("%s: the first line is longer than an Argon2id "
+		    "string can be", path);
+		goto out;
+	}
+	memcpy(out, text, line);
+	out[line] = '\0';
+	if (!pass_hash_valid(out)) {
+		OPENSSL_cleanse(out, outsz);
+		admin_err("%s: the first line is not an acceptable Argon2id "
+		    "string ($argon2id$v=19$m=M,t=T,p=P$salt$hash with "
+		    "m=19456..262144, t=2..10, p=1..4)", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	OPENSSL_cleanse(text, len);
+	free(text);
+	return rc;
+}
+
+/*
  * Imports the certificate info with what imp says inside the open
- * transaction and writes "imported <serial> <type> <subject>" to out.
- * Returns RP_OK or an error with ei filled.
+ * transaction and appends "imported <serial> <type> <subject>", escaped,
+ * to out.  where names the certificate in a warning: a certificate of a
+ * type that has a subject person but whose serialNumber does not have
+ * the ETSI natural-person form is imported without a person.  Returns
+ * RP_OK or an error with ei filled.
  */
 static enum rp_err
 admin_import(struct admin *a, const struct cert_info *info,
-    const struct reg_import *imp, struct buf *out, struct rp_errinfo *ei)
+    const struct reg_import *imp, const char *where, struct buf *out,
+    struct rp_errinfo *ei)
 {
 	int64_t		 id;
 	enum rp_err	 e;
 
 	if ((e = reg_import_cert(a->db, info, imp, &id, ei)) != RP_OK)
 		return e;
-	if ((e = buf_addf(out, "imported %s %s %s\n", info->serial,
-	    dom_type_name(imp->type), info->subject)) != RP_OK)
+	if (info->person_id[0] != '\0' && !reg_person_id_ok(info->person_id) &&
+	    (imp->type == CT_PERSONAL || imp->type == CT_BUSINESS ||
+	    imp->type == CT_APPLICATION))
+		admin_warn("%s: the subject serialNumber \"%s\" is not an "
+		    "ETSI natural-person identifier (PNOSI-...): no subject "
+		    "person registered", where, info->person_id);
+	if ((e = buf_adds(out, "imported ")) != RP_OK ||
+	    (e = admin_esc(out, info->serial, strlen(info->serial))) !=
+	    RP_OK || (e = buf_addf(out, " %s ", dom_type_name(imp->type))) !=
+	    RP_OK || (e = admin_esc(out, info->subject,
+	    strlen(info->subject))) != RP_OK || (e = buf_addc(out, '\n')) !=
+	    RP_OK)
 		return rp_fail(ei, e, "nomem", "too much output");
 	return RP_OK;
 }
 
-/* Writes b to stdout.  Returns 0 or EXIT_FAIL. */
+/*
+ * Commits the open transaction of a command whose report is already on
+ * stdout (or in report, when not NULL, written here first): the report
+ * is flushed before the commit, so that a report that cannot be written
+ * (a full disk, a closed pipe) leaves the database as it was.  If the
+ * commit then fails, nothing was changed whatever the report says.
+ * Returns 0 with a->committed set, or EXIT_FAIL after rolling back and
+ * saying why.
+ */
 static int
-admin_flush(const struct buf *b)
+admin_commit(struct admin *a, const struct buf *report)
 {
-	if (b->len > 0 && fwrite(b->p, 1, b->len, stdout) != b->len)
-		return admin_err("cannot write the output");
+	enum rp_err	 e;
+
+	if ((report != NULL && report->len > 0 &&
+	    fwrite(report->p, 1, report->len, stdout) != report->len) ||
+	    fflush(stdout) == EOF || ferror(stdout)) {
+		db_rollback(a->db);
+		return admin_err("cannot write the output: nothing was "
+		    "changed");
+	}
+	if ((e = db_commit(a->db)) != RP_OK)
+		return admin_err("cannot commit (%s): nothing was changed",
+		    rp_err_name(e));
+	a->committed = 1;
 	return 0;
 }
 
@@ -620,6 +959,7 @@ cmd_init(struct admin *a, const struct cmd *c, int argc, char **argv)
 		return r;
 	if (db_migrate(&a->cfg, err, sizeof(err)) != RP_OK)
 		return admin_err("%s", err);
+	a->committed = 1;
 	if ((r = admin_open(a)) != 0)
 		return r;
 	printf("schema version %d\n", db_schema_version(a->db));
@@ -640,6 +980,8 @@ cmd_import_cert(struct admin *a, const struct cmd *c, int argc, char **argv)
 		{ "qscd", no_argument, NULL, OPT_QSCD },
 		{ "passphrase-file", required_argument, NULL, OPT_PASS_FILE },
 		{ "passphrase-hash", required_argument, NULL, OPT_PASS_HASH },
+		{ "passphrase-hash-file", required_argument, NULL,
+		    OPT_PASS_HASH_FILE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -647,17 +989,15 @@ cmd_import_cert(struct admin *a, const struct cmd *c, int argc, char **argv)
 	struct cert_info	 info;
 	struct rp_errinfo	 ei;
 	struct buf		 out;
-	const char		*pfile = NULL, *kind = NULL, *path;
+	const char		*pfile = NULL, *hfile = NULL, *kind = NULL;
+	const char		*path;
 	char			 hash[RP_PASS_HASH_MAX], why[RP_ERRMSG_MAX];
 	long long		 n;
-	int			 ch, rc = EXIT_FAIL, typed = 0;
+	int			 ch, rc = EXIT_FAIL, typed = 0, intx = 0;
 	enum rp_err		 e;
 
 	memset(&imp, 0, sizeof(imp));
 	memset(&info, 0, sizeof(info));
-	memset(&ei, 0, sizeof(ei));
-	hash[0] = '\0';
-	buf_init(&out, ADMIN_OUT_MAX);
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
 		switch (ch) {
@@ -677,9 +1017,16 @@ cmd_import_cert(struct admin *a, const struct cmd *c, int argc, char **argv)
 			imp.term_years = (unsigned int)n;
 			break;
 		case OPT_TOKEN:
+			if (!reg_label_ok(optarg))
+				return admin_usage_err(c, "--token: 1 to %u "
+				    "bytes of text without control "
+				    "characters", RP_LABEL_MAX - 1);
 			imp.token = optarg;
 			break;
 		case OPT_TOKEN_KIND:
+			if (!reg_token_kind_ok(optarg))
+				return admin_usage_err(c, "--token-kind: "
+				    "smartcard, usb, cloud or software");
 			kind = optarg;
 			break;
 		case OPT_QSCD:
@@ -691,6 +1038,9 @@ cmd_import_cert(struct admin *a, const struct cmd *c, int argc, char **argv)
 		case OPT_PASS_HASH:
 			imp.pass_hash = optarg;
 			break;
+		case OPT_PASS_HASH_FILE:
+			hfile = optarg;
+			break;
 		default:
 			return admin_badopt(c, ch, argv);
 		}
@@ -699,27 +1049,36 @@ cmd_import_cert(struct admin *a, const struct cmd *c, int argc, char **argv)
 		return admin_usage_err(c, "name one certificate file");
 	if (!typed)
 		return admin_usage_err(c, "--type is required");
-	if (pfile != NULL && imp.pass_hash != NULL)
-		return admin_usage_err(c, "--passphrase-file or "
-		    "--passphrase-hash, not both");
+	if ((pfile != NULL) + (imp.pass_hash != NULL) + (hfile != NULL) > 1)
+		return admin_usage_err(c, "one of --passphrase-file, "
+		    "--passphrase-hash and --passphrase-hash-file");
 	if (imp.token == NULL && (kind != NULL || imp.qscd))
 		return admin_usage_err(c, "--token-kind and --qscd need "
 		    "--token");
 	if (imp.pass_hash != NULL && !pass_hash_valid(imp.pass_hash))
 		return admin_usage_err(c, "--passphrase-hash: not an "
-		    "Argon2id string ($argon2id$v=19$m=...,t=...,p=...$salt"
-		    "$hash)");
+		    "acceptable Argon2id string ($argon2id$v=19$m=M,t=T,p=P"
+		    "$salt$hash with m=19456..262144, t=2..10, p=1..4)");
 	path = argv[optind];
 	imp.token_kind = kind != NULL ? kind : "smartcard";
 	imp.actor = a->actor;
 	imp.now = a->now;
 
-	if (admin_read_cert(path, &info, why, sizeof(why)) != 0) {
+	memset(&ei, 0, sizeof(ei));
+	hash[0] = '\0';
+	buf_init(&out, ADMIN_OUT_MAX);
+	if (admin_read_cert(AT_FDCWD, path, 0, &info, why, sizeof(why)) !=
+	    0) {
 		admin_err("%s: %s", path, why);
 		goto out;
 	}
 	if (pfile != NULL) {
 		if (admin_pass_file(pfile, hash, sizeof(hash)) != 0)
+			goto out;
+		imp.pass_hash = hash;
+	}
+	if (hfile != NULL) {
+		if (admin_pass_hash_file(hfile, hash, sizeof(hash)) != 0)
 			goto out;
 		imp.pass_hash = hash;
 	}
@@ -729,17 +1088,16 @@ cmd_import_cert(struct admin *a, const struct cmd *c, int argc, char **argv)
 		admin_err("cannot start a transaction (%s)", rp_err_name(e));
 		goto out;
 	}
-	if ((e = admin_import(a, &info, &imp, &out, &ei)) != RP_OK) {
-		db_rollback(a->db);
+	intx = 1;
+	if ((e = admin_import(a, &info, &imp, path, &out, &ei)) != RP_OK) {
 		admin_err("%s: %s", path, ei.msg);
 		goto out;
 	}
-	if ((e = db_commit(a->db)) != RP_OK) {
-		admin_err("%s: cannot commit (%s)", path, rp_err_name(e));
-		goto out;
-	}
-	rc = admin_flush(&out);
+	intx = 0;
+	rc = admin_commit(a, &out);
 out:
+	if (intx)
+		db_rollback(a->db);
 	OPENSSL_cleanse(hash, sizeof(hash));
 	cert_info_free(&info);
 	buf_free(&out);
@@ -888,7 +1246,17 @@ csv_import(const struct csv_rec *r, struct reg_import *imp, char *why,
 		imp->term_years = (unsigned int)n;
 	}
 	imp->token = r->f[3][0] != '\0' ? r->f[3] : NULL;
+	if (imp->token != NULL && !reg_label_ok(imp->token)) {
+		(void)snprintf(why, whylen, "token is 1 to %u bytes of text "
+		    "without control characters", RP_LABEL_MAX - 1);
+		return -1;
+	}
 	imp->token_kind = r->f[4][0] != '\0' ? r->f[4] : "smartcard";
+	if (!reg_token_kind_ok(imp->token_kind)) {
+		(void)snprintf(why, whylen, "token_kind is smartcard, usb, "
+		    "cloud, software or empty");
+		return -1;
+	}
 	if (strcmp(q, "") == 0 || strcmp(q, "0") == 0 ||
 	    strcmp(q, "no") == 0)
 		imp->qscd = 0;
@@ -905,7 +1273,8 @@ csv_import(const struct csv_rec *r, struct reg_import *imp, char *why,
 	imp->pass_hash = r->f[6][0] != '\0' ? r->f[6] : NULL;
 	if (imp->pass_hash != NULL && !pass_hash_valid(imp->pass_hash)) {
 		(void)snprintf(why, whylen, "passphrase_hash is not an "
-		    "Argon2id string");
+		    "acceptable Argon2id string (m=19456..262144, t=2..10, "
+		    "p=1..4)");
 		return -1;
 	}
 	return 0;
@@ -914,22 +1283,27 @@ csv_import(const struct csv_rec *r, struct reg_import *imp, char *why,
 /*
  * import-dir: registers every certificate of DIR/certificates.csv in
  * one transaction; an error names the CSV line and imports nothing.
+ * Every file is opened relative to the directory, opened once, and none
+ * through a symbolic link: a link, even to a file inside, is refused, so
+ * that a CSV cannot make the tool read a file outside DIR.
  */
 static int
 cmd_import_dir(struct admin *a, const struct cmd *c, int argc, char **argv)
 {
-	static const char	 header[] = "file,type,term_years,token,"
-	    "token_kind,qscd,passphrase_hash";
+	static const char *const header[ADMIN_CSV_COLS] = {
+		"file", "type", "term_years", "token", "token_kind", "qscd",
+		"passphrase_hash",
+	};
 	struct csv_rec		*r = NULL;
 	struct reg_import	 imp;
 	struct cert_info	 info;
 	struct rp_errinfo	 ei;
 	struct buf		 out;
 	const char		*dir;
-	char			 csv[1024], path[1024], why[RP_ERRMSG_MAX];
+	char			 csv[1024], why[RP_ERRMSG_MAX];
 	char			*text = NULL;
 	size_t			 len, pos = 0, line = 1, rows = 0, i;
-	int			 rc, intx = 0, k;
+	int			 rc, intx = 0, k, dfd = -1;
 	enum rp_err		 e;
 
 	if (admin_noopts(c, argc, argv, 1, &rc) == -1)
@@ -942,29 +1316,30 @@ cmd_import_dir(struct admin *a, const struct cmd *c, int argc, char **argv)
 	k = snprintf(csv, sizeof(csv), "%s/%s", dir, ADMIN_CSV_NAME);
 	if (k < 0 || (size_t)k >= sizeof(csv))
 		return admin_err("%s: name too long", dir);
-	if ((text = rp_read_file(csv, ADMIN_CSV_MAX, &len, why,
-	    sizeof(why))) == NULL)
-		return admin_err("%s: %s", csv, why);
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return admin_err("%s: %s", dir, errno == ELOOP ||
+		    errno == ENOTDIR ? "not a directory (a symbolic link is "
+		    "not followed)" : strerror(errno));
+	if ((text = admin_read_at(dfd, ADMIN_CSV_NAME, 1, ADMIN_CSV_MAX, &len,
+	    NULL, why, sizeof(why))) == NULL) {
+		admin_err("%s: %s", csv, why);
+		goto out;
+	}
 	if ((r = malloc(sizeof(*r))) == NULL) {
 		admin_err("out of memory");
 		goto out;
 	}
 	/* The header, exactly (a UTF-8 BOM is not expected). */
-	if ((k = csv_next(text, len, &pos, &line, r, why, sizeof(why))) !=
-	    1 || r->line != 1) {
-		admin_err("%s:1: the first line must be the header \"%s\"",
-		    csv, header);
-		goto out;
-	}
-	for (i = 0, path[0] = '\0'; i < r->n; i++) {
-		k = snprintf(path + strlen(path), sizeof(path) - strlen(path),
-		    "%s%s", i > 0 ? "," : "", r->f[i]);
-		if (k < 0 || (size_t)k >= sizeof(path))
+	k = csv_next(text, len, &pos, &line, r, why, sizeof(why));
+	for (i = 0; k == 1 && r->line == 1 && r->n == ADMIN_CSV_COLS &&
+	    i < ADMIN_CSV_COLS; i++)
+		if (strcmp(r->f[i], header[i]) != 0)
 			break;
-	}
-	if (strcmp(path, header) != 0) {
-		admin_err("%s:1: the first line must be the header \"%s\"",
-		    csv, header);
+	if (i != ADMIN_CSV_COLS) {
+		admin_err("%s:1: the first line must be the header \"file,"
+		    "type,term_years,token,token_kind,qscd,passphrase_hash\"",
+		    csv);
 		goto out;
 	}
 	if (admin_open(a) != 0)
@@ -988,17 +1363,13 @@ cmd_import_dir(struct admin *a, const struct cmd *c, int argc, char **argv)
 			admin_err("%s:%zu: %s", csv, r->line, why);
 			goto out;
 		}
-		k = snprintf(path, sizeof(path), "%s/%s", dir, r->f[0]);
-		if (k < 0 || (size_t)k >= sizeof(path)) {
-			admin_err("%s:%zu: name too long", csv, r->line);
-			goto out;
-		}
-		if (admin_read_cert(path, &info, why, sizeof(why)) != 0) {
+		if (admin_read_cert(dfd, r->f[0], 1, &info, why,
+		    sizeof(why)) != 0) {
 			admin_err("%s:%zu: %s: %s", csv, r->line, r->f[0],
 			    why);
 			goto out;
 		}
-		e = admin_import(a, &info, &imp, &out, &ei);
+		e = admin_import(a, &info, &imp, r->f[0], &out, &ei);
 		cert_info_free(&info);
 		if (e != RP_OK) {
 			admin_err("%s:%zu: %s: %s", csv, r->line, r->f[0],
@@ -1010,19 +1381,20 @@ cmd_import_dir(struct admin *a, const struct cmd *c, int argc, char **argv)
 		admin_err("%s:%zu: %s", csv, line, why);
 		goto out;
 	}
-	intx = 0;
-	if ((e = db_commit(a->db)) != RP_OK) {
-		admin_err("%s: cannot commit (%s)", csv, rp_err_name(e));
+	if (buf_addf(&out, "imported %zu certificate%s from ", rows,
+	    rows == 1 ? "" : "s") != RP_OK ||
+	    admin_esc(&out, dir, strlen(dir)) != RP_OK ||
+	    buf_addc(&out, '\n') != RP_OK) {
+		admin_err("too much output");
 		goto out;
 	}
-	if (buf_addf(&out, "imported %zu certificate%s from %s\n", rows,
-	    rows == 1 ? "" : "s", dir) != RP_OK ||
-	    admin_flush(&out) != 0)
-		goto out;
-	rc = EXIT_OK;
+	intx = 0;
+	rc = admin_commit(a, &out);
 out:
 	if (intx)
 		db_rollback(a->db);
+	if (dfd != -1)
+		(void)close(dfd);
 	cert_info_free(&info);
 	buf_free(&out);
 	free(r);
@@ -1062,18 +1434,39 @@ cmd_add_rep(struct admin *a, const struct cmd *c, int argc, char **argv)
 			admin_cmd_usage(c, stdout, 1);
 			return EXIT_OK;
 		case OPT_ORG:
+			if (!reg_org_id_ok(optarg))
+				return admin_usage_err(c, "--org: an ETSI "
+				    "identifier: VAT, NTR, PSD or LEI, a "
+				    "country code, '-' and 1 to 50 "
+				    "characters (VATSI-12345678)");
 			org = optarg;
 			break;
 		case OPT_ORG_NAME:
+			if (!reg_name_ok(optarg))
+				return admin_usage_err(c, "--org-name: 1 to "
+				    "%u bytes of text without control "
+				    "characters", RP_TEXT_MAX - 1);
 			oname = optarg;
 			break;
 		case OPT_PERSON:
+			if (!reg_person_id_ok(optarg))
+				return admin_usage_err(c, "--person: an ETSI "
+				    "identifier: PAS, IDC, PNO, TAX or TIN, "
+				    "a country code, '-' and 1 to 50 "
+				    "characters (PNOSI-1234567890123)");
 			person = optarg;
 			break;
 		case OPT_NAME:
+			if (!reg_name_ok(optarg))
+				return admin_usage_err(c, "--name: 1 to %u "
+				    "bytes of text without control "
+				    "characters", RP_TEXT_MAX - 1);
 			pname = optarg;
 			break;
 		case OPT_EMAIL:
+			if (!reg_email_ok(optarg))
+				return admin_usage_err(c, "--email: not an "
+				    "e-mail address");
 			email = optarg;
 			break;
 		case OPT_FROM:
@@ -1109,11 +1502,9 @@ cmd_add_rep(struct admin *a, const struct cmd *c, int argc, char **argv)
 		db_rollback(a->db);
 		return admin_err("%s", ei.msg);
 	}
-	if ((e = db_commit(a->db)) != RP_OK)
-		return admin_err("cannot commit (%s)", rp_err_name(e));
-	printf("added rep %s of %s from %s to %s\n", person, org,
+	admin_say("added rep %s of %s from %s to %s", person, org,
 	    admin_iso(from, fs), to != 0 ? admin_iso(to, ts) : "-");
-	return EXIT_OK;
+	return admin_commit(a, NULL);
 }
 
 /*
@@ -1131,7 +1522,7 @@ cmd_remove_rep(struct admin *a, const struct cmd *c, int argc, char **argv)
 	struct rp_errinfo	 ei;
 	const char		*org = NULL, *person = NULL;
 	char			 ts[32];
-	int			 ch, rc;
+	int			 ch, rc, ended = 0, cancelled = 0;
 	enum rp_err		 e;
 
 	optind = 0;
@@ -1141,9 +1532,15 @@ cmd_remove_rep(struct admin *a, const struct cmd *c, int argc, char **argv)
 			admin_cmd_usage(c, stdout, 1);
 			return EXIT_OK;
 		case OPT_ORG:
+			if (!reg_org_id_ok(optarg))
+				return admin_usage_err(c, "--org: an ETSI "
+				    "identifier (VATSI-12345678)");
 			org = optarg;
 			break;
 		case OPT_PERSON:
+			if (!reg_person_id_ok(optarg))
+				return admin_usage_err(c, "--person: an ETSI "
+				    "identifier (PNOSI-1234567890123)");
 			person = optarg;
 			break;
 		default:
@@ -1160,16 +1557,18 @@ cmd_remove_rep(struct admin *a, const struct cmd *c, int argc, char **argv)
 	if ((e = db_begin(a->db)) != RP_OK)
 		return admin_err("cannot start a transaction (%s)",
 		    rp_err_name(e));
-	if ((e = reg_rep_end(a->db, org, person, a->actor, a->now, &ei)) !=
-	    RP_OK) {
+	if ((e = reg_rep_end(a->db, org, person, a->actor, a->now, &ended,
+	    &cancelled, &ei)) != RP_OK) {
 		db_rollback(a->db);
 		return admin_err("%s", ei.msg);
 	}
-	if ((e = db_commit(a->db)) != RP_OK)
-		return admin_err("cannot commit (%s)", rp_err_name(e));
-	printf("ended rep %s of %s at %s\n", person, org, admin_iso(a->now,
-	    ts));
-	return EXIT_OK;
+	if (ended > 0)
+		admin_say("ended rep %s of %s at %s", person, org,
+		    admin_iso(a->now, ts));
+	if (cancelled > 0)
+		admin_say("cancelled rep %s of %s (%d period%s not begun)",
+		    person, org, cancelled, cancelled == 1 ? "" : "s");
+	return admin_commit(a, NULL);
 }
 
 /*
@@ -1206,6 +1605,10 @@ cmd_add_staff(struct admin *a, const struct cmd *c, int argc, char **argv)
 			roles |= r;
 			break;
 		case OPT_NAME:
+			if (!reg_name_ok(optarg))
+				return admin_usage_err(c, "--name: 1 to %u "
+				    "bytes of text without control "
+				    "characters", RP_TEXT_MAX - 1);
 			name = optarg;
 			break;
 		default:
@@ -1216,7 +1619,8 @@ cmd_add_staff(struct admin *a, const struct cmd *c, int argc, char **argv)
 		return admin_usage_err(c, "name one certificate file");
 	if (roles == 0)
 		return admin_usage_err(c, "--role is required");
-	if (admin_read_cert(argv[optind], &info, why, sizeof(why)) != 0)
+	if (admin_read_cert(AT_FDCWD, argv[optind], 0, &info, why,
+	    sizeof(why)) != 0)
 		return admin_err("%s: %s", argv[optind], why);
 	memset(&ei, 0, sizeof(ei));
 	if (admin_open(a) != 0)
@@ -1231,15 +1635,11 @@ cmd_add_staff(struct admin *a, const struct cmd *c, int argc, char **argv)
 		admin_err("%s: %s", argv[optind], ei.msg);
 		goto out;
 	}
-	if ((e = db_commit(a->db)) != RP_OK) {
-		admin_err("cannot commit (%s)", rp_err_name(e));
-		goto out;
-	}
 	if (dom_roles_format(roles, rtext, sizeof(rtext)) != RP_OK)
 		rtext[0] = '\0';
-	printf("added staff %s %s %s\n", info.sha256,
+	admin_say("added staff %s %s %s", info.sha256,
 	    name != NULL ? name : info.common_name, rtext);
-	rc = EXIT_OK;
+	rc = admin_commit(a, NULL);
 out:
 	cert_info_free(&info);
 	return rc;
@@ -1300,10 +1700,8 @@ cmd_set_staff(struct admin *a, const struct cmd *c, int argc, char **argv)
 		db_rollback(a->db);
 		return admin_err("%s", ei.msg);
 	}
-	if ((e = db_commit(a->db)) != RP_OK)
-		return admin_err("cannot commit (%s)", rp_err_name(e));
-	printf("%s staff %s\n", active ? "enabled" : "disabled", sha);
-	return EXIT_OK;
+	admin_say("%s staff %s", active ? "enabled" : "disabled", sha);
+	return admin_commit(a, NULL);
 }
 
 /*
@@ -1323,12 +1721,12 @@ cmd_staff(struct admin *a, const struct cmd *c, int argc, char **argv)
 	printf("sha256\tname\troles\tactive\tcreated_at\tsubject\n");
 	dbq_start(&q, a->db, DB_STAFF_ALL);
 	while (dbq_step(&q)) {
-		admin_field(dbq_col_text(&q, 2), 0);
-		admin_field(dbq_col_text(&q, 1), 0);
-		admin_field(dbq_col_text(&q, 4), 0);
+		admin_col(&q, 2, 0);
+		admin_col(&q, 1, 0);
+		admin_col(&q, 4, 0);
 		admin_field(dbq_col_int(&q, 5) ? "yes" : "no", 0);
 		admin_time_field(&q, 6, 0);
-		admin_field(dbq_col_text(&q, 3), 1);
+		admin_col(&q, 3, 1);
 	}
 	if ((e = dbq_end(&q)) != RP_OK)
 		return admin_err("cannot read staff (%s)", rp_err_name(e));
@@ -1418,14 +1816,14 @@ cmd_requests(struct admin *a, const struct cmd *c, int argc, char **argv)
 		dbq_null(&q);
 	dbq_int(&q, limit);
 	while (e == RP_OK && dbq_step(&q)) {
-		admin_field(dbq_col_text(&q, 1), 0);
-		admin_field(dbq_col_text(&q, 2), 0);
-		admin_field(dbq_col_text(&q, 6), 0);
-		admin_field(dbq_col_text(&q, 4), 0);
-		admin_field(dbq_col_text(&q, 3), 0);
+		admin_col(&q, 1, 0);
+		admin_col(&q, 2, 0);
+		admin_col(&q, 6, 0);
+		admin_col(&q, 4, 0);
+		admin_col(&q, 3, 0);
 		admin_time_field(&q, 10, 0);
 		admin_time_field(&q, 11, 0);
-		admin_field(dbq_col_text(&q, 7), 0);
+		admin_col(&q, 7, 0);
 		e = admin_req_serials(a, dbq_col_int(&q, 0));
 	}
 	if (q.err == RP_OK)
@@ -1500,9 +1898,16 @@ cmd_show(struct admin *a, const struct cmd *c, int argc, char **argv)
 	int		 rc, col;
 	enum rp_err	 e;
 
-	if (admin_noopts(c, argc, argv, 1, &rc) == -1)
+	/*
+	 * An id may start with '-' (one in 64 do): a lone well-formed id is
+	 * taken as it is, before getopt could read it as options.
+	 */
+	if (argc == 2 && admin_id_ok(argv[1]))
+		id = argv[1];
+	else if (admin_noopts(c, argc, argv, 1, &rc) == -1)
 		return rc;
-	id = argv[optind];
+	else
+		id = argv[optind];
 	if (!admin_id_ok(id))
 		return admin_usage_err(c, "not a request id (%u characters "
 		    "A-Z a-z 0-9 - _)", RP_ID_LEN);
@@ -1527,9 +1932,10 @@ cmd_show(struct admin *a, const struct cmd *c, int argc, char **argv)
 				    "," : "",
 				    (v & REL_LEGAL_REP) ? "legal_rep" : "");
 				admin_kv(keys[col - 1], need);
-			} else
-				admin_kv(keys[col - 1],
-				    dbq_col_text(&q, col));
+			} else {
+				admin_field(keys[col - 1], 0);
+				admin_col(&q, col, 1);
+			}
 		}
 	}
 	if ((e = dbq_end(&q)) != RP_OK)
@@ -1543,12 +1949,12 @@ cmd_show(struct admin *a, const struct cmd *c, int argc, char **argv)
 	dbq_start(&q, a->db, DB_CERTS_OF_REQUEST);
 	dbq_int(&q, row);
 	while (dbq_step(&q)) {
-		admin_field(dbq_col_text(&q, 2), 0);
-		admin_field(dbq_col_text(&q, 4), 0);
-		admin_field(dbq_col_text(&q, 5), 0);
-		admin_field(dbq_col_text(&q, 11), 0);
-		admin_field(dbq_col_text(&q, 1), 0);
-		admin_field(dbq_col_text(&q, 3), 1);
+		admin_col(&q, 2, 0);
+		admin_col(&q, 4, 0);
+		admin_col(&q, 5, 0);
+		admin_col(&q, 11, 0);
+		admin_col(&q, 1, 0);
+		admin_col(&q, 3, 1);
 	}
 	if ((e = dbq_end(&q)) != RP_OK)
 		return admin_err("cannot read certificates (%s)",
@@ -1560,8 +1966,8 @@ cmd_show(struct admin *a, const struct cmd *c, int argc, char **argv)
 	dbq_int(&q, row);
 	while (dbq_step(&q)) {
 		admin_time_field(&q, 6, 0);
-		admin_field(dbq_col_text(&q, 1), 0);
-		admin_field(dbq_col_text(&q, 2), 0);
+		admin_col(&q, 1, 0);
+		admin_col(&q, 2, 0);
 		admin_int_field(&q, 3, 0);
 		v = dbq_col_int(&q, 4);
 		(void)snprintf(need, sizeof(need), "%s%s%s",
@@ -1569,7 +1975,7 @@ cmd_show(struct admin *a, const struct cmd *c, int argc, char **argv)
 		    v == (REL_SUBJECT | REL_LEGAL_REP) ? "," : "",
 		    (v & REL_LEGAL_REP) ? "legal_rep" : "");
 		admin_field(need, 0);
-		admin_field(dbq_col_text(&q, 5), 1);
+		admin_col(&q, 5, 1);
 	}
 	if ((e = dbq_end(&q)) != RP_OK)
 		return admin_err("cannot read approvals (%s)",
@@ -1581,13 +1987,13 @@ cmd_show(struct admin *a, const struct cmd *c, int argc, char **argv)
 	dbq_int(&q, row);
 	while (dbq_step(&q)) {
 		admin_int_field(&q, 0, 0);
-		admin_field(dbq_col_text(&q, 2), 0);
-		admin_field(dbq_col_text(&q, 5), 0);
+		admin_col(&q, 2, 0);
+		admin_col(&q, 5, 0);
 		admin_int_field(&q, 6, 0);
 		admin_time_field(&q, 7, 0);
-		admin_field(dbq_col_text(&q, 4), 0);
-		admin_field(dbq_col_text(&q, 8), 0);
-		admin_field(dbq_col_text(&q, 3), 1);
+		admin_col(&q, 4, 0);
+		admin_col(&q, 8, 0);
+		admin_col(&q, 3, 1);
 	}
 	if ((e = dbq_end(&q)) != RP_OK)
 		return admin_err("cannot read the outbox (%s)",
@@ -1900,18 +2306,23 @@ cmd_export(struct admin *a, const struct cmd *c, int argc, char **argv)
 	if ((rc = admin_open(a)) != 0)
 		return rc;
 	rc = EXIT_FAIL;
+	/*
+	 * One snapshot of every table, taken with a deferred BEGIN: in WAL
+	 * mode it neither waits for the portal's writers nor holds them up.
+	 */
+	if ((e = db_begin_read(a->db)) != RP_OK) {
+		admin_err("cannot start a transaction (%s)", rp_err_name(e));
+		goto out;
+	}
 	rp_time_format(a->now, at);
 	if ((root = json_pack("{s:s, s:s, s:i}", "format", "revportal-export/1",
 	    "exported_at", at, "schema_version",
 	    db_schema_version(a->db))) == NULL) {
+		db_rollback(a->db);
 		admin_err("out of memory");
 		goto out;
 	}
-	/* One snapshot of every table: writers wait for this read. */
-	if ((e = db_begin(a->db)) != RP_OK) {
-		admin_err("cannot start a transaction (%s)", rp_err_name(e));
-		goto out;
-	}
+	e = RP_OK;
 	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		if ((arr = json_array()) == NULL ||
 		    json_object_set_new(root, parts[i].key, arr) != 0) {
@@ -1959,6 +2370,9 @@ cmd_sweep(struct admin *a, const struct cmd *c, int argc, char **argv)
 	if ((e = lc_sweep(a->db, &a->cfg.policy, a->now, &rep, &ei)) !=
 	    RP_OK)
 		return admin_err("sweep: %s (%s)", ei.msg, rp_err_name(e));
+	/* Committed by lc_sweep(): the report can only come after. */
+	if (rep.suspensions_ended > 0 || rep.approvals_expired > 0)
+		a->committed = 1;
 	/* A quiet minute is not logged: the timer runs 1440 times a day. */
 	if (rep.suspensions_ended > 0 || rep.approvals_expired > 0 ||
 	    rep.overdue > 0)
@@ -2085,8 +2499,14 @@ main(int argc, char *argv[])
 
 	rc = c->fn(&a, c, argc - optind, argv + optind);
 	db_close(a.db);
-	if (fflush(stdout) == EOF || ferror(stdout)) {
-		(void)admin_err("cannot write the output");
+	/*
+	 * Commands write their report before they commit (admin_commit());
+	 * those that cannot (init, sweep) say that the change was made.  A
+	 * command that failed has said why already.
+	 */
+	if ((fflush(stdout) == EOF || ferror(stdout)) && rc == EXIT_OK) {
+		(void)admin_err(a.committed ? "committed, but could not write "
+		    "the report" : "cannot write the output");
 		rc = EXIT_FAIL;
 	}
 	return rc;

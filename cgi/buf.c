@@ -263,6 +263,44 @@ rp_utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
+/*
+ * Returns 1 when s[0..n) is text fit to show a person, in a listing, a
+ * page or the audit log: well-formed UTF-8 (rp_utf8_valid()) without
+ * anything that can hide, forge or reorder what is read: no C0 control
+ * (NUL, TAB and LF included), DEL, C1 control (U+0080-U+009F), bidi
+ * control (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) or
+ * line and paragraph separator (U+2028, U+2029).  Returns 0 otherwise.
+ * In well-formed UTF-8 the lead bytes 0xc2, 0xd8 and 0xe2 never occur
+ * inside another character, so a byte scan is exact.
+ */
+int
+rp_text_visible(const char *s, size_t n)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i;
+
+	if (s == NULL || !rp_utf8_valid(s, n))
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			return 0;
+		if (i + 1 >= n)
+			continue;
+		if (p[i] == 0xc2 && p[i + 1] <= 0x9f)
+			return 0;
+		if (p[i] == 0xd8 && p[i + 1] == 0x9c)
+			return 0;
+		if (p[i] != 0xe2 || i + 2 >= n)
+			continue;
+		if (p[i + 1] == 0x80 && (p[i + 2] == 0x8e ||
+		    p[i + 2] == 0x8f || (p[i + 2] >= 0xa8 && p[i + 2] <= 0xae)))
+			return 0;
+		if (p[i + 1] == 0x81 && p[i + 2] >= 0xa6 && p[i + 2] <= 0xa9)
+			return 0;
+	}
+	return 1;
+}
+
 enum rp_err
 rp_fail(struct rp_errinfo *ei, enum rp_err e, const char *code,
     const char *fmt, ...)
@@ -376,6 +414,8 @@ rp_read_file(const char *path, size_t max, size_t *lenp, char *why,
 	*lenp = got;
 	goto out;
 fail:
+	/* What was read may be a secret (a passphrase file): wipe it. */
+	explicit_bzero(p, got);
 	free(p);
 	p = NULL;
 out:

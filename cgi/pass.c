@@ -25,13 +25,18 @@
 #define PASS_SALT_LEN	16u
 #define PASS_HASH_LEN	32u
 
-/* What pass_hash_valid() accepts of a string made elsewhere. */
-#define PASS_M_MIN	8u
-#define PASS_M_MAX	4194304u	/* 4 GiB */
-#define PASS_T_MIN	1u
+/*
+ * What pass_hash_valid() accepts of a string made elsewhere.  Below
+ * OWASP's minimum (19 MiB, two passes) a stolen hash is cheap to brute
+ * force; above the caps every web check of the passphrase would cost a
+ * worker up to 256 MiB and ten passes, a denial of service.
+ */
+#define PASS_M_MIN	19456u		/* KiB: 19 MiB */
+#define PASS_M_MAX	262144u		/* KiB: 256 MiB */
+#define PASS_T_MIN	2u
 #define PASS_T_MAX	10u
 #define PASS_P_MIN	1u
-#define PASS_P_MAX	16u
+#define PASS_P_MAX	4u
 #define PASS_SALTB_MIN	8u		/* decoded salt bytes */
 #define PASS_SALTB_MAX	64u
 #define PASS_HASHB_MIN	16u		/* decoded hash bytes */
@@ -187,9 +192,9 @@ pass_b64ok(const char *s, size_t n, size_t min, size_t max)
 /*
  * Returns 1 when s is an Argon2id string this program can verify and
  * would accept from an administrator (--passphrase-hash, the import
- * CSV): "$argon2id$v=19$m=M,t=T,p=P$SALT$HASH" with M 8..4194304 and at
- * least 8 * P, T 1..10, P 1..16, SALT 8..64 and HASH 16..64 bytes in
- * canonical base64 without padding, at most RP_PASS_HASH_MAX - 1
+ * CSV): "$argon2id$v=19$m=M,t=T,p=P$SALT$HASH" with M 19456..262144
+ * (KiB) and at least 8 * P, T 2..10, P 1..4, SALT 8..64 and HASH 16..64
+ * bytes in canonical base64 without padding, at most RP_PASS_HASH_MAX - 1
  * characters in all.  Returns 0 for anything else, NULL included.
  */
 int

@@ -16,14 +16,26 @@
 
 #include "extern.h"
 
-#define REG_IDENT_MIN	3u	/* person and organisation identifiers */
-#define REG_IDENT_MAX	63u
+/* Person and organisation identifiers: "PNOSI-" and at most 50 more. */
+#define REG_ETSI_VALUE_MAX 50u
 #define REG_TERM_MAX	10u	/* years; the schema's limit */
 /* The mean Gregorian year in milliseconds, for term_years. */
 #define REG_YEAR_MS	31556952000LL
 
 static const char *const reg_token_kinds[] = {
 	"smartcard", "usb", "cloud", "software",
+};
+
+/*
+ * The ETSI EN 319 412-1 identity type references: of a natural person in
+ * the subject serialNumber (5.1.3), of a legal person in the
+ * organizationIdentifier (5.1.4).
+ */
+static const char *const reg_person_types[] = {
+	"PAS", "IDC", "PNO", "TAX", "TIN", NULL,
+};
+static const char *const reg_org_types[] = {
+	"VAT", "NTR", "PSD", "LEI", NULL,
 };
 
 /*
@@ -215,22 +227,120 @@ reg_token_certs(struct db *db, const char *label, struct cert_row *rows,
 
 /*
  * Returns 1 when s is text fit for a name, label or identifier: minlen
- * to maxlen bytes of UTF-8 without control characters.
+ * to maxlen bytes of UTF-8 without control characters of any kind (C0,
+ * DEL, C1) and without bidi controls or line separators, which could
+ * make a listing or the audit log show something else than is stored
+ * (rp_text_visible()).
  */
 static int
 reg_text_ok(const char *s, size_t minlen, size_t maxlen)
 {
-	size_t	 len, i;
+	size_t	 len;
 
 	if (s == NULL)
 		return 0;
 	len = strnlen(s, maxlen + 1);
-	if (len < minlen || len > maxlen || !rp_utf8_valid(s, len))
+	return len >= minlen && len <= maxlen && rp_text_visible(s, len);
+}
+
+/*
+ * Returns 1 when s is an ETSI EN 319 412-1 semantics identifier with one
+ * of the type references of types (a NULL-terminated list of three
+ * upper-case letters each): the type, a two-letter country code (A-Z;
+ * "XG" for the global LEI), '-', then 1 to REG_ETSI_VALUE_MAX printable
+ * ASCII characters without spaces.  0 otherwise, NULL included.
+ */
+static int
+reg_etsi_ok(const char *s, const char *const *types)
+{
+	size_t	 i, len;
+
+	if (s == NULL)
+		return 0;
+	for (i = 0; types[i] != NULL; i++)
+		if (strncmp(s, types[i], 3) == 0)
+			break;
+	if (types[i] == NULL)
+		return 0;
+	if (s[3] < 'A' || s[3] > 'Z' || s[4] < 'A' || s[4] > 'Z' ||
+	    s[5] != '-')
+		return 0;
+	s += 6;
+	len = strnlen(s, REG_ETSI_VALUE_MAX + 1);
+	if (len < 1 || len > REG_ETSI_VALUE_MAX)
 		return 0;
 	for (i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
 			return 0;
 	return 1;
+}
+
+/*
+ * Returns 1 when s identifies a natural person the ETSI way, as in a
+ * subject serialNumber: "PNOSI-1234567890123", type PAS, IDC, PNO, TAX
+ * or TIN.  Anything else (a company register number of an EV TLS
+ * certificate, a device number) names no person.
+ */
+int
+reg_person_id_ok(const char *s)
+{
+	return reg_etsi_ok(s, reg_person_types);
+}
+
+/*
+ * Returns 1 when s identifies an organisation the ETSI way, as in an
+ * organizationIdentifier: "VATSI-12345678", type VAT, NTR, PSD or LEI
+ * ("LEIXG-..." for a global LEI).
+ */
+int
+reg_org_id_ok(const char *s)
+{
+	return reg_etsi_ok(s, reg_org_types);
+}
+
+/* Returns 1 when s may be a person's, organisation's or staff name. */
+int
+reg_name_ok(const char *s)
+{
+	return reg_text_ok(s, 1, RP_TEXT_MAX - 1);
+}
+
+/* Returns 1 when s may be a token label: 1 to 63 bytes of text. */
+int
+reg_label_ok(const char *s)
+{
+	return reg_text_ok(s, 1, RP_LABEL_MAX - 1);
+}
+
+/*
+ * Returns 1 when s looks like an e-mail address: text without spaces,
+ * one '@' with something on either side.
+ */
+int
+reg_email_ok(const char *s)
+{
+	const char	*at;
+
+	if (!reg_text_ok(s, 3, RP_TEXT_MAX - 1) || strchr(s, ' ') != NULL ||
+	    (at = strchr(s, '@')) == NULL || at == s || at[1] == '\0' ||
+	    strchr(at + 1, '@') != NULL)
+		return 0;
+	return 1;
+}
+
+/* Returns 1 when s is a token kind: smartcard, usb, cloud, software. */
+int
+reg_token_kind_ok(const char *s)
+{
+	size_t	 i;
+
+	if (s == NULL)
+		return 0;
+	for (i = 0; i < sizeof(reg_token_kinds) / sizeof(reg_token_kinds[0]);
+	    i++)
+		if (strcmp(s, reg_token_kinds[i]) == 0)
+			return 1;
+	return 0;
 }
 
 /*
@@ -255,10 +365,10 @@ reg_org(struct db *db, const char *org_id, const char *name, int64_t now,
 		return rp_fail(ei, e, "db", "cannot read organisations");
 	if (*id != 0 || name == NULL)
 		return RP_OK;
-	if (!reg_text_ok(name, 1, RP_TEXT_MAX - 1))
+	if (!reg_name_ok(name))
 		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_name",
-		    "the organisation's name must be 1 to %u bytes of text",
-		    RP_TEXT_MAX - 1);
+		    "the organisation's name must be 1 to %u bytes of text "
+		    "without control characters", RP_TEXT_MAX - 1);
 	dbq_start(&q, db, DB_ORG_ADD);
 	dbq_text(&q, org_id);
 	dbq_text(&q, name);
@@ -289,12 +399,11 @@ reg_person(struct db *db, const char *person_id, const char *name,
 		return rp_fail(ei, e, "db", "cannot read persons");
 	if (*id != 0 || name == NULL)
 		return RP_OK;
-	if (!reg_text_ok(name, 1, RP_TEXT_MAX - 1))
+	if (!reg_name_ok(name))
 		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_name",
-		    "the person's name must be 1 to %u bytes of text",
-		    RP_TEXT_MAX - 1);
-	if (email != NULL && (!reg_text_ok(email, 3, RP_TEXT_MAX - 1) ||
-	    strchr(email, '@') == NULL || strchr(email, ' ') != NULL))
+		    "the person's name must be 1 to %u bytes of text "
+		    "without control characters", RP_TEXT_MAX - 1);
+	if (email != NULL && !reg_email_ok(email))
 		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_email",
 		    "the e-mail address is not valid");
 	dbq_start(&q, db, DB_PERSON_ADD);
@@ -321,17 +430,13 @@ reg_token(struct db *db, const struct reg_import *imp, int64_t *id,
 {
 	struct dbq	 q;
 	const char	*kind;
-	size_t		 i, count = 0;
+	size_t		 count = 0;
 	int		 qscd = -1;
 	enum rp_err	 e;
 
 	*id = 0;
 	kind = imp->token_kind != NULL ? imp->token_kind : "smartcard";
-	for (i = 0; i < sizeof(reg_token_kinds) / sizeof(reg_token_kinds[0]);
-	    i++)
-		if (strcmp(kind, reg_token_kinds[i]) == 0)
-			break;
-	if (i == sizeof(reg_token_kinds) / sizeof(reg_token_kinds[0]))
+	if (!reg_token_kind_ok(kind))
 		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_token_kind",
 		    "a token kind is smartcard, usb, cloud or software");
 
@@ -467,9 +572,10 @@ reg_import_check(const struct cert_info *info, const struct reg_import *imp,
 	if (imp->term_years > REG_TERM_MAX)
 		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_term",
 		    "the term must be 1 to %u years", REG_TERM_MAX);
-	if (imp->token != NULL && !reg_text_ok(imp->token, 1, RP_LABEL_MAX - 1))
+	if (imp->token != NULL && !reg_label_ok(imp->token))
 		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_token",
-		    "a token label is 1 to %u bytes of text", RP_LABEL_MAX - 1);
+		    "a token label is 1 to %u bytes of text without control "
+		    "characters", RP_LABEL_MAX - 1);
 	if (imp->token == NULL && imp->qscd)
 		return rp_fail(ei, RP_ERR_BAD_INPUT, "qscd_needs_token",
 		    "a QSCD is a token: name it");
@@ -477,16 +583,15 @@ reg_import_check(const struct cert_info *info, const struct reg_import *imp,
 		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_passphrase_hash",
 		    "the passphrase hash is not an Argon2id string "
 		    "($argon2id$v=19$m=...,t=...,p=...$salt$hash)");
-	if (info->person_id[0] != '\0' &&
-	    !reg_text_ok(info->person_id, REG_IDENT_MIN, REG_IDENT_MAX))
-		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_person_id",
-		    "the subject serialNumber must be %u to %u characters to "
-		    "name a person", REG_IDENT_MIN, REG_IDENT_MAX);
-	if (info->org_id[0] != '\0' &&
-	    !reg_text_ok(info->org_id, REG_IDENT_MIN, REG_IDENT_MAX))
+	if (info->org_id[0] != '\0' && !reg_org_id_ok(info->org_id))
 		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_org_id",
-		    "the subject organizationIdentifier must be %u to %u "
-		    "characters", REG_IDENT_MIN, REG_IDENT_MAX);
+		    "the subject organizationIdentifier is not an ETSI EN "
+		    "319 412-1 identifier (such as VATSI-12345678)");
+	if (!reg_text_ok(info->subject, 0, RP_DN_MAX - 1) ||
+	    !reg_text_ok(info->issuer, 0, RP_DN_MAX - 1))
+		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_dn",
+		    "the subject or issuer name holds control or bidi "
+		    "characters");
 	if (info->serial[0] == '\0' || info->sha256[0] == '\0' ||
 	    info->pem == NULL)
 		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_certificate",
@@ -495,17 +600,31 @@ reg_import_check(const struct cert_info *info, const struct reg_import *imp,
 }
 
 /*
+ * Returns 1 when the certificate info of type names a subject person:
+ * a type that may have one (not tls or qwac, whose serialNumber is a
+ * company register number or the like) and a subject serialNumber of
+ * the ETSI natural-person form (reg_person_id_ok()).
+ */
+static int
+reg_has_person(const struct cert_info *info, enum cert_type type)
+{
+	return type != CT_TLS && type != CT_QWAC &&
+	    reg_person_id_ok(info->person_id);
+}
+
+/*
  * Registers the certificate info with what imp says about it, inside the
- * caller's transaction: its subject person (from the subject
- * serialNumber; none without one, as for most TLS certificates and
- * e-seals), organisation (from organizationIdentifier) and token, each
+ * caller's transaction: its subject person (see reg_has_person(); none
+ * as for most TLS certificates and e-seals), organisation (from the
+ * organizationIdentifier) and token, each
  * created when new; its passphrase hash, stored for the token when there
  * is one, else for the certificate; and an audit entry
  * "certificate.import" that says whether a passphrase was set, never
  * what.  *id gets the new row.  Returns RP_OK; RP_ERR_CONFLICT
  * ("duplicate": same issuer and serial or same SHA-256;
  * "token_mismatch", "token_full", "passphrase_exists");
- * RP_ERR_BAD_INPUT for a bad term, label, kind, hash or identifier; a
+ * RP_ERR_BAD_INPUT for a bad term, label, kind, hash, organisation
+ * identifier or distinguished name (bidi controls); a
  * database error.  On failure the caller rolls back: rows written so far
  * are only undone then.  Nothing to free.
  */
@@ -543,7 +662,7 @@ reg_import_cert(struct db *db, const struct cert_info *info,
 		    "certificate %s of this issuer is registered already",
 		    info->serial);
 
-	if (info->person_id[0] != '\0' &&
+	if (reg_has_person(info, imp->type) &&
 	    (e = reg_person(db, info->person_id, info->common_name[0] !=
 	    '\0' ? info->common_name : info->person_id,
 	    info->email[0] != '\0' ? info->email : NULL, imp->now, &person,
@@ -647,14 +766,38 @@ reg_subject(char *out, size_t outsz, const char *what, const char *id)
 }
 
 /*
+ * Checks the identifiers of a representation: org_id of the ETSI
+ * legal-person form, person_id of the natural-person form.  Returns
+ * RP_OK or RP_ERR_BAD_INPUT ("bad_identifier") with ei filled.
+ */
+static enum rp_err
+reg_rep_ids(const char *org_id, const char *person_id,
+    struct rp_errinfo *ei)
+{
+	if (!reg_org_id_ok(org_id))
+		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_identifier",
+		    "an organisation is named by its ETSI identifier: VAT, "
+		    "NTR, PSD or LEI, a country code, '-' and 1 to %u "
+		    "characters (VATSI-12345678)", REG_ETSI_VALUE_MAX);
+	if (!reg_person_id_ok(person_id))
+		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_identifier",
+		    "a person is named by their ETSI identifier: PAS, IDC, "
+		    "PNO, TAX or TIN, a country code, '-' and 1 to %u "
+		    "characters (PNOSI-1234567890123)", REG_ETSI_VALUE_MAX);
+	return RP_OK;
+}
+
+/*
  * Registers person_id as legal representative of org_id from `from` to
  * `to` (ms; to 0: until ended), inside the caller's transaction, with an
  * audit entry "rep.add".  The organisation and the person are created
  * when new, which needs org_name, person_name (and optionally email);
  * for existing ones these are ignored.  Returns RP_OK; RP_ERR_BAD_INPUT
  * (bad identifier, name or period; a new party without a name);
- * RP_ERR_CONFLICT ("rep_exists") when the person already represents the
- * organisation at `from`; a database error.  Nothing to free.
+ * RP_ERR_CONFLICT ("rep_exists") when the period overlaps another
+ * representation of the organisation by the person (periods are
+ * half-open, so one may start where another ends); a database error.
+ * Nothing to free.
  */
 enum rp_err
 reg_rep_add(struct db *db, const char *org_id, const char *org_name,
@@ -665,14 +808,11 @@ reg_rep_add(struct db *db, const char *org_id, const char *org_name,
 	struct dbq	 q;
 	char		 subject[RP_LABEL_MAX + 16], fs[32], ts[32];
 	int64_t		 org, person;
-	int		 yes;
+	int		 overlap = 0;
 	enum rp_err	 e;
 
-	if (!reg_text_ok(org_id, REG_IDENT_MIN, REG_IDENT_MAX) ||
-	    !reg_text_ok(person_id, REG_IDENT_MIN, REG_IDENT_MAX))
-		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_identifier",
-		    "identifiers are %u to %u characters of text",
-		    REG_IDENT_MIN, REG_IDENT_MAX);
+	if ((e = reg_rep_ids(org_id, person_id, ei)) != RP_OK)
+		return e;
 	if (actor == NULL || actor[0] == '\0')
 		return rp_fail(ei, RP_ERR_INTERNAL, "no_actor",
 		    "no actor for the audit log");
@@ -689,11 +829,22 @@ reg_rep_add(struct db *db, const char *org_id, const char *org_name,
 	if (person == 0)
 		return rp_fail(ei, RP_ERR_BAD_INPUT, "unknown_person",
 		    "person %s is new: give their name", person_id);
-	if ((e = reg_is_rep(db, org, person, from, &yes)) != RP_OK)
+	dbq_start(&q, db, DB_REP_OVERLAP);
+	dbq_int(&q, org);
+	dbq_int(&q, person);
+	dbq_int(&q, from);
+	if (to != 0)
+		dbq_int(&q, to);
+	else
+		dbq_null(&q);
+	if (dbq_step(&q))
+		overlap = 1;
+	if ((e = dbq_end(&q)) != RP_OK)
 		return rp_fail(ei, e, "db", "cannot read representatives");
-	if (yes)
+	if (overlap)
 		return rp_fail(ei, RP_ERR_CONFLICT, "rep_exists",
-		    "%s already represents %s then", person_id, org_id);
+		    "%s already represents %s during (part of) that period",
+		    person_id, org_id);
 
 	dbq_start(&q, db, DB_REP_ADD);
 	dbq_int(&q, org);
@@ -705,8 +856,8 @@ reg_rep_add(struct db *db, const char *org_id, const char *org_name,
 		dbq_null(&q);
 	if ((e = dbq_exec(&q, NULL)) == RP_ERR_CONFLICT)
 		return rp_fail(ei, e, "rep_exists",
-		    "%s already represents %s from that time", person_id,
-		    org_id);
+		    "a representation of %s by %s starting at that time is "
+		    "registered already", org_id, person_id);
 	if (e != RP_OK)
 		return rp_fail(ei, e, "db", "cannot add the representative");
 
@@ -721,27 +872,28 @@ reg_rep_add(struct db *db, const char *org_id, const char *org_name,
 }
 
 /*
- * Ends at now every representation of org_id by person_id that is in
- * force at now, inside the caller's transaction, with an audit entry
- * "rep.end".  Returns RP_OK; RP_ERR_NOT_FOUND ("no_rep") when the
- * organisation, the person or a representation in force is unknown; a
- * database error.
+ * Ends the representation of org_id by person_id, inside the caller's
+ * transaction: the one in force at now ends at now (audit entry
+ * "rep.end"), and one that has not begun yet ends at its start, so that
+ * it never takes effect (valid_to = valid_from; audit entry
+ * "rep.cancel").  *ended and *cancelled get how many of each.  Returns
+ * RP_OK; RP_ERR_BAD_INPUT for a malformed identifier; RP_ERR_NOT_FOUND
+ * ("no_rep") when the organisation, the person or a representation in
+ * force or to come is unknown; a database error.
  */
 enum rp_err
 reg_rep_end(struct db *db, const char *org_id, const char *person_id,
-    const char *actor, int64_t now, struct rp_errinfo *ei)
+    const char *actor, int64_t now, int *ended, int *cancelled,
+    struct rp_errinfo *ei)
 {
 	struct dbq	 q;
 	char		 subject[RP_LABEL_MAX + 16], ts[32];
 	int64_t		 org, person;
-	int		 changes = 0;
 	enum rp_err	 e;
 
-	if (!reg_text_ok(org_id, REG_IDENT_MIN, REG_IDENT_MAX) ||
-	    !reg_text_ok(person_id, REG_IDENT_MIN, REG_IDENT_MAX))
-		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_identifier",
-		    "identifiers are %u to %u characters of text",
-		    REG_IDENT_MIN, REG_IDENT_MAX);
+	*ended = *cancelled = 0;
+	if ((e = reg_rep_ids(org_id, person_id, ei)) != RP_OK)
+		return e;
 	if (actor == NULL || actor[0] == '\0')
 		return rp_fail(ei, RP_ERR_INTERNAL, "no_actor",
 		    "no actor for the audit log");
@@ -754,20 +906,34 @@ reg_rep_end(struct db *db, const char *org_id, const char *person_id,
 		dbq_int(&q, now);
 		dbq_int(&q, org);
 		dbq_int(&q, person);
-		if ((e = dbq_exec(&q, &changes)) != RP_OK)
+		if ((e = dbq_exec(&q, ended)) != RP_OK)
 			return rp_fail(ei, e, "db",
 			    "cannot end the representation");
+		dbq_start(&q, db, DB_REP_CANCEL);
+		dbq_int(&q, now);
+		dbq_int(&q, org);
+		dbq_int(&q, person);
+		if ((e = dbq_exec(&q, cancelled)) != RP_OK)
+			return rp_fail(ei, e, "db",
+			    "cannot cancel the representation");
 	}
-	if (changes == 0)
+	if (*ended == 0 && *cancelled == 0)
 		return rp_fail(ei, RP_ERR_NOT_FOUND, "no_rep",
-		    "%s does not represent %s now", person_id, org_id);
+		    "%s does not represent %s now or later", person_id,
+		    org_id);
 	rp_time_format(now, ts);
 	if (reg_subject(subject, sizeof(subject), "organisation", org_id) ==
 	    -1)
 		return rp_fail(ei, RP_ERR_INTERNAL, "internal", "org_id");
-	return reg_audit(db, now, actor, "rep.end", subject,
+	if (*ended > 0 && (e = reg_audit(db, now, actor, "rep.end", subject,
 	    json_pack("{s:s, s:s, s:i}", "person", person_id, "valid_to", ts,
-	    "ended", changes), ei);
+	    "ended", *ended), ei)) != RP_OK)
+		return e;
+	if (*cancelled > 0 && (e = reg_audit(db, now, actor, "rep.cancel",
+	    subject, json_pack("{s:s, s:i}", "person", person_id,
+	    "cancelled", *cancelled), ei)) != RP_OK)
+		return e;
+	return RP_OK;
 }
 
 /*
@@ -814,10 +980,15 @@ reg_staff_add(struct db *db, const struct cert_info *info, const char *name,
 		    "roles are agent, officer and admin; at least one");
 	if (name == NULL)
 		name = info->common_name;
-	if (!reg_text_ok(name, 1, RP_TEXT_MAX - 1))
+	if (!reg_name_ok(name))
 		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_name",
-		    "a staff name is 1 to %u bytes of text; the certificate "
-		    "has no common name to use", RP_TEXT_MAX - 1);
+		    "a staff name is 1 to %u bytes of text without control "
+		    "or bidi characters (the certificate's common name, "
+		    "unless named)", RP_TEXT_MAX - 1);
+	if (!reg_text_ok(info->subject, 0, RP_DN_MAX - 1))
+		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_dn",
+		    "the certificate's subject holds control or bidi "
+		    "characters");
 	if (!reg_sha_ok(info->sha256))
 		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_certificate",
 		    "the certificate was not read");

@@ -99,7 +99,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 # leaf NAME SUBJECT SERIAL DAYS: makes $pki/NAME.pem (and NAME.key).
 leaf() {
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -keyout "$pki/$1.key" -out "$pki/$1.csr" -subj "$2" \
+	    -keyout "$pki/$1.key" -out "$pki/$1.csr" -utf8 -subj "$2" \
 	    >/dev/null 2>&1 &&
 	openssl x509 -req -in "$pki/$1.csr" -CA "$pki/ca.pem" \
 	    -CAkey "$pki/ca.key" -set_serial "$3" -days "$4" \
@@ -118,6 +118,17 @@ leaf card1 "/CN=Cene Zupan/serialNumber=PNOSI-1007/C=SI" 0x1007 1826 || made=0
 leaf card2 "/CN=Cene Zupan/serialNumber=PNOSI-1007/C=SI" 0x1008 1826 || made=0
 leaf staff1 "/CN=Agent Ana/O=Test TSP/C=SI" 0x2001 365 || made=0
 for i in 1 2 3; do leaf "dir$i" "/CN=Dir Person $i/serialNumber=PNOSI-200$i/C=SI" "0x300$i" 1826 || made=0; done
+# An EV TLS certificate: its serialNumber is the company register number.
+leaf ev "/CN=www.shop.si/serialNumber=5566778000/O=Shop d.o.o./C=SI" 0x5001 365 || made=0
+leaf numsn "/CN=Numeric Person/serialNumber=12345678/C=SI" 0x5002 1826 || made=0
+leaf hashf "/CN=Hash File/serialNumber=PNOSI-5003/C=SI" 0x5003 1826 || made=0
+leaf outside "/CN=Outside Person/serialNumber=PNOSI-5004/C=SI" 0x5004 1826 || made=0
+leaf inside "/CN=Inside Person/serialNumber=PNOSI-5005/C=SI" 0x5005 1826 || made=0
+# A staff certificate whose CN holds a right-to-left override (U+202E).
+rlo=$(printf '\342\200\256')
+leaf rlostaff "/CN=Agent ${rlo}anA/O=Test TSP/C=SI" 0x5006 365 || made=0
+for i in 1 2 3 4; do leaf "due$i" "/CN=Due Person $i/serialNumber=PNOSI-600$i/C=SI" "0x600$i" 1826 || made=0; done
+esc=$(printf '\033')
 check "openssl made the test certificates" test "$made" = 1
 
 # --- init ---------------------------------------------------------------
@@ -159,7 +170,46 @@ adm "--now" "2026-01-01T00:00:00Z" staff
 check "--now is accepted (test build)" rc_is 0
 adm --now yesterday staff
 check "--now with a bad time: exit 2" rc_is 2
+adm import-cert "$pki/personal.pem" --type personal --token CARD-X --token-kind floppy
+check "--token-kind floppy: exit 2, before any work" sh -c "[ $rc = 2 ] && grep -q 'token-kind' '$work/err'"
+adm import-cert "$pki/personal.pem" --type personal --token ''
+check "--token '': exit 2" rc_is 2
+adm import-cert "$pki/personal.pem" --type personal --token "CARD${rlo}1"
+check "--token with a bidi control: exit 2" rc_is 2
+adm import-cert "$pki/personal.pem" --type personal --term-years ' 5'
+check "--term-years ' 5' (leading space): exit 2" rc_is 2
+adm requests --limit "$(printf '\t5')"
+check "--limit with a leading tab: exit 2" rc_is 2
+adm requests --limit "$(printf '\n5')"
+check "--limit with a leading newline: exit 2" rc_is 2
+adm import-cert "$pki/personal.pem" --type personal --passphrase-hash '$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$MTIzNDU2Nzg5MDEyMzQ1Ng'
+check "a cheap Argon2 hash (m=8,t=1) is refused: exit 2" sh -c "[ $rc = 2 ] && grep -q 'm=19456..262144' '$work/err'"
+adm import-cert "$pki/personal.pem" --type personal --passphrase-hash '$argon2id$v=19$m=4194304,t=10,p=16$c2FsdHNhbHRzYWx0c2FsdA$MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI'
+check "a huge Argon2 hash (m=4 GiB,p=16) is refused: exit 2" rc_is 2
+adm import-cert "$pki/personal.pem" --type personal --passphrase-hash '$argon2id$v=19$m=19456,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI'
+check "an Argon2 hash with one pass is refused: exit 2" rc_is 2
+adm import-cert "$pki/personal.pem" --type personal --passphrase-hash-file "$work/x" --passphrase-file "$work/y"
+check "two passphrase sources: exit 2" rc_is 2
+adm add-rep --org VATSI-12345678 --person PNOSI-5009 --name ''
+check "add-rep --name '': exit 2" rc_is 2
+adm add-rep --org VATSI-12345678 --org-name '' --person PNOSI-5009 --name X
+check "add-rep --org-name '': exit 2" rc_is 2
+adm add-rep --org VATSI-12345678 --person PNOSI-5009 --name X --email not-an-address
+check "add-rep with a bad --email: exit 2" sh -c "[ $rc = 2 ] && grep -q -- '--email' '$work/err'"
+adm add-rep --org VATSI-12345678 --person PNOSI-5009 --name "Evil ${rlo}gnp.exe"
+check "add-rep --name with a right-to-left override: exit 2" rc_is 2
+adm add-rep --org VATSI-12345678 --person PNOSI-5009 --name "Ana$(printf '\302\205')"
+check "add-rep --name with a C1 control (NEL): exit 2" rc_is 2
+adm add-rep --org 5566778000 --org-name Shop --person PNOSI-5009 --name X
+check "add-rep --org not of the ETSI form: exit 2" rc_is 2
+adm add-rep --org VATSI-12345678 --person 12345678 --name X
+check "add-rep --person not of the ETSI form: exit 2" rc_is 2
+adm remove-rep --org VATSI-12345678 --person 'PNOSI 1'
+check "remove-rep --person not of the ETSI form: exit 2" rc_is 2
+adm add-staff "$pki/staff1.pem" --role agent --name ''
+check "add-staff --name '': exit 2" rc_is 2
 check "nothing stored by refused command lines" test "$(ncerts)" = 0
+check "no person or organisation stored either" sql_is "SELECT (SELECT count(*) FROM persons) + (SELECT count(*) FROM organisations) + (SELECT count(*) FROM legal_reps) + (SELECT count(*) FROM staff)" 0
 
 # --- import-cert ----------------------------------------------------------
 adm import-cert "$pki/personal.pem" --type personal
@@ -220,6 +270,43 @@ adm import-cert "$pki/staff1.pem" --type personal --passphrase-file "$work/pass.
 check "a passphrase file readable by others is used, with a warning" sh -c "[ $rc = 0 ] && grep -q 'warning' '$work/err'"
 check "a certificate without a token gets its own passphrase" sql_is "SELECT count(*) FROM passphrases s JOIN certificates c ON c.id = s.certificate_id WHERE c.serial = '2001'" 1
 
+# --- files: regular files only, opened once, wiped --------------------------
+before=$(ncerts)
+mkfifo "$work/fifo"
+adm import-cert "$work/fifo" --type personal
+check "import-cert of a FIFO: refused at once, not a regular file" sh -c "[ $rc = 1 ] && grep -q 'not a regular file' '$work/err'"
+adm import-cert "$work" --type personal
+check "import-cert of a directory: refused" sh -c "[ $rc = 1 ] && grep -q 'not a regular file' '$work/err'"
+adm import-cert "$pki/hashf.pem" --type personal --passphrase-file "$work/fifo"
+check "a FIFO as passphrase file: refused" sh -c "[ $rc = 1 ] && grep -q 'not a regular file' '$work/err'"
+chmod 600 "$work/pass.txt"
+ln -s "$work/pass.txt" "$work/pass-link.txt"
+adm import-cert "$pki/hashf.pem" --type personal --passphrase-file "$work/pass-link.txt"
+check "a passphrase file that is a symbolic link: refused" sh -c "[ $rc = 1 ] && grep -q 'symbolic link' '$work/err'"
+printf '\357\273\277correct horse battery staple\n' >"$work/bom.txt"
+chmod 600 "$work/bom.txt"
+adm import-cert "$pki/hashf.pem" --type personal --passphrase-file "$work/bom.txt"
+check "a passphrase file with a UTF-8 BOM: refused, saying so" sh -c "[ $rc = 1 ] && grep -q 'byte order mark' '$work/err'"
+printf '%s\n' '$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$MTIzNDU2Nzg5MDEyMzQ1Ng' >"$work/weak.hash"
+chmod 600 "$work/weak.hash"
+adm import-cert "$pki/hashf.pem" --type personal --passphrase-hash-file "$work/weak.hash"
+check "--passphrase-hash-file with a cheap hash: refused, exit 1" sh -c "[ $rc = 1 ] && grep -q 'm=19456..262144' '$work/err' && ! grep -q 'MTIzNDU2' '$work/err'"
+check "nothing stored by refused files" test "$(ncerts)" = "$before"
+good_hash='$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0c2FsdA$MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI'
+printf '%s\r\n' "$good_hash" >"$work/good.hash"
+chmod 600 "$work/good.hash"
+adm import-cert "$pki/hashf.pem" --type personal --passphrase-hash-file "$work/good.hash"
+check "--passphrase-hash-file: the hash on its first line is stored" sh -c "[ $rc = 0 ] && [ \"\$(sqlite3 '$work/rp.db' \"SELECT s.hash FROM passphrases s JOIN certificates c ON c.id = s.certificate_id WHERE c.serial = '5003'\")\" = '$good_hash' ]"
+
+# --- a serialNumber is a person only in the ETSI natural-person form ------
+persons=$(sql 'SELECT count(*) FROM persons')
+adm import-cert "$pki/ev.pem" --type tls
+check "an EV TLS certificate with serialNumber=5566778000 imports" sh -c "[ $rc = 0 ] && grep -q '^imported 5001 tls ' '$work/out'"
+check "... without a person" sh -c "[ \$(sqlite3 '$work/rp.db' 'SELECT count(*) FROM persons') = $persons ] && [ \$(sqlite3 '$work/rp.db' \"SELECT person_id IS NULL FROM certificates WHERE serial = '5001'\") = 1 ]"
+adm import-cert "$pki/numsn.pem" --type personal
+check "a personal certificate with a numeric serialNumber: imported with a warning" sh -c "[ $rc = 0 ] && grep -q 'not an ETSI natural-person identifier' '$work/err'"
+check "... and no person" sql_is "SELECT count(*) FROM persons WHERE person_id = '12345678'" 0
+
 # --- import-dir -------------------------------------------------------------
 hash='$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI'
 mkdir -p "$work/dir" "$work/bad"
@@ -275,6 +362,61 @@ adm import-dir "$work/bad"
 check "import-dir refuses a wrong header" sh -c "[ $rc = 1 ] && grep -q 'certificates.csv:1: ' '$work/err'"
 check "still nothing imported" test "$(ncerts)" = "$before"
 
+# Symbolic links never lead out of the directory (nor anywhere else).
+mkdir -p "$work/links"
+ln -s "$pki/outside.pem" "$work/links/out.pem"
+printf 'file,type,term_years,token,token_kind,qscd,passphrase_hash\nout.pem,personal,,,,,\n' >"$work/links/certificates.csv"
+adm import-dir "$work/links"
+check "import-dir refuses a symbolic link out of the directory" sh -c "[ $rc = 1 ] && grep -q 'certificates.csv:2: out.pem: a symbolic link' '$work/err'"
+cp "$pki/inside.pem" "$work/links/inside-real.pem"
+ln -s inside-real.pem "$work/links/inside.pem"
+printf 'file,type,term_years,token,token_kind,qscd,passphrase_hash\ninside.pem,personal,,,,,\n' >"$work/links/certificates.csv"
+adm import-dir "$work/links"
+check "import-dir refuses a symbolic link even within the directory" sh -c "[ $rc = 1 ] && grep -q 'symbolic link' '$work/err'"
+mkdir -p "$work/links2"
+cp "$pki/inside.pem" "$work/links2/"
+printf 'file,type,term_years,token,token_kind,qscd,passphrase_hash\ninside.pem,personal,,,,,\n' >"$work/elsewhere.csv"
+ln -s ../elsewhere.csv "$work/links2/certificates.csv"
+adm import-dir "$work/links2"
+check "import-dir refuses a certificates.csv that is a symbolic link" sh -c "[ $rc = 1 ] && grep -q 'symbolic link' '$work/err'"
+ln -s "$work/dir" "$work/dir-link"
+adm import-dir "$work/dir-link"
+check "import-dir refuses a directory that is a symbolic link" sh -c "[ $rc = 1 ] && grep -q 'not a directory' '$work/err'"
+mkfifo "$work/links2/pipe.pem"
+rm -f "$work/links2/certificates.csv"
+printf 'file,type,term_years,token,token_kind,qscd,passphrase_hash\npipe.pem,personal,,,,,\n' >"$work/links2/certificates.csv"
+adm import-dir "$work/links2"
+check "import-dir refuses a FIFO without waiting on it" sh -c "[ $rc = 1 ] && grep -q 'pipe.pem: not a regular file' '$work/err'"
+check "nothing imported through links" sql_is "SELECT count(*) FROM certificates WHERE serial IN ('5004', '5005')" 0
+
+# Input echoed in errors is escaped: no terminal escape reaches stderr.
+printf 'file,type,term_years,token,token_kind,qscd,passphrase_hash\nx.pem,%s[31mred,,,,,\n' "$esc" >"$work/links2/certificates.csv"
+adm import-dir "$work/links2"
+check "a CSV field with an escape sequence is printed escaped" sh -c "[ $rc = 1 ] && grep -qF 'unknown type \"\\x1b[31mred\"' '$work/err' && ! grep -q \"$esc\" '$work/err'"
+printf 'file,type,term_years,token,token_kind,qscd,passphrase_hash\n%s]0;owned%s.pem,personal,,,,,\n' "$esc" "$(printf '\007')" >"$work/links2/certificates.csv"
+adm import-dir "$work/links2"
+check "a CSV file name with an escape sequence is printed escaped" sh -c "[ $rc = 1 ] && grep -qF '\\x1b]0;owned\\x07.pem' '$work/err' && ! grep -q \"$esc\" '$work/err'"
+printf 'file,type,term_years,token,token_kind,qscd,passphrase_hash\nx%s.pem,personal,,,,,\n' "$rlo" >"$work/links2/certificates.csv"
+adm import-dir "$work/links2"
+check "a CSV file name with a bidi control is printed escaped" sh -c "[ $rc = 1 ] && grep -qF 'x\\u{202E}.pem' '$work/err' && ! grep -q \"$rlo\" '$work/err'"
+adm import-cert "$work/x${esc}[2J.pem" --type personal
+check "a file name with an escape sequence is printed escaped" sh -c "[ $rc = 1 ] && grep -qF 'x\\x1b[2J.pem' '$work/err' && ! grep -q \"$esc\" '$work/err'"
+adm import-cert "$(printf 'bad\377name.pem')" --type personal
+check "invalid UTF-8 in a file name is printed as \\xHH" sh -c "[ $rc = 1 ] && grep -qF 'bad\\xff' '$work/err'"
+cp "$pki/inside.pem" "$work/links2/c1.pem"
+printf 'file,type,term_years,token,token_kind,qscd,passphrase_hash\nc1.pem,personal,,CARD%s1,,,\n' "$(printf '\302\233')" >"$work/links2/certificates.csv"
+adm import-dir "$work/links2"
+check "import-dir refuses a token label with a C1 control" sh -c "[ $rc = 1 ] && grep -q 'certificates.csv:2: token' '$work/err'"
+printf 'file,type,term_years,token,token_kind,qscd,passphrase_hash\nc1.pem,personal,,,,,"$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$MTIzNDU2Nzg5MDEyMzQ1Ng"\n' >"$work/links2/certificates.csv"
+adm import-dir "$work/links2"
+check "import-dir refuses a cheap Argon2 hash" sh -c "[ $rc = 1 ] && grep -q 'certificates.csv:2: passphrase_hash' '$work/err'"
+printf 'file,type,term_years,token,token_kind,qscd,passphrase_hash\nc1.pem,personal,,,floppy,,\n' >"$work/links2/certificates.csv"
+adm import-dir "$work/links2"
+check "import-dir refuses an unknown token kind on its line" sh -c "[ $rc = 1 ] && grep -q 'certificates.csv:2: token_kind' '$work/err'"
+printf 'file,type,term_years,token,token_kind,qscd,passphrase_hash,extra\n' >"$work/links2/certificates.csv"
+adm import-dir "$work/links2"
+check "import-dir refuses a header with an extra column" sh -c "[ $rc = 1 ] && grep -q 'certificates.csv:1: ' '$work/err'"
+
 # --- legal representatives ------------------------------------------------
 adm add-rep --org VATSI-12345678 --person PNOSI-5001 --name "Darja Zakonita" --email darja@example.si --from 2026-01-01
 check "add-rep registers a new person as legal rep" sh -c "[ $rc = 0 ] && grep -q '^added rep PNOSI-5001 of VATSI-12345678 from 2026-01-01T00:00:00.000Z' '$work/out'"
@@ -292,6 +434,31 @@ check "remove-rep ends it" sh -c "[ $rc = 0 ] && grep -q '^ended rep PNOSI-5001 
 check "the representation has an end now" sql_is "SELECT valid_to IS NOT NULL FROM legal_reps r JOIN persons p ON p.id = r.person_id WHERE p.person_id = 'PNOSI-5001'" 1
 adm remove-rep --org VATSI-12345678 --person PNOSI-5001
 check "remove-rep of no representation: exit 1" rc_is 1
+
+adm add-rep --org VATSI-12345678 --person PNOSI-5002 --name "Erik Zastopnik" --from 2020-01-01 --to 2024-01-01
+check "add-rep of a closed period" rc_is 0
+adm add-rep --org VATSI-12345678 --person PNOSI-5002 --from 2023-06-01 --to 2025-01-01
+check "add-rep refuses a period overlapping an earlier one" sh -c "[ $rc = 1 ] && grep -q 'already represents' '$work/err'"
+adm add-rep --org VATSI-12345678 --person PNOSI-5002 --from 2019-01-01
+check "add-rep refuses an open period that covers an earlier one" rc_is 1
+adm add-rep --org VATSI-12345678 --person PNOSI-5002 --from 2021-01-01 --to 2022-01-01
+check "add-rep refuses a period inside an earlier one" rc_is 1
+adm add-rep --org VATSI-12345678 --person PNOSI-5002 --from 2024-01-01 --to 2025-01-01
+check "add-rep accepts a period that starts where the last ended" rc_is 0
+check "two periods, no overlap" sql_is "SELECT count(*) FROM legal_reps r JOIN persons p ON p.id = r.person_id WHERE p.person_id = 'PNOSI-5002'" 2
+
+adm add-rep --org VATSI-12345678 --person PNOSI-5003 --name "Fran Prihodnji" --from 2099-01-01
+check "add-rep of a period that begins in the future" rc_is 0
+adm remove-rep --org VATSI-12345678 --person PNOSI-5003
+check "remove-rep removes a representation that has not begun" sh -c "[ $rc = 0 ] && grep -q '^cancelled rep PNOSI-5003 of VATSI-12345678' '$work/out'"
+check "... it ends at its start, never in force" sql_is "SELECT valid_to = valid_from FROM legal_reps r JOIN persons p ON p.id = r.person_id WHERE p.person_id = 'PNOSI-5003'" 1
+check "... and the audit log says so" sql_is "SELECT count(*) FROM audit WHERE action = 'rep.cancel' AND details LIKE '%PNOSI-5003%'" 1
+adm remove-rep --org VATSI-12345678 --person PNOSI-5003
+check "remove-rep of a cancelled representation: exit 1" rc_is 1
+
+"$ADMIN" -c "$work/rp.ini" add-rep --org VATSI-12345678 --person PNOSI-5004 --name "Gal Full" >/dev/full 2>"$work/err"
+rc=$?
+check "add-rep whose report cannot be written: exit 1, nothing changed" sh -c "[ $rc = 1 ] && grep -q 'nothing was changed' '$work/err' && [ \$(wc -l <'$work/err') = 1 ] && [ \$(sqlite3 '$work/rp.db' \"SELECT count(*) FROM persons WHERE person_id = 'PNOSI-5004'\") = 0 ]"
 
 # --- staff -------------------------------------------------------------------
 fp=$(openssl x509 -in "$pki/staff1.pem" -noout -fingerprint -sha256 | cut -d= -f2)
@@ -316,6 +483,15 @@ adm disable-staff abc
 check "disable-staff of a malformed fingerprint: exit 2" rc_is 2
 adm enable-staff "$sha"
 check "enable-staff enables it again" sh -c "[ $rc = 0 ] && [ \$(sqlite3 '$work/rp.db' \"SELECT active FROM staff WHERE cert_sha256 = '$sha'\") = 1 ]"
+adm add-staff "$pki/rlostaff.pem" --role agent
+check "add-staff refuses a common name with a right-to-left override" sh -c "[ $rc = 1 ] && grep -q 'bidi' '$work/err'"
+adm add-staff "$pki/rlostaff.pem" --role agent --name "Agent Ana"
+check "... also under another name (its subject holds it)" rc_is 1
+check "... no account made" sql_is "SELECT count(*) FROM staff" 2
+# Values stored by older versions, or by hand, are shown escaped.
+sql "UPDATE staff SET name = 'Web ' || char(27) || '[2J' || char(8238) || 'nimdA' || char(133) || char(9) WHERE cert_sha256 <> '$sha'"
+adm staff
+check "staff shows C0, C1 and bidi controls escaped" sh -c "[ $rc = 0 ] && grep -qF 'Web \\x1b[2J\\u{202E}nimdA\\u{0085}\\t	' '$work/out' && ! grep -q \"$esc\" '$work/out' && ! grep -q \"$rlo\" '$work/out' && [ \$(wc -l <'$work/out') = 3 ]"
 
 # --- requests, show, export -------------------------------------------------
 adm requests
@@ -341,6 +517,21 @@ assert any(t['label'] == 'CARD-0001' and t['passphrase_set'] for t in d['tokens'
 check "export holds no passphrase hash" sh -c "! grep -q 'argon2' '$work/export.json'"
 adm export
 check "export without --json: exit 2" rc_is 2
+
+# export reads a snapshot: it neither waits for nor blocks a writer.
+rm -f "$work/locked"
+sqlite3 -batch "$work/rp.db" <<EOF >/dev/null 2>&1 &
+BEGIN IMMEDIATE;
+.shell touch '$work/locked'
+.shell sleep 4
+COMMIT;
+EOF
+holder=$!
+for i in $(seq 1 50); do [ -f "$work/locked" ] && break; sleep 0.1; done
+adm export --json
+alive=0; kill -0 "$holder" 2>/dev/null && alive=1
+check "export succeeds while another process holds BEGIN IMMEDIATE" sh -c "[ -f '$work/locked' ] && [ $rc = 0 ] && [ $alive = 1 ] && python3 -m json.tool '$work/out' >/dev/null"
+wait "$holder"
 
 # --- audit chain ---------------------------------------------------------------
 adm audit-verify
@@ -393,6 +584,64 @@ adm show "$rid"
 check "show prints the request, its certificate and audit trail" sh -c "[ $rc = 0 ] && grep -q '^request_id	$rid$' '$work/out' && grep -q '^1002	business	' '$work/out' && grep -q '	system:sweep	' '$work/out'"
 adm audit-verify
 check "the chain is intact after the sweep" rc_is 0
+
+# --- show and export of a request with an approval ------------------------------
+# The approval is made directly in the database (the signing flow is the
+# web's); its signature must never leave the database.
+sql "INSERT INTO approvals (request_id, person_id, staff_id, roles, signature, signer_sha256, approved_at) VALUES ((SELECT id FROM requests WHERE public_id = '$rid'), (SELECT id FROM persons WHERE person_id = 'PNOSI-5002'), NULL, 2, CAST('SIGNATURE-SECRET-MARKER' AS BLOB), '$sha', $day0)"
+adm show "$rid"
+check "show lists the approval" sh -c "[ $rc = 0 ] && grep -A2 '^approvals$' '$work/out' | grep -q '	PNOSI-5002	Erik Zastopnik	-	legal_rep	$sha$'"
+adm export --json
+cp "$work/out" "$work/export2.json"
+check "export holds the approval" python3 -c "
+import json
+d = json.load(open('$work/export2.json'))
+r = [r for r in d['requests'] if r['request_id'] == '$rid'][0]
+assert len(r['approvals']) == 1, r
+a = r['approvals'][0]
+assert a['person_id'] == 'PNOSI-5002' and a['signer_sha256'] == '$sha', a
+assert 'signature' not in a, a
+"
+b64=$(printf 'SIGNATURE-SECRET-MARKER' | base64)
+hex=$(printf 'SIGNATURE-SECRET-MARKER' | od -An -tx1 | tr -d ' \n')
+check "export never contains a signature" sh -c "! grep -qi -e 'SIGNATURE-SECRET' -e '$b64' -e '$hex' -e '\"signature\"' '$work/export2.json'"
+
+# --- show with an id that starts with '-' ---------------------------------------
+dash_id='-dashIdStartsWithMinus'
+sql "INSERT INTO requests (public_id, action, reason, channel, auth_method, requester, state, received_at, due_at, updated_at) VALUES ('$dash_id', 'suspend', 'unspecified', 'hotline', 'staff', 'staff:test', 'queued', $day0, $day0, $day0)"
+adm show "$dash_id"
+check "show takes an id that starts with '-'" sh -c "[ $rc = 0 ] && grep -qx 'request_id	$dash_id' '$work/out'"
+adm show -- "$dash_id"
+check "show -- ID works too" sh -c "[ $rc = 0 ] && grep -qx 'request_id	$dash_id' '$work/out'"
+adm show -x
+check "show of a short option is still an option error: exit 2" rc_is 2
+
+# --- four sweeps at once --------------------------------------------------------
+for i in 1 2 3 4; do adm import-cert "$pki/due$i.pem" --type personal; done
+now_ms=$(python3 -c 'import time; print(int(time.time() * 1000))')
+s_at=$((now_ms - 61 * 86400 * 1000))
+s_until=$((now_ms - 86400 * 1000))
+sql "UPDATE certificates SET status = 'suspended', status_at = $s_at, suspended_at = $s_at, suspended_until = $s_until, reason = 'keyCompromise' WHERE serial IN ('6001', '6002', '6003')"
+before=$(sql "SELECT count(*) FROM requests WHERE channel = 'system'")
+for i in 1 2 3 4; do
+	"$ADMIN" -c "$work/rp.ini" sweep >"$work/sweep$i.out" 2>"$work/sweep$i.err" &
+	pids="${pids:-} $!"
+done
+swept=0
+for p in $pids; do wait "$p" || swept=1; done
+check "four sweeps at once all succeed" test "$swept" = 0
+check "... and make exactly 3 system requests" sql_is "SELECT count(*) - $before FROM requests WHERE channel = 'system'" 3
+check "... one for each due suspension" sql_is "SELECT count(DISTINCT c.serial) FROM requests r JOIN request_certificates rc ON rc.request_id = r.id JOIN certificates c ON c.id = rc.certificate_id WHERE r.channel = 'system' AND c.serial IN ('6001', '6002', '6003')" 3
+check "... reported once in all" sh -c "cat '$work'/sweep[1-4].out | sed -n 's/^suspensions_ended=\([0-9]*\) .*/\1/p' | awk '{ s += \$1 } END { exit s != 3 }'"
+
+# A sweep that changed something but cannot write its report says so.
+sql "UPDATE certificates SET status = 'suspended', status_at = $s_at, suspended_at = $s_at, suspended_until = $s_until, reason = 'keyCompromise' WHERE serial = '6004'"
+"$ADMIN" -c "$work/rp.ini" sweep >/dev/full 2>"$work/err"
+rc=$?
+check "sweep that cannot write its report: exit 1, 'committed'" sh -c "[ $rc = 1 ] && grep -q 'committed, but could not write the report' '$work/err'"
+check "... and the change was made" sql_is "SELECT count(*) FROM requests r JOIN request_certificates rc ON rc.request_id = r.id JOIN certificates c ON c.id = rc.certificate_id WHERE c.serial = '6004'" 1
+adm audit-verify
+check "the chain is intact after concurrent sweeps" rc_is 0
 
 echo "RESULT passed=$pass failed=$fail"
 [ "$fail" -eq 0 ]

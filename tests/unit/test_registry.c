@@ -600,8 +600,13 @@ test_import_bad_input(void **state)
 	    NULL, "Ana", "PNOSI-1001", NULL, NULL, NULL, 0x31, 365 };
 	struct tcert		 longer = {
 	    NULL, "CA-like", NULL, NULL, NULL, NULL, 0x32, 365 * 15 };
-	struct tcert		 shortid = {
-	    NULL, "Ana", "AB", NULL, NULL, NULL, 0x33, 365 };
+	struct tcert		 badorg = {
+	    NULL, "www.example.si", NULL, "Org", "12345678", NULL, 0x33, 365 };
+	struct tcert		 rlo = {
+	    NULL, "Evil \xe2\x80\xaegnp.exe", NULL, NULL, NULL, NULL, 0x34,
+	    365 };
+	struct tcert		 tc2 = {
+	    NULL, "Ana", "PNOSI-1001", NULL, NULL, NULL, 0x35, 365 };
 	struct reg_import	 imp;
 	struct cert_info	 info;
 	struct rp_errinfo	 ei;
@@ -655,14 +660,177 @@ test_import_bad_input(void **state)
 	cert_info_free(&info);
 	before = fingerprint(t);
 
-	/* A serialNumber too short to be a person's identifier. */
-	make_cert(t, &shortid, &info);
-	imp = imp_of(CT_PERSONAL);
+	/* An organizationIdentifier not of the ETSI form is refused. */
+	make_cert(t, &badorg, &info);
+	imp = imp_of(CT_TLS);
 	assert_int_equal(import_tx(t, &info, &imp, &id, &ei),
 	    RP_ERR_BAD_INPUT);
-	assert_string_equal(ei.code, "bad_person_id");
+	assert_string_equal(ei.code, "bad_org_id");
+	cert_info_free(&info);
+	/* A right-to-left override in the subject DN is refused. */
+	make_cert(t, &rlo, &info);
+	imp = imp_of(CT_TLS);
+	assert_int_equal(import_tx(t, &info, &imp, &id, &ei),
+	    RP_ERR_BAD_INPUT);
+	assert_string_equal(ei.code, "bad_dn");
+	cert_info_free(&info);
+	/* A token label with a bidi control, a C1 control. */
+	make_cert(t, &tc2, &info);
+	imp = imp_of(CT_PERSONAL);
+	imp.token = "CARD-\xe2\x80\x8f" "1";
+	assert_int_equal(import_tx(t, &info, &imp, &id, &ei),
+	    RP_ERR_BAD_INPUT);
+	assert_string_equal(ei.code, "bad_token");
+	imp.token = "CARD-\xc2\x9b" "1";
+	assert_int_equal(import_tx(t, &info, &imp, &id, &ei),
+	    RP_ERR_BAD_INPUT);
+	assert_string_equal(ei.code, "bad_token");
 	cert_info_free(&info);
 	assert_int_equal(fingerprint(t), before);
+}
+
+/*
+ * Only an ETSI natural-person serialNumber makes a person, and only for
+ * types that have one: an EV TLS certificate's serialNumber is the
+ * company register number.
+ */
+static void
+test_import_person_rule(void **state)
+{
+	struct treg		*t = *state;
+	struct tcert		 ev = {
+	    NULL, "www.shop.si", "5566778000", "Shop d.o.o.",
+	    "VATSI-55667780", NULL, 0x51, 365 };
+	struct tcert		 qwac = {
+	    NULL, "qwac.shop.si", "PNOSI-5101", NULL, NULL, NULL, 0x52, 365 };
+	struct tcert		 plain = {
+	    NULL, "Ana", "12345678", NULL, NULL, NULL, 0x53, 365 };
+	struct tcert		 shortid = {
+	    NULL, "Ana", "AB", NULL, NULL, NULL, 0x54, 365 };
+	struct tcert		 seal = {
+	    NULL, "Seal", "TINSI-5105", "Shop d.o.o.", "VATSI-55667780",
+	    NULL, 0x55, 365 };
+	struct tcert		 idc = {
+	    NULL, "Ana", "IDCSI-X7", NULL, NULL, NULL, 0x56, 365 };
+	struct reg_import	 imp;
+	struct cert_row		 row;
+	struct rp_errinfo	 ei;
+
+	imp = imp_of(CT_TLS);
+	add_cert(t, &ev, &imp);
+	imp = imp_of(CT_QWAC);
+	add_cert(t, &qwac, &imp);
+	imp = imp_of(CT_PERSONAL);
+	add_cert(t, &plain, &imp);
+	add_cert(t, &shortid, &imp);
+	imp = imp_of(CT_ESEAL);
+	add_cert(t, &seal, &imp);
+	imp = imp_of(CT_APPLICATION);
+	add_cert(t, &idc, &imp);
+	assert_int_equal(raw_int(t, "SELECT count(*) FROM persons"), 2);
+	assert_int_equal(raw_int(t, "SELECT count(*) FROM persons WHERE "
+	    "person_id IN ('TINSI-5105', 'IDCSI-X7')"), 2);
+
+	assert_int_equal(reg_cert_find(t->db, NULL, "51", &row, &ei), RP_OK);
+	assert_int_equal(row.person, 0);
+	assert_string_equal(row.org_id, "VATSI-55667780");
+	assert_int_equal(reg_cert_find(t->db, NULL, "52", &row, &ei), RP_OK);
+	assert_int_equal(row.person, 0);
+	assert_int_equal(reg_cert_find(t->db, NULL, "53", &row, &ei), RP_OK);
+	assert_int_equal(row.person, 0);
+	assert_int_equal(reg_cert_find(t->db, NULL, "55", &row, &ei), RP_OK);
+	assert_string_equal(row.person_id, "TINSI-5105");
+	assert_int_equal(reg_cert_find(t->db, NULL, "56", &row, &ei), RP_OK);
+	assert_string_equal(row.person_id, "IDCSI-X7");
+}
+
+/* The ETSI identifier forms, names, labels, e-mail, token kinds. */
+static void
+test_ident_forms(void **state)
+{
+	static const char *const persons[] = {
+		"PNOSI-1", "PASDE-C01X00T47", "IDCSI-1234567890123",
+		"TAXFR-0123456789", "TINSI-12345678",
+		"PNOSI-a!b~",
+	};
+	static const char *const not_persons[] = {
+		"", "5566778000", "PNO", "PNOSI", "PNOSI-", "PNOsi-1",
+		"pnoSI-1", "PNOSI1", "PNOSI_1", "VATSI-1", "LEIXG-1",
+		"PNOSI-1 2", "PNOSI-1\t", "PNOSI-\xc5\xa1",
+		" PNOSI-1", "PNOS1-1", "PNOSI:1",
+	};
+	static const char *const orgs[] = {
+		"VATSI-12345678", "NTRDE-HRB12345", "PSDBE-NBB-1234",
+		"LEIXG-529900T8BM49AURSDO55", "VATXI-1",
+	};
+	static const char *const not_orgs[] = {
+		"", "VAT", "VATSI", "VATSI-", "vatSI-1", "PNOSI-1",
+		"VATSI-1 2", "12345678", "VATS1-1", "EORSI-1",
+	};
+	char	 id[64];
+	size_t	 i;
+
+	(void)state;
+	/* 50 characters after the hyphen at most. */
+	memset(id, '7', sizeof(id));
+	memcpy(id, "PNOSI-", 6);
+	id[6 + 50] = '\0';
+	assert_true(reg_person_id_ok(id));
+	id[6 + 50] = '7';
+	id[6 + 51] = '\0';
+	assert_false(reg_person_id_ok(id));
+	for (i = 0; i < sizeof(persons) / sizeof(persons[0]); i++)
+		if (!reg_person_id_ok(persons[i]))
+			fail_msg("refused person %s", persons[i]);
+	for (i = 0; i < sizeof(not_persons) / sizeof(not_persons[0]); i++)
+		if (reg_person_id_ok(not_persons[i]))
+			fail_msg("accepted person %s", not_persons[i]);
+	assert_false(reg_person_id_ok(NULL));
+	for (i = 0; i < sizeof(orgs) / sizeof(orgs[0]); i++)
+		if (!reg_org_id_ok(orgs[i]))
+			fail_msg("refused org %s", orgs[i]);
+	for (i = 0; i < sizeof(not_orgs) / sizeof(not_orgs[0]); i++)
+		if (reg_org_id_ok(not_orgs[i]))
+			fail_msg("accepted org %s", not_orgs[i]);
+	assert_false(reg_org_id_ok(NULL));
+
+	/* Names: UTF-8 text, nothing that hides or reorders it. */
+	assert_true(reg_name_ok("Ana Novak"));
+	assert_true(reg_name_ok("\xc5\xa0pela \xc4\x8cuk"));
+	/* Arabic letters are fine, the Arabic letter mark is not. */
+	assert_true(reg_name_ok("\xd8\xb9\xd9\x84\xd9\x8a"));
+	assert_true(reg_name_ok("a\xe2\x80\x94" "b"));	/* U+2014 dash */
+	assert_false(reg_name_ok(""));
+	assert_false(reg_name_ok(NULL));
+	assert_false(reg_name_ok("Ana\tNovak"));
+	assert_false(reg_name_ok("Ana\x7f"));
+	assert_false(reg_name_ok("Ana\x1b[31m"));
+	assert_false(reg_name_ok("Ana\xc2\x85"));		/* NEL, C1 */
+	assert_false(reg_name_ok("Ana\xc2\x9b" "31m"));	/* CSI, C1 */
+	assert_false(reg_name_ok("Evil \xe2\x80\xaegnp.exe"));/* RLO */
+	assert_false(reg_name_ok("a\xe2\x80\xaa"));	/* LRE */
+	assert_false(reg_name_ok("a\xe2\x80\x8e"));	/* LRM */
+	assert_false(reg_name_ok("a\xe2\x80\x8f"));	/* RLM */
+	assert_false(reg_name_ok("a\xe2\x81\xa6"));	/* LRI */
+	assert_false(reg_name_ok("a\xe2\x81\xa9"));	/* PDI */
+	assert_false(reg_name_ok("a\xe2\x80\xa8"));	/* LINE SEP */
+	assert_false(reg_name_ok("a\xd8\x9c"));		/* ALM */
+	assert_false(reg_name_ok("a\xc5"));		/* cut UTF-8 */
+	assert_false(reg_name_ok("a\xc0\xaf"));		/* overlong */
+	assert_true(reg_label_ok("CARD-0001"));
+	assert_false(reg_label_ok(""));
+	assert_false(reg_label_ok("CARD\xe2\x80\xae" "1"));
+	assert_true(reg_email_ok("ana@example.si"));
+	assert_false(reg_email_ok("ana"));
+	assert_false(reg_email_ok("@example.si"));
+	assert_false(reg_email_ok("ana@"));
+	assert_false(reg_email_ok("a@b@c"));
+	assert_false(reg_email_ok("ana novak@example.si"));
+	assert_false(reg_email_ok("ana@exa\xe2\x80\xaemple.si"));
+	assert_true(reg_token_kind_ok("usb"));
+	assert_false(reg_token_kind_ok("floppy"));
+	assert_false(reg_token_kind_ok(""));
+	assert_false(reg_token_kind_ok(NULL));
 }
 
 /* A row this program cannot read is an error, never a guess. */
@@ -780,9 +948,13 @@ rep_end_tx(struct treg *t, const char *org_id, const char *person_id,
     int64_t now, struct rp_errinfo *ei)
 {
 	enum rp_err	 e;
+	int		 ended = -1, cancelled = -1;
 
 	assert_int_equal(db_begin(t->db), RP_OK);
-	e = reg_rep_end(t->db, org_id, person_id, ACTOR, now, ei);
+	e = reg_rep_end(t->db, org_id, person_id, ACTOR, now, &ended,
+	    &cancelled, ei);
+	assert_true(ended >= 0 && cancelled >= 0);
+	assert_true(e != RP_OK || ended + cancelled > 0);
 	if (e == RP_OK)
 		assert_int_equal(db_commit(t->db), RP_OK);
 	else
@@ -830,6 +1002,22 @@ test_is_rep_edges(void **state)
 	assert_int_equal(rep_add_tx(t, "VATSI-12345678", NULL, "PNOSI-5001",
 	    NULL, from + DAY, 0, &ei), RP_ERR_CONFLICT);
 	assert_string_equal(ei.code, "rep_exists");
+	/* Any overlap is refused: a period that starts before and ends
+	 * inside, one inside, one around, one from before, open-ended. */
+	assert_int_equal(rep_add_tx(t, "VATSI-12345678", NULL, "PNOSI-5001",
+	    NULL, from - 10 * DAY, from + 1, &ei), RP_ERR_CONFLICT);
+	assert_int_equal(rep_add_tx(t, "VATSI-12345678", NULL, "PNOSI-5001",
+	    NULL, from + DAY, from + 2 * DAY, &ei), RP_ERR_CONFLICT);
+	assert_int_equal(rep_add_tx(t, "VATSI-12345678", NULL, "PNOSI-5001",
+	    NULL, from - DAY, to + DAY, &ei), RP_ERR_CONFLICT);
+	assert_int_equal(rep_add_tx(t, "VATSI-12345678", NULL, "PNOSI-5001",
+	    NULL, from - DAY, 0, &ei), RP_ERR_CONFLICT);
+	assert_int_equal(rep_add_tx(t, "VATSI-12345678", NULL, "PNOSI-5001",
+	    NULL, to - 1, to + DAY, &ei), RP_ERR_CONFLICT);
+	assert_string_equal(ei.code, "rep_exists");
+	/* Periods are half-open: one may end where another starts. */
+	assert_int_equal(rep_add_tx(t, "VATSI-12345678", NULL, "PNOSI-5001",
+	    NULL, from - 10 * DAY, from, &ei), RP_OK);
 	/* After the period: a new, open-ended representation. */
 	assert_int_equal(rep_add_tx(t, "VATSI-12345678", NULL, "PNOSI-5001",
 	    NULL, to, 0, &ei), RP_OK);
@@ -838,7 +1026,7 @@ test_is_rep_edges(void **state)
 	assert_true(yes);
 
 	collect(t, "organisation:VATSI-12345678", &c);
-	assert_int_equal(c.n, 2);
+	assert_int_equal(c.n, 3);
 	assert_non_null(strstr(c.text, ACTOR " rep.add {\"person\":"
 	    "\"PNOSI-5001\",\"valid_from\":\"2026-11-21T"));
 	assert_non_null(strstr(c.text, "\"valid_to\":null}"));
@@ -861,6 +1049,18 @@ test_rep_add_bad(void **state)
 	/* Bad identifiers, an empty period, a control character. */
 	assert_int_equal(rep_add_tx(t, "V", "Org", "PNOSI-1", "X", NOW, 0,
 	    &ei), RP_ERR_BAD_INPUT);
+	assert_string_equal(ei.code, "bad_identifier");
+	assert_int_equal(rep_add_tx(t, "VATSI-1", "Org", "5566778000", "X",
+	    NOW, 0, &ei), RP_ERR_BAD_INPUT);
+	assert_string_equal(ei.code, "bad_identifier");
+	assert_int_equal(rep_add_tx(t, "PNOSI-2", "Org", "PNOSI-1", "X", NOW,
+	    0, &ei), RP_ERR_BAD_INPUT);
+	assert_int_equal(rep_add_tx(t, "VATSI-1", "Org", "PNOSI-1",
+	    "Evil \xe2\x80\xae", NOW, 0, &ei), RP_ERR_BAD_INPUT);
+	assert_string_equal(ei.code, "bad_name");
+	assert_int_equal(rep_add_tx(t, "VATSI-1", "Org\xc2\x9b", "PNOSI-1",
+	    "X", NOW, 0, &ei), RP_ERR_BAD_INPUT);
+	assert_string_equal(ei.code, "bad_name");
 	assert_int_equal(rep_add_tx(t, "VATSI-1", "Org", "PNOSI-1", "X", NOW,
 	    NOW, &ei), RP_ERR_BAD_INPUT);
 	assert_string_equal(ei.code, "bad_period");
@@ -900,6 +1100,68 @@ test_rep_end(void **state)
 	assert_int_equal(c.n, 2);
 	assert_non_null(strstr(c.text, ACTOR " rep.end {\"ended\":1,"
 	    "\"person\":\"PNOSI-5001\",\"valid_to\":\"2026-11-21T"));
+}
+
+/* A representation that has not begun can be removed: it ends at its
+ * start, so it never takes effect, and says so in the audit log. */
+static void
+test_rep_end_future(void **state)
+{
+	struct treg		*t = *state;
+	struct rp_errinfo	 ei;
+	struct collect		 c;
+	int64_t			 org, person;
+	int			 yes, ended = -1, cancelled = -1;
+
+	assert_int_equal(rep_add_tx(t, "VATSI-12345678", "Podjetje",
+	    "PNOSI-5001", "Darja", NOW + 10 * DAY, 0, &ei), RP_OK);
+	ids_of(t, "VATSI-12345678", "PNOSI-5001", &org, &person);
+	assert_int_equal(db_begin(t->db), RP_OK);
+	assert_int_equal(reg_rep_end(t->db, "VATSI-12345678", "PNOSI-5001",
+	    ACTOR, NOW, &ended, &cancelled, &ei), RP_OK);
+	assert_int_equal(db_commit(t->db), RP_OK);
+	assert_int_equal(ended, 0);
+	assert_int_equal(cancelled, 1);
+	assert_int_equal(raw_int(t, "SELECT count(*) FROM legal_reps WHERE "
+	    "valid_to = valid_from"), 1);
+	assert_int_equal(reg_is_rep(t->db, org, person, NOW + 10 * DAY,
+	    &yes), RP_OK);
+	assert_false(yes);
+	assert_int_equal(reg_is_rep(t->db, org, person, NOW + 400 * DAY,
+	    &yes), RP_OK);
+	assert_false(yes);
+	/* Nothing left to remove; the empty period blocks nothing. */
+	assert_int_equal(rep_end_tx(t, "VATSI-12345678", "PNOSI-5001", NOW,
+	    &ei), RP_ERR_NOT_FOUND);
+	assert_int_equal(rep_add_tx(t, "VATSI-12345678", NULL, "PNOSI-5001",
+	    NULL, NOW, NOW + 20 * DAY, &ei), RP_OK);
+
+	/* One in force and one to come: both go, each audited. */
+	assert_int_equal(rep_add_tx(t, "VATSI-12345678", NULL, "PNOSI-5001",
+	    NULL, NOW + 30 * DAY, 0, &ei), RP_OK);
+	assert_int_equal(db_begin(t->db), RP_OK);
+	assert_int_equal(reg_rep_end(t->db, "VATSI-12345678", "PNOSI-5001",
+	    ACTOR, NOW + DAY, &ended, &cancelled, &ei), RP_OK);
+	assert_int_equal(db_commit(t->db), RP_OK);
+	assert_int_equal(ended, 1);
+	assert_int_equal(cancelled, 1);
+	assert_int_equal(reg_is_rep(t->db, org, person, NOW + DAY - 1, &yes),
+	    RP_OK);
+	assert_true(yes);
+	assert_int_equal(reg_is_rep(t->db, org, person, NOW + DAY, &yes),
+	    RP_OK);
+	assert_false(yes);
+	assert_int_equal(reg_is_rep(t->db, org, person, NOW + 31 * DAY,
+	    &yes), RP_OK);
+	assert_false(yes);
+	collect(t, "organisation:VATSI-12345678", &c);
+	assert_int_equal(c.n, 6);
+	assert_non_null(strstr(c.text, ACTOR " rep.cancel {\"cancelled\":1,"
+	    "\"person\":\"PNOSI-5001\"}\n"));
+	assert_non_null(strstr(c.text, ACTOR " rep.end {\"ended\":1,"));
+	/* A malformed identifier is refused, not looked up. */
+	assert_int_equal(rep_end_tx(t, "VATSI-12345678", "bogus", NOW, &ei),
+	    RP_ERR_BAD_INPUT);
 }
 
 /* --- staff ------------------------------------------------------------ */
@@ -983,6 +1245,40 @@ test_staff(void **state)
 	cert_info_free(&info);
 }
 
+/* A common name or given name that reorders text makes no account. */
+static void
+test_staff_bidi(void **state)
+{
+	struct treg		*t = *state;
+	struct tcert		 tc = {
+	    NULL, "Agent \xe2\x80\xae" "anA", NULL, "Test TSP", NULL, NULL,
+	    0x2002, 365 };
+	struct tcert		 ok = {
+	    NULL, "Agent Bor", NULL, "Test TSP", NULL, NULL, 0x2003, 365 };
+	struct cert_info	 info;
+	struct rp_errinfo	 ei;
+
+	make_cert(t, &tc, &info);
+	assert_int_equal(db_begin(t->db), RP_OK);
+	assert_int_equal(reg_staff_add(t->db, &info, NULL, ROLE_AGENT, ACTOR,
+	    NOW, &ei), RP_ERR_BAD_INPUT);
+	assert_string_equal(ei.code, "bad_name");
+	/* Named otherwise, the subject DN still holds the override. */
+	assert_int_equal(reg_staff_add(t->db, &info, "Agent Ana", ROLE_AGENT,
+	    ACTOR, NOW, &ei), RP_ERR_BAD_INPUT);
+	assert_string_equal(ei.code, "bad_dn");
+	db_rollback(t->db);
+	cert_info_free(&info);
+	make_cert(t, &ok, &info);
+	assert_int_equal(db_begin(t->db), RP_OK);
+	assert_int_equal(reg_staff_add(t->db, &info, "Bor \xc2\x85", ROLE_AGENT,
+	    ACTOR, NOW, &ei), RP_ERR_BAD_INPUT);
+	assert_string_equal(ei.code, "bad_name");
+	db_rollback(t->db);
+	cert_info_free(&info);
+	assert_int_equal(raw_int(t, "SELECT count(*) FROM staff"), 0);
+}
+
 /* --- passphrases ------------------------------------------------------ */
 
 static void
@@ -1053,9 +1349,10 @@ test_pass_hash_valid(void **state)
 {
 	static const char *const good[] = {
 		HASH1,
-		"$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$"
+		/* The cheapest and the dearest accepted. */
+		"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$"
 		    "MTIzNDU2Nzg5MDEyMzQ1Ng",
-		"$argon2id$v=19$m=4194304,t=10,p=16$c2FsdHNhbHRzYWx0c2FsdA$"
+		"$argon2id$v=19$m=262144,t=10,p=4$c2FsdHNhbHRzYWx0c2FsdA$"
 		    "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI",
 		/* A hash of whole 4-character groups: no spare bits. */
 		"$argon2id$v=19$m=65536,t=3,p=4$YWJjZGVmZ2hpams$"
@@ -1072,23 +1369,35 @@ test_pass_hash_valid(void **state)
 		/* no version */
 		"$argon2id$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
 		    "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI",
-		/* m out of range, leading zero, below 8 * p */
-		"$argon2id$v=19$m=7,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+		/* Too cheap to resist brute force (below OWASP's minimum
+		 * of 19 MiB and two passes): the old lower bounds. */
+		"$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$"
+		    "MTIzNDU2Nzg5MDEyMzQ1Ng",
+		"$argon2id$v=19$m=19455,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
 		    "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI",
-		"$argon2id$v=19$m=4194305,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+		"$argon2id$v=19$m=19456,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
 		    "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI",
-		"$argon2id$v=19$m=019456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+		"$argon2id$v=19$m=65536,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
 		    "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI",
-		"$argon2id$v=19$m=64,t=2,p=16$c2FsdHNhbHRzYWx0c2FsdA$"
+		/* So dear every check is a denial of service: the old
+		 * upper bounds, and just over the new ones. */
+		"$argon2id$v=19$m=4194304,t=10,p=16$c2FsdHNhbHRzYWx0c2FsdA$"
 		    "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI",
-		/* t and p out of range */
-		"$argon2id$v=19$m=19456,t=0,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+		"$argon2id$v=19$m=262145,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
 		    "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI",
 		"$argon2id$v=19$m=19456,t=11,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
 		    "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI",
-		"$argon2id$v=19$m=19456,t=2,p=0$c2FsdHNhbHRzYWx0c2FsdA$"
+		"$argon2id$v=19$m=19456,t=2,p=5$c2FsdHNhbHRzYWx0c2FsdA$"
 		    "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI",
-		"$argon2id$v=19$m=19456,t=2,p=17$c2FsdHNhbHRzYWx0c2FsdA$"
+		/* m out of range, leading zero */
+		"$argon2id$v=19$m=7,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+		    "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI",
+		"$argon2id$v=19$m=019456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+		    "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI",
+		/* t and p zero */
+		"$argon2id$v=19$m=19456,t=0,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+		    "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI",
+		"$argon2id$v=19$m=19456,t=2,p=0$c2FsdHNhbHRzYWx0c2FsdA$"
 		    "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI",
 		/* parameters out of order, spaces, signs */
 		"$argon2id$v=19$t=2,m=19456,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
@@ -1170,6 +1479,9 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_bad_input, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_import_person_rule, setup,
+		    teardown),
+		cmocka_unit_test(test_ident_forms),
 		cmocka_unit_test_setup_teardown(test_row_fail_closed, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cert_find, setup,
@@ -1180,7 +1492,11 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_rep_end, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_rep_end_future, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_staff, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_staff_bidi, setup,
+		    teardown),
 		cmocka_unit_test(test_pass_hash_round_trip),
 		cmocka_unit_test(test_pass_valid),
 		cmocka_unit_test(test_pass_hash_valid),
