@@ -70,6 +70,7 @@ fi
 echo "revportal is running at $STACK_URL/ (Ctrl-C stops it)"
 echo "  certificate: $dir/tls.crt (self-signed; curl --cacert it, or accept it in the browser)"
 echo "  logs:        $dir/revportal.log, $dir/nginx-error.log, $dir/access.log"
+echo "  registry:    build/rel/revportal-admin -c $dir/revportal.ini --help"
 
 tail -n +1 -F --pid=$$ "$dir/revportal.log" 2>/dev/null &
 tail_pid=$!
