@@ -6,7 +6,7 @@
 #   make run      build and run the portal on https://127.0.0.1:8443/ (Ctrl-C stops)
 #   make check    build and run every test; ends with "N passed, N failed"
 #   make bench    throughput against a hello-world FastCGI baseline (not a test)
-#   make fuzz     libFuzzer build of the body parsers (clang)
+#   make fuzz     libFuzzer builds of the parsers (clang)
 #   make clean
 
 
@@ -37,7 +37,7 @@ LIB_SRCS = cgi/buf.c cgi/log.c cgi/conf.c cgi/field.c cgi/http_parse.c \
 	cgi/csrf.c cgi/tmpl.c cgi/db.c cgi/metrics.c cgi/http_resp.c \
 	cgi/route.c cgi/h_pages.c cgi/h_ops.c cgi/h_test.c \
 	cgi/dom.c cgi/policy.c cgi/x509.c cgi/audit.c cgi/registry.c \
-	cgi/pass.c cgi/lifecycle.c
+	cgi/pass.c cgi/lifecycle.c cgi/csv.c
 MAIN_SRCS = cgi/main.c cgi/fcgi.c
 ADMIN_SRCS = cgi/admin.c
 
@@ -92,8 +92,8 @@ $(ASAN)/unit/%: tests/unit/%.c $(ASAN_LIB_OBJS) tests/unit/unit.h \
 
 # Each fuzz target as a plain program replaying its saved corpus
 # (tests/fuzz/corpus/ for fuzz_body, tests/fuzz/corpus-tmpl/ for fuzz_tmpl,
-# tests/fuzz/corpus-x509/ for fuzz_x509).
-FUZZ_TARGETS = fuzz_body fuzz_tmpl fuzz_x509
+# tests/fuzz/corpus-x509/ for fuzz_x509, tests/fuzz/corpus-csv/ for fuzz_csv).
+FUZZ_TARGETS = fuzz_body fuzz_tmpl fuzz_x509 fuzz_csv
 
 $(ASAN)/%_replay: tests/fuzz/%.c tests/fuzz/replay.c $(ASAN_LIB_OBJS)
 	$(CC) $(WARN) $(SAN) -Icgi $(PKG_CFLAGS) -o $@ $< \

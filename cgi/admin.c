@@ -34,15 +34,19 @@
 
 #define ADMIN_CONFIG	"/etc/revportal/revportal.ini"
 #define ADMIN_CSV_NAME	"certificates.csv"
-#define ADMIN_CSV_MAX	(1024u * 1024u)	/* the import CSV */
-#define ADMIN_CSV_ROWS	10000u		/* lines of one import */
-#define ADMIN_CSV_FIELD	512u		/* one CSV field, bytes */
-#define ADMIN_CSV_COLS	7u
+#define ADMIN_CSV_ROWS	10000u		/* certificates of one import */
+#define ADMIN_CSV_COLS	7u		/* columns of the import CSV */
 #define ADMIN_PASS_FILE_MAX 4096u	/* a passphrase or hash file */
 #define ADMIN_OUT_MAX	(16u * 1024u * 1024u) /* output held back */
 #define ADMIN_LINE_MAX	(64u * 1024u * 1024u) /* one escaped line */
 #define ADMIN_LIMIT_MAX	100000		/* requests --limit */
 #define ADMIN_LIMIT_DEF	100
+
+/* What an acceptable Argon2id string is, in messages. */
+#define ADMIN_HASH_FORM	"$argon2id$v=19$m=M,t=T,p=P$salt$hash with " \
+	"m=19456..262144, t=2..10, p=1..4"
+
+_Static_assert(ADMIN_CSV_COLS <= CSV_FIELDS_MAX, "CSV_FIELDS_MAX too small");
 
 /* Exit statuses. */
 #define EXIT_OK		0
@@ -89,6 +93,8 @@ struct cmd {
 	const char	*name;
 	int		(*fn)(struct admin *, const struct cmd *, int,
 			    char **);
+	int		 nargs;		/* arguments after the options */
+	const char	*argerr;	/* what another number says */
 	const char	*synopsis;	/* the arguments */
 	const char	*help;		/* what it does, options */
 };
@@ -117,11 +123,12 @@ static int	 cmd_audit_verify(struct admin *, const struct cmd *, int,
 
 /* The commands, in the order the usage lists them. */
 static const struct cmd cmds[] = {
-	{ "init", cmd_init, "",
+	{ "init", cmd_init, 0, "takes no arguments",
+	    "",
 	    "Creates the database, or brings it to this program's schema, and\n"
 	    "prints the schema version.\n" },
-	{ "import-cert", cmd_import_cert, "FILE.pem --type TYPE "
-	    "[--term-years N] [--token LABEL\n"
+	{ "import-cert", cmd_import_cert, 1, "name one certificate file",
+	    "FILE.pem --type TYPE [--term-years N] [--token LABEL\n"
 	    "        [--token-kind KIND] [--qscd]]\n"
 	    "        [--passphrase-file F | --passphrase-hash H | "
 	    "--passphrase-hash-file F]",
@@ -141,14 +148,15 @@ static const struct cmd cmds[] = {
 	    "                       (m=19456..262144,t=2..10,p=1..4)\n"
 	    "  --passphrase-hash-file F\n"
 	    "                       the Argon2id string, first line of F\n" },
-	{ "import-dir", cmd_import_dir, "DIR",
+	{ "import-dir", cmd_import_dir, 1, "takes exactly one argument",
+	    "DIR",
 	    "Registers every certificate listed in DIR/certificates.csv, all "
 	    "or none.\n"
 	    "The CSV (RFC 4180) starts with the header line\n"
 	    "  file,type,term_years,token,token_kind,qscd,passphrase_hash\n"
 	    "and an empty field takes the default.\n" },
-	{ "add-rep", cmd_add_rep, "--org ORG_ID [--org-name NAME] "
-	    "--person PERSON_ID [--name NAME]\n"
+	{ "add-rep", cmd_add_rep, 0, "takes no arguments",
+	    "--org ORG_ID [--org-name NAME] --person PERSON_ID [--name NAME]\n"
 	    "        [--email EMAIL] [--from DATE] [--to DATE]",
 	    "Registers a legal representative of an organisation for a "
 	    "period that\n"
@@ -159,42 +167,51 @@ static const struct cmd cmds[] = {
 	    "their names.  DATE is YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC; "
 	    "--from\n"
 	    "defaults to now, --to to open.\n" },
-	{ "remove-rep", cmd_remove_rep, "--org ORG_ID --person PERSON_ID",
+	{ "remove-rep", cmd_remove_rep, 0, "takes no arguments",
+	    "--org ORG_ID --person PERSON_ID",
 	    "Ends the representation in force now, and cancels one that has "
 	    "not begun.\n" },
-	{ "add-staff", cmd_add_staff, "CERT.pem --role ROLE [--role ROLE...] "
-	    "[--name NAME]",
+	{ "add-staff", cmd_add_staff, 1, "name one certificate file",
+	    "CERT.pem --role ROLE [--role ROLE...] [--name NAME]",
 	    "Creates a staff account for a TLS client certificate.\n"
 	    "  --role ROLE  agent, officer or admin; a comma list or repeated\n"
 	    "  --name NAME  default: the certificate's common name\n" },
-	{ "disable-staff", cmd_set_staff, "SHA256",
+	{ "disable-staff", cmd_set_staff, 1, "takes exactly one argument",
+	    "SHA256",
 	    "Disables the staff account of the certificate with this "
 	    "SHA-256\nfingerprint (hex, colons allowed).\n" },
-	{ "enable-staff", cmd_set_staff, "SHA256",
+	{ "enable-staff", cmd_set_staff, 1, "takes exactly one argument",
+	    "SHA256",
 	    "Enables a disabled staff account again.\n" },
-	{ "staff", cmd_staff, "", "Lists the staff accounts.\n" },
-	{ "requests", cmd_requests, "[--state STATE] [--overdue] "
-	    "[--limit N]",
+	{ "staff", cmd_staff, 0, "takes no arguments",
+	    "",
+	    "Lists the staff accounts.\n" },
+	{ "requests", cmd_requests, 0, "takes no arguments",
+	    "[--state STATE] [--overdue] [--limit N]",
 	    "Lists requests by due time.\n"
 	    "  --state STATE  awaiting_approval, queued, relayed, completed,\n"
 	    "                 rejected, expired or failed\n"
 	    "  --overdue      only open requests past their due time\n"
 	    "  --limit N      at most N (default 100)\n" },
-	{ "show", cmd_show, "[--] REQUEST_ID",
+	{ "show", cmd_show, 1, "takes exactly one argument",
+	    "[--] REQUEST_ID",
 	    "Shows a request, its certificates, approvals, outbox rows and "
 	    "audit trail.\n"
 	    "An id that starts with '-' may follow \"--\", or stand alone.\n" },
-	{ "export", cmd_export, "--json",
+	{ "export", cmd_export, 0, "takes no arguments",
+	    "--json",
 	    "Writes the registry and the requests as one JSON document "
 	    "(never\npassphrase hashes or signatures).\n" },
-	{ "sweep", cmd_sweep, "",
+	{ "sweep", cmd_sweep, 0, "takes no arguments",
+	    "",
 	    "Ends suspensions past their limit, expires approvals past "
 	    "their time\nand reports overdue requests (run every minute by "
 	    "revportal-sweep.timer).\n" },
-	{ "audit-verify", cmd_audit_verify, "",
+	{ "audit-verify", cmd_audit_verify, 0, "takes no arguments",
+	    "",
 	    "Checks the audit log's hash chain; exits 1 naming the first "
 	    "broken\nsequence number.\n" },
-	{ NULL, NULL, NULL, NULL },
+	{ NULL, NULL, 0, NULL, NULL, NULL },
 };
 
 /*
@@ -625,98 +642,31 @@ admin_open(struct admin *a)
 }
 
 /*
- * Reads the file path, relative to the directory dfd (AT_FDCWD: the
- * current one), whole.  With nofollow a symbolic link is refused (the
- * last component of path; import-dir names plain file names only).  The
- * file is opened once and everything is checked on that descriptor: a
- * regular file (not a FIFO, device or directory), at most max bytes, no
- * NUL byte.  Returns a NUL-terminated copy (the caller wipes it if
- * secret, and frees it) with its length in *lenp and, when modep is not
- * NULL, its mode in *modep; or NULL with why (whylen bytes) saying what
- * is wrong.  Whatever was read of a refused file is wiped.
+ * Opens the database (admin_open()) and starts the write transaction of
+ * a change.  Returns 0, or EXIT_FAIL after saying why.
  */
-static char *
-admin_read_at(int dfd, const char *path, int nofollow, size_t max,
-    size_t *lenp, mode_t *modep, char *why, size_t whylen)
+static int
+admin_begin(struct admin *a)
 {
-	struct stat	 st;
-	char		*p = NULL;
-	size_t		 got = 0;
-	ssize_t		 r;
-	int		 fd;
+	enum rp_err	 e;
+	int		 rc;
 
-	why[0] = '\0';
-	/* O_NONBLOCK: opening a FIFO must not hang; it is refused below. */
-	if ((fd = openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
-	    O_NOCTTY | (nofollow ? O_NOFOLLOW : 0))) == -1) {
-		if (errno == ELOOP && nofollow)
-			(void)snprintf(why, whylen, "a symbolic link, not "
-			    "followed");
-		else
-			(void)snprintf(why, whylen, "cannot open: %s",
-			    strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) == -1) {
-		(void)snprintf(why, whylen, "%s", strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		(void)snprintf(why, whylen, "not a regular file");
-		goto out;
-	}
-	if (st.st_size < 0 || (unsigned long long)st.st_size > max) {
-		(void)snprintf(why, whylen, "larger than %zu bytes", max);
-		goto out;
-	}
-	/* One byte more than allowed shows a file that grew meanwhile. */
-	if ((p = malloc(max + 2)) == NULL) {
-		(void)snprintf(why, whylen, "out of memory");
-		goto out;
-	}
-	for (;;) {
-		r = read(fd, p + got, max + 1 - got);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			(void)snprintf(why, whylen, "%s", strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-		if (got > max) {
-			(void)snprintf(why, whylen, "larger than %zu bytes",
-			    max);
-			goto fail;
-		}
-	}
-	if (memchr(p, '\0', got) != NULL) {
-		(void)snprintf(why, whylen, "holds a NUL byte");
-		goto fail;
-	}
-	p[got] = '\0';
-	*lenp = got;
-	if (modep != NULL)
-		*modep = st.st_mode;
-	goto out;
-fail:
-	OPENSSL_cleanse(p, got);
-	free(p);
-	p = NULL;
-out:
-	(void)close(fd);	/* read-only: nothing to lose */
-	return p;
+	if ((rc = admin_open(a)) != 0)
+		return rc;
+	if ((e = db_begin(a->db)) != RP_OK)
+		return admin_err("cannot start a transaction (%s)",
+		    rp_err_name(e));
+	return 0;
 }
 
 /*
- * Reads the certificate file path (relative to dfd, see admin_read_at();
- * at most RP_PEM_MAX bytes) into info.  Returns 0 with info to be
- * released by cert_info_free(), or -1 with why (whylen bytes) saying
- * what is wrong; info then needs nothing.
+ * Reads the certificate file path (relative to dfd, with flags, see
+ * rp_read_fileat(); at most RP_PEM_MAX bytes) into info.  Returns 0 with
+ * info to be released by cert_info_free(), or -1 with why (whylen bytes)
+ * saying what is wrong; info then needs nothing.
  */
 static int
-admin_read_cert(int dfd, const char *path, int nofollow,
+admin_read_cert(int dfd, const char *path, unsigned int flags,
     struct cert_info *info, char *why, size_t whylen)
 {
 	struct rp_errinfo	 ei;
@@ -725,7 +675,7 @@ admin_read_cert(int dfd, const char *path, int nofollow,
 	enum rp_err		 e;
 
 	memset(info, 0, sizeof(*info));
-	if ((pem = admin_read_at(dfd, path, nofollow, RP_PEM_MAX, &len, NULL,
+	if ((pem = rp_read_fileat(dfd, path, flags, RP_PEM_MAX, &len, NULL,
 	    why, whylen)) == NULL)
 		return -1;
 	memset(&ei, 0, sizeof(ei));
@@ -756,8 +706,8 @@ admin_first_line(const char *path, const char *what, size_t *lenp,
 	size_t	 line;
 	mode_t	 mode = 0;
 
-	if ((text = admin_read_at(AT_FDCWD, path, 1, ADMIN_PASS_FILE_MAX,
-	    lenp, &mode, why, sizeof(why))) == NULL) {
+	if ((text = rp_read_fileat(AT_FDCWD, path, RP_READ_NOFOLLOW,
+	    ADMIN_PASS_FILE_MAX, lenp, &mode, why, sizeof(why))) == NULL) {
 		admin_err("%s: %s", path, why);
 		return NULL;
 	}
@@ -834,8 +784,7 @@ admin_pass_hash_file(const char *path, char *out, size_t outsz)
 	if (!pass_hash_valid(out)) {
 		OPENSSL_cleanse(out, outsz);
 		admin_err("%s: the first line is not an acceptable Argon2id "
-		    "string ($argon2id$v=19$m=M,t=T,p=P$salt$hash with "
-		    "m=19456..262144, t=2..10, p=1..4)", path);
+		    "string (" ADMIN_HASH_FORM ")", path);
 		goto out;
 	}
 	rc = 0;
@@ -907,39 +856,83 @@ admin_commit(struct admin *a, const struct buf *report)
 	return 0;
 }
 
+/*
+ * Rolls back the open transaction of a change that failed and says why
+ * like admin_err().  Returns EXIT_FAIL.
+ */
+static int __attribute__((format(printf, 2, 3)))
+admin_abort(struct admin *a, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	db_rollback(a->db);
+	va_start(ap, fmt);
+	admin_vline(stderr, "revportal-admin: ", fmt, ap);
+	va_end(ap);
+	return EXIT_FAIL;
+}
+
 /* --- commands ----------------------------------------------------- */
 
 /*
- * Parses the command line of a command c that takes no option but
- * --help and exactly nargs arguments (then at argv[optind]).  Returns 0
- * to go on, or -1 when the command is done (help given, or a
- * command-line error reported) with its exit status in *rc.
+ * Returns the next option on the command line argv of command c: the
+ * value of an entry of lo; or 0 when the options are over and c->nargs
+ * arguments follow them, at argv[optind].  --help, which every lo holds,
+ * and a command-line error end the command: -1 is returned with its exit
+ * status in *rc, after the help or the error was written.  The caller
+ * sets optind to 0 before the first call.
  */
 static int
-admin_noopts(const struct cmd *c, int argc, char **argv, int nargs,
-    int *rc)
+admin_opt(const struct cmd *c, int argc, char **argv,
+    const struct option *lo, int *rc)
+{
+	int	 ch;
+
+	if ((ch = getopt_long(argc, argv, ":h", lo, NULL)) == -1) {
+		if (argc - optind == c->nargs)
+			return 0;
+		*rc = admin_usage_err(c, "%s", c->argerr);
+		return -1;
+	}
+	if (ch == 'h') {
+		admin_cmd_usage(c, stdout, 1);
+		*rc = EXIT_OK;
+		return -1;
+	}
+	if (ch == ':' || ch == '?') {
+		*rc = admin_badopt(c, ch, argv);
+		return -1;
+	}
+	return ch;
+}
+
+/*
+ * Reports the value of option opt of c as not being 1 to max - 1 bytes
+ * of text without control characters.  Returns EXIT_USAGE.
+ */
+static int
+admin_bad_text(const struct cmd *c, const char *opt, unsigned int max)
+{
+	return admin_usage_err(c, "%s: 1 to %u bytes of text without "
+	    "control characters", opt, max - 1);
+}
+
+/*
+ * Parses the command line of a command c that takes no option but
+ * --help, and c->nargs arguments (then at argv[optind]).  Returns 0 to
+ * go on, or -1 when the command is done (help given, or a command-line
+ * error reported) with its exit status in *rc.
+ */
+static int
+admin_noopts(const struct cmd *c, int argc, char **argv, int *rc)
 {
 	static const struct option lo[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int	 ch;
 
 	optind = 0;
-	if ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
-		if (ch == 'h') {
-			admin_cmd_usage(c, stdout, 1);
-			*rc = EXIT_OK;
-		} else
-			*rc = admin_badopt(c, ch, argv);
-		return -1;
-	}
-	if (argc - optind != nargs) {
-		*rc = admin_usage_err(c, nargs == 0 ? "takes no arguments" :
-		    "takes exactly one argument");
-		return -1;
-	}
-	return 0;
+	return admin_opt(c, argc, argv, lo, rc) == 0 ? 0 : -1;
 }
 
 /*
@@ -953,7 +946,7 @@ cmd_init(struct admin *a, const struct cmd *c, int argc, char **argv)
 	char	 err[512];
 	int	 r;
 
-	if (admin_noopts(c, argc, argv, 0, &r) == -1)
+	if (admin_noopts(c, argc, argv, &r) == -1)
 		return r;
 	if ((r = admin_conf(a)) != 0)
 		return r;
@@ -993,17 +986,13 @@ cmd_import_cert(struct admin *a, const struct cmd *c, int argc, char **argv)
 	const char		*path;
 	char			 hash[RP_PASS_HASH_MAX], why[RP_ERRMSG_MAX];
 	long long		 n;
-	int			 ch, rc = EXIT_FAIL, typed = 0, intx = 0;
-	enum rp_err		 e;
+	int			 ch, rc = EXIT_FAIL, typed = 0;
 
 	memset(&imp, 0, sizeof(imp));
 	memset(&info, 0, sizeof(info));
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+	while ((ch = admin_opt(c, argc, argv, lo, &rc)) > 0) {
 		switch (ch) {
-		case 'h':
-			admin_cmd_usage(c, stdout, 1);
-			return EXIT_OK;
 		case OPT_TYPE:
 			if ((imp.type = dom_type_parse(optarg)) == CT__MAX)
 				return admin_usage_err(c, "--type: unknown "
@@ -1018,9 +1007,8 @@ cmd_import_cert(struct admin *a, const struct cmd *c, int argc, char **argv)
 			break;
 		case OPT_TOKEN:
 			if (!reg_label_ok(optarg))
-				return admin_usage_err(c, "--token: 1 to %u "
-				    "bytes of text without control "
-				    "characters", RP_LABEL_MAX - 1);
+				return admin_bad_text(c, "--token",
+				    RP_LABEL_MAX);
 			imp.token = optarg;
 			break;
 		case OPT_TOKEN_KIND:
@@ -1042,11 +1030,11 @@ cmd_import_cert(struct admin *a, const struct cmd *c, int argc, char **argv)
 			hfile = optarg;
 			break;
 		default:
-			return admin_badopt(c, ch, argv);
+			abort();	/* not in lo */
 		}
 	}
-	if (argc - optind != 1)
-		return admin_usage_err(c, "name one certificate file");
+	if (ch == -1)
+		return rc;
 	if (!typed)
 		return admin_usage_err(c, "--type is required");
 	if ((pfile != NULL) + (imp.pass_hash != NULL) + (hfile != NULL) > 1)
@@ -1057,8 +1045,7 @@ cmd_import_cert(struct admin *a, const struct cmd *c, int argc, char **argv)
 		    "--token");
 	if (imp.pass_hash != NULL && !pass_hash_valid(imp.pass_hash))
 		return admin_usage_err(c, "--passphrase-hash: not an "
-		    "acceptable Argon2id string ($argon2id$v=19$m=M,t=T,p=P"
-		    "$salt$hash with m=19456..262144, t=2..10, p=1..4)");
+		    "acceptable Argon2id string (" ADMIN_HASH_FORM ")");
 	path = argv[optind];
 	imp.token_kind = kind != NULL ? kind : "smartcard";
 	imp.actor = a->actor;
@@ -1082,132 +1069,18 @@ cmd_import_cert(struct admin *a, const struct cmd *c, int argc, char **argv)
 			goto out;
 		imp.pass_hash = hash;
 	}
-	if (admin_open(a) != 0)
+	if (admin_begin(a) != 0)
 		goto out;
-	if ((e = db_begin(a->db)) != RP_OK) {
-		admin_err("cannot start a transaction (%s)", rp_err_name(e));
-		goto out;
-	}
-	intx = 1;
-	if ((e = admin_import(a, &info, &imp, path, &out, &ei)) != RP_OK) {
-		admin_err("%s: %s", path, ei.msg);
+	if (admin_import(a, &info, &imp, path, &out, &ei) != RP_OK) {
+		admin_abort(a, "%s: %s", path, ei.msg);
 		goto out;
 	}
-	intx = 0;
 	rc = admin_commit(a, &out);
 out:
-	if (intx)
-		db_rollback(a->db);
 	OPENSSL_cleanse(hash, sizeof(hash));
 	cert_info_free(&info);
 	buf_free(&out);
 	return rc;
-}
-
-/* One record of the import CSV. */
-struct csv_rec {
-	char	 f[ADMIN_CSV_COLS][ADMIN_CSV_FIELD];
-	size_t	 n;		/* fields read */
-	size_t	 line;		/* where it starts, from 1 */
-};
-
-/*
- * Reads the next record of the RFC 4180 text p[0..len) from *pos into r,
- * counting lines in *line.  Fields are separated by commas; a quoted
- * field may hold commas and doubled quotes, but no line end.  Blank
- * lines are skipped.  Returns 1 with a record, 0 at the end, -1 with
- * why (whylen bytes) for a malformed record.
- */
-static int
-csv_next(const char *p, size_t len, size_t *pos, size_t *line,
-    struct csv_rec *r, char *why, size_t whylen)
-{
-	size_t	 i = *pos, o;
-	int	 quoted;
-
-	while (i < len && (p[i] == '\n' || (p[i] == '\r' && i + 1 < len &&
-	    p[i + 1] == '\n'))) {
-		if (p[i] == '\n')
-			(*line)++;
-		i++;
-	}
-	if (i >= len)
-		return 0;
-	memset(r, 0, sizeof(*r));
-	r->line = *line;
-	for (;;) {
-		if (r->n == ADMIN_CSV_COLS) {
-			(void)snprintf(why, whylen, "more than %u fields",
-			    ADMIN_CSV_COLS);
-			return -1;
-		}
-		o = 0;
-		quoted = i < len && p[i] == '"';
-		if (quoted)
-			i++;
-		for (;;) {
-			if (i >= len) {
-				if (quoted) {
-					(void)snprintf(why, whylen,
-					    "a quoted field is not closed");
-					return -1;
-				}
-				break;
-			}
-			if (quoted && p[i] == '"') {
-				if (i + 1 < len && p[i + 1] == '"')
-					i++;
-				else {
-					i++;
-					quoted = 0;
-					if (i < len && p[i] != ',' &&
-					    p[i] != '\n' && p[i] != '\r') {
-						(void)snprintf(why, whylen,
-						    "text after a closing "
-						    "quote");
-						return -1;
-					}
-					break;
-				}
-			} else if (!quoted && (p[i] == ',' || p[i] == '\n' ||
-			    p[i] == '\r'))
-				break;
-			else if (!quoted && p[i] == '"') {
-				(void)snprintf(why, whylen, "a quote inside "
-				    "an unquoted field");
-				return -1;
-			} else if (p[i] == '\n' || p[i] == '\r') {
-				(void)snprintf(why, whylen, "a line end "
-				    "inside a quoted field");
-				return -1;
-			}
-			if (o + 1 >= ADMIN_CSV_FIELD) {
-				(void)snprintf(why, whylen, "a field longer "
-				    "than %u bytes", ADMIN_CSV_FIELD - 1);
-				return -1;
-			}
-			r->f[r->n][o++] = p[i++];
-		}
-		r->f[r->n++][o] = '\0';
-		if (i < len && p[i] == ',') {
-			i++;
-			continue;
-		}
-		if (i < len && p[i] == '\r') {
-			if (i + 1 >= len || p[i + 1] != '\n') {
-				(void)snprintf(why, whylen, "a CR without LF");
-				return -1;
-			}
-			i++;
-		}
-		if (i < len && p[i] == '\n') {
-			i++;
-			(*line)++;
-		}
-		break;
-	}
-	*pos = i;
-	return 1;
 }
 
 /*
@@ -1215,8 +1088,8 @@ csv_next(const char *p, size_t len, size_t *pos, size_t *line,
  * header).  Returns 0, or -1 with why filled.
  */
 static int
-csv_import(const struct csv_rec *r, struct reg_import *imp, char *why,
-    size_t whylen)
+admin_csv_import(const struct csv_rec *r, struct reg_import *imp,
+    char *why, size_t whylen)
 {
 	const char	*file = r->f[0], *q = r->f[5];
 	long long	 n;
@@ -1294,6 +1167,7 @@ cmd_import_dir(struct admin *a, const struct cmd *c, int argc, char **argv)
 		"file", "type", "term_years", "token", "token_kind", "qscd",
 		"passphrase_hash",
 	};
+	struct csv		 cv;
 	struct csv_rec		*r = NULL;
 	struct reg_import	 imp;
 	struct cert_info	 info;
@@ -1302,11 +1176,11 @@ cmd_import_dir(struct admin *a, const struct cmd *c, int argc, char **argv)
 	const char		*dir;
 	char			 csv[1024], why[RP_ERRMSG_MAX];
 	char			*text = NULL;
-	size_t			 len, pos = 0, line = 1, rows = 0, i;
+	size_t			 len, rows = 0, i;
 	int			 rc, intx = 0, k, dfd = -1;
 	enum rp_err		 e;
 
-	if (admin_noopts(c, argc, argv, 1, &rc) == -1)
+	if (admin_noopts(c, argc, argv, &rc) == -1)
 		return rc;
 	rc = EXIT_FAIL;
 	dir = argv[optind];
@@ -1321,8 +1195,8 @@ cmd_import_dir(struct admin *a, const struct cmd *c, int argc, char **argv)
 		return admin_err("%s: %s", dir, errno == ELOOP ||
 		    errno == ENOTDIR ? "not a directory (a symbolic link is "
 		    "not followed)" : strerror(errno));
-	if ((text = admin_read_at(dfd, ADMIN_CSV_NAME, 1, ADMIN_CSV_MAX, &len,
-	    NULL, why, sizeof(why))) == NULL) {
+	if ((text = rp_read_fileat(dfd, ADMIN_CSV_NAME, RP_READ_NOFOLLOW,
+	    CSV_FILE_MAX, &len, NULL, why, sizeof(why))) == NULL) {
 		admin_err("%s: %s", csv, why);
 		goto out;
 	}
@@ -1331,8 +1205,9 @@ cmd_import_dir(struct admin *a, const struct cmd *c, int argc, char **argv)
 		goto out;
 	}
 	/* The header, exactly (a UTF-8 BOM is not expected). */
-	k = csv_next(text, len, &pos, &line, r, why, sizeof(why));
-	for (i = 0; k == 1 && r->line == 1 && r->n == ADMIN_CSV_COLS &&
+	if ((e = csv_init(&cv, text, len, &ei)) == RP_OK)
+		e = csv_next(&cv, r, &ei);
+	for (i = 0; e == RP_OK && r->line == 1 && r->n == ADMIN_CSV_COLS &&
 	    i < ADMIN_CSV_COLS; i++)
 		if (strcmp(r->f[i], header[i]) != 0)
 			break;
@@ -1342,15 +1217,10 @@ cmd_import_dir(struct admin *a, const struct cmd *c, int argc, char **argv)
 		    csv);
 		goto out;
 	}
-	if (admin_open(a) != 0)
+	if (admin_begin(a) != 0)
 		goto out;
-	if ((e = db_begin(a->db)) != RP_OK) {
-		admin_err("cannot start a transaction (%s)", rp_err_name(e));
-		goto out;
-	}
 	intx = 1;
-	while ((k = csv_next(text, len, &pos, &line, r, why,
-	    sizeof(why))) == 1) {
+	while ((e = csv_next(&cv, r, &ei)) == RP_OK && r->n > 0) {
 		if (++rows > ADMIN_CSV_ROWS) {
 			admin_err("%s:%zu: more than %u certificates in one "
 			    "import", csv, r->line, ADMIN_CSV_ROWS);
@@ -1359,11 +1229,11 @@ cmd_import_dir(struct admin *a, const struct cmd *c, int argc, char **argv)
 		memset(&imp, 0, sizeof(imp));
 		imp.actor = a->actor;
 		imp.now = a->now;
-		if (csv_import(r, &imp, why, sizeof(why)) == -1) {
+		if (admin_csv_import(r, &imp, why, sizeof(why)) == -1) {
 			admin_err("%s:%zu: %s", csv, r->line, why);
 			goto out;
 		}
-		if (admin_read_cert(dfd, r->f[0], 1, &info, why,
+		if (admin_read_cert(dfd, r->f[0], RP_READ_NOFOLLOW, &info, why,
 		    sizeof(why)) != 0) {
 			admin_err("%s:%zu: %s: %s", csv, r->line, r->f[0],
 			    why);
@@ -1377,8 +1247,8 @@ cmd_import_dir(struct admin *a, const struct cmd *c, int argc, char **argv)
 			goto out;
 		}
 	}
-	if (k == -1) {
-		admin_err("%s:%zu: %s", csv, line, why);
+	if (e != RP_OK) {
+		admin_err("%s:%zu: %s", csv, cv.line, ei.msg);
 		goto out;
 	}
 	if (buf_addf(&out, "imported %zu certificate%s from ", rows,
@@ -1425,14 +1295,10 @@ cmd_add_rep(struct admin *a, const struct cmd *c, int argc, char **argv)
 	char			 fs[32], ts[32];
 	int64_t			 from = a->now, to = 0;
 	int			 ch, rc;
-	enum rp_err		 e;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+	while ((ch = admin_opt(c, argc, argv, lo, &rc)) > 0) {
 		switch (ch) {
-		case 'h':
-			admin_cmd_usage(c, stdout, 1);
-			return EXIT_OK;
 		case OPT_ORG:
 			if (!reg_org_id_ok(optarg))
 				return admin_usage_err(c, "--org: an ETSI "
@@ -1443,9 +1309,8 @@ cmd_add_rep(struct admin *a, const struct cmd *c, int argc, char **argv)
 			break;
 		case OPT_ORG_NAME:
 			if (!reg_name_ok(optarg))
-				return admin_usage_err(c, "--org-name: 1 to "
-				    "%u bytes of text without control "
-				    "characters", RP_TEXT_MAX - 1);
+				return admin_bad_text(c, "--org-name",
+				    RP_TEXT_MAX);
 			oname = optarg;
 			break;
 		case OPT_PERSON:
@@ -1458,9 +1323,7 @@ cmd_add_rep(struct admin *a, const struct cmd *c, int argc, char **argv)
 			break;
 		case OPT_NAME:
 			if (!reg_name_ok(optarg))
-				return admin_usage_err(c, "--name: 1 to %u "
-				    "bytes of text without control "
-				    "characters", RP_TEXT_MAX - 1);
+				return admin_bad_text(c, "--name", RP_TEXT_MAX);
 			pname = optarg;
 			break;
 		case OPT_EMAIL:
@@ -1470,38 +1333,29 @@ cmd_add_rep(struct admin *a, const struct cmd *c, int argc, char **argv)
 			email = optarg;
 			break;
 		case OPT_FROM:
-			if (admin_time(optarg, &from) == -1)
-				return admin_usage_err(c, "--from: not a "
-				    "date (YYYY-MM-DD or "
-				    "YYYY-MM-DDTHH:MM:SSZ)");
-			break;
 		case OPT_TO:
-			if (admin_time(optarg, &to) == -1)
-				return admin_usage_err(c, "--to: not a "
-				    "date (YYYY-MM-DD or "
-				    "YYYY-MM-DDTHH:MM:SSZ)");
+			if (admin_time(optarg, ch == OPT_FROM ? &from : &to) ==
+			    -1)
+				return admin_usage_err(c, "%s: not a date "
+				    "(YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)",
+				    ch == OPT_FROM ? "--from" : "--to");
 			break;
 		default:
-			return admin_badopt(c, ch, argv);
+			abort();	/* not in lo */
 		}
 	}
-	if (argc != optind)
-		return admin_usage_err(c, "takes no arguments");
+	if (ch == -1)
+		return rc;
 	if (org == NULL || person == NULL)
 		return admin_usage_err(c, "--org and --person are required");
 	if (to != 0 && to <= from)
 		return admin_usage_err(c, "--to must be after --from");
-	if ((rc = admin_open(a)) != 0)
-		return rc;
 	memset(&ei, 0, sizeof(ei));
-	if ((e = db_begin(a->db)) != RP_OK)
-		return admin_err("cannot start a transaction (%s)",
-		    rp_err_name(e));
-	if ((e = reg_rep_add(a->db, org, oname, person, pname, email, from,
-	    to, a->actor, a->now, &ei)) != RP_OK) {
-		db_rollback(a->db);
-		return admin_err("%s", ei.msg);
-	}
+	if ((rc = admin_begin(a)) != 0)
+		return rc;
+	if (reg_rep_add(a->db, org, oname, person, pname, email, from, to,
+	    a->actor, a->now, &ei) != RP_OK)
+		return admin_abort(a, "%s", ei.msg);
 	admin_say("added rep %s of %s from %s to %s", person, org,
 	    admin_iso(from, fs), to != 0 ? admin_iso(to, ts) : "-");
 	return admin_commit(a, NULL);
@@ -1523,14 +1377,10 @@ cmd_remove_rep(struct admin *a, const struct cmd *c, int argc, char **argv)
 	const char		*org = NULL, *person = NULL;
 	char			 ts[32];
 	int			 ch, rc, ended = 0, cancelled = 0;
-	enum rp_err		 e;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+	while ((ch = admin_opt(c, argc, argv, lo, &rc)) > 0) {
 		switch (ch) {
-		case 'h':
-			admin_cmd_usage(c, stdout, 1);
-			return EXIT_OK;
 		case OPT_ORG:
 			if (!reg_org_id_ok(optarg))
 				return admin_usage_err(c, "--org: an ETSI "
@@ -1544,24 +1394,19 @@ cmd_remove_rep(struct admin *a, const struct cmd *c, int argc, char **argv)
 			person = optarg;
 			break;
 		default:
-			return admin_badopt(c, ch, argv);
+			abort();	/* not in lo */
 		}
 	}
-	if (argc != optind)
-		return admin_usage_err(c, "takes no arguments");
+	if (ch == -1)
+		return rc;
 	if (org == NULL || person == NULL)
 		return admin_usage_err(c, "--org and --person are required");
-	if ((rc = admin_open(a)) != 0)
-		return rc;
 	memset(&ei, 0, sizeof(ei));
-	if ((e = db_begin(a->db)) != RP_OK)
-		return admin_err("cannot start a transaction (%s)",
-		    rp_err_name(e));
-	if ((e = reg_rep_end(a->db, org, person, a->actor, a->now, &ended,
-	    &cancelled, &ei)) != RP_OK) {
-		db_rollback(a->db);
-		return admin_err("%s", ei.msg);
-	}
+	if ((rc = admin_begin(a)) != 0)
+		return rc;
+	if (reg_rep_end(a->db, org, person, a->actor, a->now, &ended,
+	    &cancelled, &ei) != RP_OK)
+		return admin_abort(a, "%s", ei.msg);
 	if (ended > 0)
 		admin_say("ended rep %s of %s at %s", person, org,
 		    admin_iso(a->now, ts));
@@ -1589,14 +1434,10 @@ cmd_add_staff(struct admin *a, const struct cmd *c, int argc, char **argv)
 	char			 rtext[64], why[RP_ERRMSG_MAX];
 	unsigned int		 roles = 0, r;
 	int			 ch, rc = EXIT_FAIL;
-	enum rp_err		 e;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+	while ((ch = admin_opt(c, argc, argv, lo, &rc)) > 0) {
 		switch (ch) {
-		case 'h':
-			admin_cmd_usage(c, stdout, 1);
-			return EXIT_OK;
 		case OPT_ROLE:
 			if ((r = dom_roles_parse(optarg)) == 0)
 				return admin_usage_err(c, "--role: agent, "
@@ -1606,33 +1447,26 @@ cmd_add_staff(struct admin *a, const struct cmd *c, int argc, char **argv)
 			break;
 		case OPT_NAME:
 			if (!reg_name_ok(optarg))
-				return admin_usage_err(c, "--name: 1 to %u "
-				    "bytes of text without control "
-				    "characters", RP_TEXT_MAX - 1);
+				return admin_bad_text(c, "--name", RP_TEXT_MAX);
 			name = optarg;
 			break;
 		default:
-			return admin_badopt(c, ch, argv);
+			abort();	/* not in lo */
 		}
 	}
-	if (argc - optind != 1)
-		return admin_usage_err(c, "name one certificate file");
+	if (ch == -1)
+		return rc;
 	if (roles == 0)
 		return admin_usage_err(c, "--role is required");
 	if (admin_read_cert(AT_FDCWD, argv[optind], 0, &info, why,
 	    sizeof(why)) != 0)
 		return admin_err("%s: %s", argv[optind], why);
 	memset(&ei, 0, sizeof(ei));
-	if (admin_open(a) != 0)
+	if (admin_begin(a) != 0)
 		goto out;
-	if ((e = db_begin(a->db)) != RP_OK) {
-		admin_err("cannot start a transaction (%s)", rp_err_name(e));
-		goto out;
-	}
-	if ((e = reg_staff_add(a->db, &info, name, roles, a->actor, a->now,
-	    &ei)) != RP_OK) {
-		db_rollback(a->db);
-		admin_err("%s: %s", argv[optind], ei.msg);
+	if (reg_staff_add(a->db, &info, name, roles, a->actor, a->now, &ei) !=
+	    RP_OK) {
+		admin_abort(a, "%s: %s", argv[optind], ei.msg);
 		goto out;
 	}
 	if (dom_roles_format(roles, rtext, sizeof(rtext)) != RP_OK)
@@ -1681,25 +1515,19 @@ cmd_set_staff(struct admin *a, const struct cmd *c, int argc, char **argv)
 	struct rp_errinfo	 ei;
 	char			 sha[65];
 	int			 rc, active;
-	enum rp_err		 e;
 
 	active = strcmp(c->name, "enable-staff") == 0;
-	if (admin_noopts(c, argc, argv, 1, &rc) == -1)
+	if (admin_noopts(c, argc, argv, &rc) == -1)
 		return rc;
 	if (admin_sha(argv[optind], sha) == -1)
 		return admin_usage_err(c, "not a SHA-256 fingerprint (64 hex "
 		    "digits, colons allowed)");
-	if ((rc = admin_open(a)) != 0)
-		return rc;
 	memset(&ei, 0, sizeof(ei));
-	if ((e = db_begin(a->db)) != RP_OK)
-		return admin_err("cannot start a transaction (%s)",
-		    rp_err_name(e));
-	if ((e = reg_staff_set_active(a->db, sha, active, a->actor, a->now,
-	    &ei)) != RP_OK) {
-		db_rollback(a->db);
-		return admin_err("%s", ei.msg);
-	}
+	if ((rc = admin_begin(a)) != 0)
+		return rc;
+	if (reg_staff_set_active(a->db, sha, active, a->actor, a->now, &ei) !=
+	    RP_OK)
+		return admin_abort(a, "%s", ei.msg);
 	admin_say("%s staff %s", active ? "enabled" : "disabled", sha);
 	return admin_commit(a, NULL);
 }
@@ -1714,7 +1542,7 @@ cmd_staff(struct admin *a, const struct cmd *c, int argc, char **argv)
 	enum rp_err	 e;
 	int		 rc;
 
-	if (admin_noopts(c, argc, argv, 0, &rc) == -1)
+	if (admin_noopts(c, argc, argv, &rc) == -1)
 		return rc;
 	if ((rc = admin_open(a)) != 0)
 		return rc;
@@ -1778,11 +1606,8 @@ cmd_requests(struct admin *a, const struct cmd *c, int argc, char **argv)
 	enum rp_err	 e = RP_OK;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+	while ((ch = admin_opt(c, argc, argv, lo, &rc)) > 0) {
 		switch (ch) {
-		case 'h':
-			admin_cmd_usage(c, stdout, 1);
-			return EXIT_OK;
 		case OPT_STATE:
 			if (dom_state_parse(optarg) == RS__MAX)
 				return admin_usage_err(c, "--state: unknown "
@@ -1799,11 +1624,11 @@ cmd_requests(struct admin *a, const struct cmd *c, int argc, char **argv)
 				    ADMIN_LIMIT_MAX);
 			break;
 		default:
-			return admin_badopt(c, ch, argv);
+			abort();	/* not in lo */
 		}
 	}
-	if (argc != optind)
-		return admin_usage_err(c, "takes no arguments");
+	if (ch == -1)
+		return rc;
 	if ((rc = admin_open(a)) != 0)
 		return rc;
 	printf("request_id\taction\tstate\tchannel\treason\treceived_at\t"
@@ -1858,6 +1683,19 @@ admin_audit_row(void *arg, const struct audit_entry *e)
 }
 
 /*
+ * Writes the relation bits v (REL_*) as "subject", "legal_rep" or
+ * "subject,legal_rep" into buf; "" for none.  Returns buf.
+ */
+static const char *
+admin_rels(int64_t v, char buf[32])
+{
+	(void)snprintf(buf, 32, "%s%s%s", (v & REL_SUBJECT) ? "subject" : "",
+	    v == (REL_SUBJECT | REL_LEGAL_REP) ? "," : "",
+	    (v & REL_LEGAL_REP) ? "legal_rep" : "");
+	return buf;
+}
+
+/*
  * Returns 1 when s looks like a public request id: RP_ID_LEN base64url
  * characters.
  */
@@ -1894,7 +1732,7 @@ cmd_show(struct admin *a, const struct cmd *c, int argc, char **argv)
 	struct dbq	 q;
 	const char	*id;
 	char		 subject[RP_ID_LEN + 16], need[32];
-	int64_t		 row = 0, v;
+	int64_t		 row = 0;
 	int		 rc, col;
 	enum rp_err	 e;
 
@@ -1904,7 +1742,7 @@ cmd_show(struct admin *a, const struct cmd *c, int argc, char **argv)
 	 */
 	if (argc == 2 && admin_id_ok(argv[1]))
 		id = argv[1];
-	else if (admin_noopts(c, argc, argv, 1, &rc) == -1)
+	else if (admin_noopts(c, argc, argv, &rc) == -1)
 		return rc;
 	else
 		id = argv[optind];
@@ -1925,13 +1763,8 @@ cmd_show(struct admin *a, const struct cmd *c, int argc, char **argv)
 				admin_field(keys[col - 1], 0);
 				admin_time_field(&q, col, 1);
 			} else if (col == 15) {
-				v = dbq_col_int(&q, col);
-				(void)snprintf(need, sizeof(need), "%s%s%s",
-				    (v & REL_SUBJECT) ? "subject" : "",
-				    v == (REL_SUBJECT | REL_LEGAL_REP) ?
-				    "," : "",
-				    (v & REL_LEGAL_REP) ? "legal_rep" : "");
-				admin_kv(keys[col - 1], need);
+				admin_kv(keys[col - 1],
+				    admin_rels(dbq_col_int(&q, col), need));
 			} else {
 				admin_field(keys[col - 1], 0);
 				admin_col(&q, col, 1);
@@ -1969,12 +1802,7 @@ cmd_show(struct admin *a, const struct cmd *c, int argc, char **argv)
 		admin_col(&q, 1, 0);
 		admin_col(&q, 2, 0);
 		admin_int_field(&q, 3, 0);
-		v = dbq_col_int(&q, 4);
-		(void)snprintf(need, sizeof(need), "%s%s%s",
-		    (v & REL_SUBJECT) ? "subject" : "",
-		    v == (REL_SUBJECT | REL_LEGAL_REP) ? "," : "",
-		    (v & REL_LEGAL_REP) ? "legal_rep" : "");
-		admin_field(need, 0);
+		admin_field(admin_rels(dbq_col_int(&q, 4), need), 0);
 		admin_col(&q, 5, 1);
 	}
 	if ((e = dbq_end(&q)) != RP_OK)
@@ -2286,20 +2114,17 @@ cmd_export(struct admin *a, const struct cmd *c, int argc, char **argv)
 	enum rp_err	 e;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+	while ((ch = admin_opt(c, argc, argv, lo, &rc)) > 0) {
 		switch (ch) {
-		case 'h':
-			admin_cmd_usage(c, stdout, 1);
-			return EXIT_OK;
 		case OPT_JSON:
 			json = 1;
 			break;
 		default:
-			return admin_badopt(c, ch, argv);
+			abort();	/* not in lo */
 		}
 	}
-	if (argc != optind)
-		return admin_usage_err(c, "takes no arguments");
+	if (ch == -1)
+		return rc;
 	if (!json)
 		return admin_usage_err(c, "--json is required (the only "
 		    "format)");
@@ -2361,7 +2186,7 @@ cmd_sweep(struct admin *a, const struct cmd *c, int argc, char **argv)
 	enum rp_err		 e;
 	int			 rc;
 
-	if (admin_noopts(c, argc, argv, 0, &rc) == -1)
+	if (admin_noopts(c, argc, argv, &rc) == -1)
 		return rc;
 	if ((rc = admin_open(a)) != 0)
 		return rc;
@@ -2399,7 +2224,7 @@ cmd_audit_verify(struct admin *a, const struct cmd *c, int argc,
 	enum rp_err		 e;
 	int			 rc;
 
-	if (admin_noopts(c, argc, argv, 0, &rc) == -1)
+	if (admin_noopts(c, argc, argv, &rc) == -1)
 		return rc;
 	if ((rc = admin_open(a)) != 0)
 		return rc;

@@ -346,30 +346,42 @@ rp_err_name(enum rp_err e)
 }
 
 /*
- * Reads the regular file path whole, refusing one larger than max bytes
- * or holding a NUL byte.  Returns a NUL-terminated copy (the caller frees
- * it) with its length in *lenp, or NULL with why (whylen bytes) saying
- * what is wrong, without the path.  For start-up files: templates,
- * migrations.
+ * Reads the file path, relative to the directory dfd (AT_FDCWD: the
+ * current one), whole.  With RP_READ_NOFOLLOW in flags a symbolic link
+ * is refused (the last component of path).  The file is opened once,
+ * without blocking (so that a FIFO cannot hang the reader) and without
+ * becoming a controlling terminal, and everything is checked on that
+ * descriptor: a regular file (not a FIFO, device or directory), at most
+ * max bytes, no NUL byte.  Returns a NUL-terminated copy (the caller
+ * wipes it if it is secret, and frees it) with its length in *lenp and,
+ * when modep is not NULL, the mode of the same fstat() in *modep; or
+ * NULL with why (whylen bytes) saying what is wrong, without the path.
+ * Whatever was read of a refused file is wiped: it may be a secret (a
+ * passphrase file).
  */
 char *
-rp_read_file(const char *path, size_t max, size_t *lenp, char *why,
-    size_t whylen)
+rp_read_fileat(int dfd, const char *path, unsigned int flags, size_t max,
+    size_t *lenp, mode_t *modep, char *why, size_t whylen)
 {
 	struct stat	 st;
 	char		*p = NULL;
 	size_t		 got = 0;
 	ssize_t		 r;
-	int		 fd;
+	int		 fd, nofollow = (flags & RP_READ_NOFOLLOW) != 0;
 
 	why[0] = '\0';
 	if (max >= SIZE_MAX - 1) {
 		(void)snprintf(why, whylen, "limit too large");
 		return NULL;
 	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
-		(void)snprintf(why, whylen, "cannot open: %s",
-		    strerror(errno));
+	if ((fd = openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+	    O_NOCTTY | (nofollow ? O_NOFOLLOW : 0))) == -1) {
+		if (errno == ELOOP && nofollow)
+			(void)snprintf(why, whylen, "a symbolic link, not "
+			    "followed");
+		else
+			(void)snprintf(why, whylen, "cannot open: %s",
+			    strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) == -1) {
@@ -412,13 +424,27 @@ rp_read_file(const char *path, size_t max, size_t *lenp, char *why,
 	}
 	p[got] = '\0';
 	*lenp = got;
+	if (modep != NULL)
+		*modep = st.st_mode;
 	goto out;
 fail:
-	/* What was read may be a secret (a passphrase file): wipe it. */
 	explicit_bzero(p, got);
 	free(p);
 	p = NULL;
 out:
 	(void)close(fd);	/* read-only: nothing to lose */
 	return p;
+}
+
+/*
+ * Reads the regular file path whole: rp_read_fileat() from the current
+ * directory, following symbolic links.  For start-up files: templates,
+ * migrations.
+ */
+char *
+rp_read_file(const char *path, size_t max, size_t *lenp, char *why,
+    size_t whylen)
+{
+	return rp_read_fileat(AT_FDCWD, path, 0, max, lenp, NULL, why,
+	    whylen);
 }

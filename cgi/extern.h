@@ -9,6 +9,8 @@
 #ifndef REVPORTAL_EXTERN_H
 #define REVPORTAL_EXTERN_H
 
+#include <sys/types.h>
+
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -115,6 +117,11 @@ enum rp_err	 buf_add_html(struct buf *, const char *, size_t);
 char		*rp_strndup(const void *, size_t);
 char		*rp_read_file(const char *path, size_t max, size_t *lenp,
 		    char *why, size_t whylen);
+/* rp_read_fileat() flags. */
+#define RP_READ_NOFOLLOW	0x1u	/* refuse a symbolic link */
+char		*rp_read_fileat(int dfd, const char *path, unsigned int flags,
+		    size_t max, size_t *lenp, mode_t *modep, char *why,
+		    size_t whylen);
 int		 rp_ct_equal(const void *, const void *, size_t);
 int		 rp_utf8_valid(const char *, size_t);
 /* UTF-8 without C0, DEL, C1, bidi controls, U+2028/9: see buf.c. */
@@ -841,6 +848,46 @@ enum rp_err	 reg_staff_add(struct db *, const struct cert_info *,
 		    int64_t now, struct rp_errinfo *);
 enum rp_err	 reg_staff_set_active(struct db *, const char *sha256,
 		    int active, const char *actor, int64_t now,
+		    struct rp_errinfo *);
+
+/*
+ * csv.c: the RFC 4180 reader of revportal-admin import-dir.  Fields are
+ * separated by commas and records by LF or CRLF; blank lines are
+ * skipped.  A field in double quotes may hold commas and doubled quotes
+ * ("" for one), but no line end, so that a record is one line.  Refused:
+ * a quote inside an unquoted field, text after a closing quote, a line
+ * end inside quotes, an unclosed quote, a CR without LF, a NUL byte, and
+ * more than the limits below.  Other bytes pass as they are, UTF-8 or
+ * not, spaces included: what a field means is the caller's to check.
+ */
+#define CSV_FILE_MAX	(1024u * 1024u)	/* the whole text, bytes */
+#define CSV_FIELDS_MAX	7u		/* fields of one record */
+#define CSV_FIELD_MAX	511u		/* bytes of one field, unquoted */
+/* The longest line these allow (every field quoted, every byte a
+ * doubled quote), its line end not counted. */
+#define CSV_LINE_MAX	(CSV_FIELDS_MAX * (2u * CSV_FIELD_MAX + 3u) - 1u)
+
+/* A reader over one text; csv_init() fills it. */
+struct csv {
+	const char	*p;		/* borrowed */
+	size_t		 len;
+	size_t		 pos;		/* the next byte to read */
+	size_t		 line;		/* the line at pos, from 1 */
+};
+
+/* One record: fields f[0..n), each NUL terminated. */
+struct csv_rec {
+	char		 f[CSV_FIELDS_MAX][CSV_FIELD_MAX + 1];
+	size_t		 n;
+	size_t		 line;		/* where it is, from 1 */
+};
+
+/* RP_ERR_TOO_LARGE for a text over CSV_FILE_MAX. */
+enum rp_err	 csv_init(struct csv *, const char *text, size_t len,
+		    struct rp_errinfo *);
+/* RP_OK with the next record, or with r->n 0 at the end; an error with
+ * ei filled (code "csv_..."), c->line naming the line. */
+enum rp_err	 csv_next(struct csv *, struct csv_rec *r,
 		    struct rp_errinfo *);
 
 /*

@@ -344,6 +344,45 @@ reg_token_kind_ok(const char *s)
 }
 
 /*
+ * Sets *id to the row (column 0) that the statement s finds for the
+ * identifier key, or to 0 when there is none; what names the rows in an
+ * error.  Returns RP_OK or a database error with ei filled.
+ */
+static enum rp_err
+reg_lookup(struct db *db, enum db_stmt s, const char *key, const char *what,
+    int64_t *id, struct rp_errinfo *ei)
+{
+	struct dbq	 q;
+	enum rp_err	 e;
+
+	*id = 0;
+	dbq_start(&q, db, s);
+	dbq_text(&q, key);
+	if (dbq_step(&q))
+		*id = dbq_col_int(&q, 0);
+	if ((e = dbq_end(&q)) != RP_OK)
+		return rp_fail(ei, e, "db", "cannot read %s", what);
+	return RP_OK;
+}
+
+/*
+ * Runs the INSERT q (started and bound) and sets *id to the new row;
+ * what names it in an error.  Returns RP_OK or a database error with ei
+ * filled.
+ */
+static enum rp_err
+reg_insert(struct db *db, struct dbq *q, const char *what, int64_t *id,
+    struct rp_errinfo *ei)
+{
+	enum rp_err	 e;
+
+	if ((e = dbq_exec(q, NULL)) != RP_OK)
+		return rp_fail(ei, e, "db", "cannot add the %s", what);
+	*id = db_last_id(db);
+	return RP_OK;
+}
+
+/*
  * Looks up the organisation org_id; when it does not exist and name is
  * not NULL, creates it with that name at now.  *id gets its row (0 when
  * it neither exists nor was created).  Returns RP_OK or an error with ei
@@ -356,15 +395,9 @@ reg_org(struct db *db, const char *org_id, const char *name, int64_t now,
 	struct dbq	 q;
 	enum rp_err	 e;
 
-	*id = 0;
-	dbq_start(&q, db, DB_ORG_GET);
-	dbq_text(&q, org_id);
-	if (dbq_step(&q))
-		*id = dbq_col_int(&q, 0);
-	if ((e = dbq_end(&q)) != RP_OK)
-		return rp_fail(ei, e, "db", "cannot read organisations");
-	if (*id != 0 || name == NULL)
-		return RP_OK;
+	if ((e = reg_lookup(db, DB_ORG_GET, org_id, "organisations", id,
+	    ei)) != RP_OK || *id != 0 || name == NULL)
+		return e;
 	if (!reg_name_ok(name))
 		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_name",
 		    "the organisation's name must be 1 to %u bytes of text "
@@ -373,10 +406,7 @@ reg_org(struct db *db, const char *org_id, const char *name, int64_t now,
 	dbq_text(&q, org_id);
 	dbq_text(&q, name);
 	dbq_int(&q, now);
-	if ((e = dbq_exec(&q, NULL)) != RP_OK)
-		return rp_fail(ei, e, "db", "cannot add the organisation");
-	*id = db_last_id(db);
-	return RP_OK;
+	return reg_insert(db, &q, "organisation", id, ei);
 }
 
 /*
@@ -390,15 +420,9 @@ reg_person(struct db *db, const char *person_id, const char *name,
 	struct dbq	 q;
 	enum rp_err	 e;
 
-	*id = 0;
-	dbq_start(&q, db, DB_PERSON_GET);
-	dbq_text(&q, person_id);
-	if (dbq_step(&q))
-		*id = dbq_col_int(&q, 0);
-	if ((e = dbq_end(&q)) != RP_OK)
-		return rp_fail(ei, e, "db", "cannot read persons");
-	if (*id != 0 || name == NULL)
-		return RP_OK;
+	if ((e = reg_lookup(db, DB_PERSON_GET, person_id, "persons", id,
+	    ei)) != RP_OK || *id != 0 || name == NULL)
+		return e;
 	if (!reg_name_ok(name))
 		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_name",
 		    "the person's name must be 1 to %u bytes of text "
@@ -411,10 +435,7 @@ reg_person(struct db *db, const char *person_id, const char *name,
 	dbq_text(&q, name);
 	dbq_text(&q, email);
 	dbq_int(&q, now);
-	if ((e = dbq_exec(&q, NULL)) != RP_OK)
-		return rp_fail(ei, e, "db", "cannot add the person");
-	*id = db_last_id(db);
-	return RP_OK;
+	return reg_insert(db, &q, "person", id, ei);
 }
 
 /*
@@ -454,10 +475,7 @@ reg_token(struct db *db, const struct reg_import *imp, int64_t *id,
 		dbq_text(&q, kind);
 		dbq_int(&q, imp->qscd ? 1 : 0);
 		dbq_int(&q, imp->now);
-		if ((e = dbq_exec(&q, NULL)) != RP_OK)
-			return rp_fail(ei, e, "db", "cannot add the token");
-		*id = db_last_id(db);
-		return RP_OK;
+		return reg_insert(db, &q, "token", id, ei);
 	}
 	if (qscd != (imp->qscd ? 1 : 0))
 		return rp_fail(ei, RP_ERR_CONFLICT, "token_mismatch",
@@ -766,12 +784,13 @@ reg_subject(char *out, size_t outsz, const char *what, const char *id)
 }
 
 /*
- * Checks the identifiers of a representation: org_id of the ETSI
- * legal-person form, person_id of the natural-person form.  Returns
- * RP_OK or RP_ERR_BAD_INPUT ("bad_identifier") with ei filled.
+ * Checks what a change of a representation is given: org_id of the ETSI
+ * legal-person form, person_id of the natural-person form, an actor.
+ * Returns RP_OK, RP_ERR_BAD_INPUT ("bad_identifier") or RP_ERR_INTERNAL
+ * ("no_actor") with ei filled.
  */
 static enum rp_err
-reg_rep_ids(const char *org_id, const char *person_id,
+reg_rep_args(const char *org_id, const char *person_id, const char *actor,
     struct rp_errinfo *ei)
 {
 	if (!reg_org_id_ok(org_id))
@@ -784,7 +803,27 @@ reg_rep_ids(const char *org_id, const char *person_id,
 		    "a person is named by their ETSI identifier: PAS, IDC, "
 		    "PNO, TAX or TIN, a country code, '-' and 1 to %u "
 		    "characters (PNOSI-1234567890123)", REG_ETSI_VALUE_MAX);
+	if (actor == NULL || actor[0] == '\0')
+		return rp_fail(ei, RP_ERR_INTERNAL, "no_actor",
+		    "no actor for the audit log");
 	return RP_OK;
+}
+
+/*
+ * Binds the organisation and person rows and the period from..to (to 0:
+ * open, NULL) of a representation to q, in this order.
+ */
+static void
+reg_bind_rep(struct dbq *q, int64_t org, int64_t person, int64_t from,
+    int64_t to)
+{
+	dbq_int(q, org);
+	dbq_int(q, person);
+	dbq_int(q, from);
+	if (to != 0)
+		dbq_int(q, to);
+	else
+		dbq_null(q);
 }
 
 /*
@@ -811,11 +850,8 @@ reg_rep_add(struct db *db, const char *org_id, const char *org_name,
 	int		 overlap = 0;
 	enum rp_err	 e;
 
-	if ((e = reg_rep_ids(org_id, person_id, ei)) != RP_OK)
+	if ((e = reg_rep_args(org_id, person_id, actor, ei)) != RP_OK)
 		return e;
-	if (actor == NULL || actor[0] == '\0')
-		return rp_fail(ei, RP_ERR_INTERNAL, "no_actor",
-		    "no actor for the audit log");
 	if (from < 0 || (to != 0 && to <= from))
 		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_period",
 		    "the representation must end after it starts");
@@ -830,13 +866,7 @@ reg_rep_add(struct db *db, const char *org_id, const char *org_name,
 		return rp_fail(ei, RP_ERR_BAD_INPUT, "unknown_person",
 		    "person %s is new: give their name", person_id);
 	dbq_start(&q, db, DB_REP_OVERLAP);
-	dbq_int(&q, org);
-	dbq_int(&q, person);
-	dbq_int(&q, from);
-	if (to != 0)
-		dbq_int(&q, to);
-	else
-		dbq_null(&q);
+	reg_bind_rep(&q, org, person, from, to);
 	if (dbq_step(&q))
 		overlap = 1;
 	if ((e = dbq_end(&q)) != RP_OK)
@@ -847,13 +877,7 @@ reg_rep_add(struct db *db, const char *org_id, const char *org_name,
 		    person_id, org_id);
 
 	dbq_start(&q, db, DB_REP_ADD);
-	dbq_int(&q, org);
-	dbq_int(&q, person);
-	dbq_int(&q, from);
-	if (to != 0)
-		dbq_int(&q, to);
-	else
-		dbq_null(&q);
+	reg_bind_rep(&q, org, person, from, to);
 	if ((e = dbq_exec(&q, NULL)) == RP_ERR_CONFLICT)
 		return rp_fail(ei, e, "rep_exists",
 		    "a representation of %s by %s starting at that time is "
@@ -892,11 +916,8 @@ reg_rep_end(struct db *db, const char *org_id, const char *person_id,
 	enum rp_err	 e;
 
 	*ended = *cancelled = 0;
-	if ((e = reg_rep_ids(org_id, person_id, ei)) != RP_OK)
+	if ((e = reg_rep_args(org_id, person_id, actor, ei)) != RP_OK)
 		return e;
-	if (actor == NULL || actor[0] == '\0')
-		return rp_fail(ei, RP_ERR_INTERNAL, "no_actor",
-		    "no actor for the audit log");
 	if ((e = reg_org(db, org_id, NULL, now, &org, ei)) != RP_OK ||
 	    (e = reg_person(db, person_id, NULL, NULL, now, &person, ei)) !=
 	    RP_OK)

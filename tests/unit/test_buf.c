@@ -1,7 +1,11 @@
 /*
  * Tests of buf.c: bounded buffers at and past their limit, formatted
- * growth, HTML escaping, constant-time comparison and UTF-8 validation.
+ * growth, HTML escaping, constant-time comparison, UTF-8 validation and
+ * the file reader.
  */
+#include <sys/stat.h>
+
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -385,6 +389,73 @@ test_read_file(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/*
+ * rp_read_fileat(): relative to a directory, a symbolic link refused or
+ * followed as asked, a FIFO refused at once, the mode of the file read.
+ */
+static void
+test_read_fileat(void **state)
+{
+	char		 dir[] = "/tmp/rp-buf-XXXXXX", why[128], path[600];
+	const char	*names[] = { "f", "link", "fifo" };
+	char		*s;
+	size_t		 len = 99, i;
+	mode_t		 mode = 0;
+	int		 dfd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	(void)put_file(dir, "f", "secret", 6);
+	snprintf(path, sizeof(path), "%s/f", dir);
+	assert_int_equal(chmod(path, 0640), 0);
+	snprintf(path, sizeof(path), "%s/link", dir);
+	assert_int_equal(symlink("f", path), 0);
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_true((dfd = open(dir, O_RDONLY | O_DIRECTORY)) != -1);
+
+	/* Relative to dfd, with the mode of the file read. */
+	assert_non_null(s = rp_read_fileat(dfd, "f", RP_READ_NOFOLLOW, 6,
+	    &len, &mode, why, sizeof(why)));
+	assert_int_equal(len, 6);
+	assert_string_equal(s, "secret");
+	assert_true(S_ISREG(mode));
+	assert_int_equal(mode & 0777, 0640);
+	free(s);
+
+	/* A symbolic link: refused with RP_READ_NOFOLLOW, else followed. */
+	assert_null(rp_read_fileat(dfd, "link", RP_READ_NOFOLLOW, 6, &len,
+	    &mode, why, sizeof(why)));
+	assert_string_equal(why, "a symbolic link, not followed");
+	assert_non_null(s = rp_read_fileat(dfd, "link", 0, 6, &len, NULL, why,
+	    sizeof(why)));
+	assert_string_equal(s, "secret");
+	free(s);
+
+	/* A FIFO without a writer: refused, not waited on. */
+	assert_null(rp_read_fileat(dfd, "fifo", 0, 6, &len, NULL, why,
+	    sizeof(why)));
+	assert_string_equal(why, "not a regular file");
+
+	/* The limit is checked, and a name is relative to dfd only. */
+	assert_null(rp_read_fileat(dfd, "f", 0, 5, &len, NULL, why,
+	    sizeof(why)));
+	assert_string_equal(why, "larger than 5 bytes");
+	assert_null(rp_read_fileat(dfd, "ok", 0, 100, &len, NULL, why,
+	    sizeof(why)));
+	assert_non_null(strstr(why, "cannot open"));
+	assert_null(rp_read_fileat(dfd, "f", 0, SIZE_MAX - 1, &len, NULL,
+	    why, sizeof(why)));
+	assert_string_equal(why, "limit too large");
+
+	assert_int_equal(close(dfd), 0);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		assert_int_equal(unlink(path), 0);
+	}
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -400,6 +471,7 @@ main(void)
 		cmocka_unit_test(test_utf8_bad),
 		cmocka_unit_test(test_fail),
 		cmocka_unit_test(test_read_file),
+		cmocka_unit_test(test_read_fileat),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
