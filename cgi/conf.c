@@ -1014,12 +1014,19 @@ conf_read(struct conf_parse *p)
 	struct stat	 st;
 	FILE		*f;
 	enum rp_err	 e = RP_ERR_INTERNAL;
-	int		 r;
+	int		 r, fd;
 
-	if ((f = fopen(p->path, "re")) == NULL) {
+	/*
+	 * Non-blocking, so that a FIFO in the file's place fails the
+	 * regular-file check below instead of hanging the start.
+	 */
+	fd = open(p->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd == -1 || (f = fdopen(fd, "r")) == NULL) {
 		(void)snprintf(p->err, p->errlen, "%s: %s%s", p->path,
 		    p->scope == CONF_POLICY ? "cannot read the policy file: " :
 		    "", strerror(errno));
+		if (fd != -1)
+			(void)close(fd);	/* read-only */
 		return RP_ERR_INTERNAL;
 	}
 	if (fstat(fileno(f), &st) == -1) {

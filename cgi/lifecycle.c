@@ -770,8 +770,12 @@ out:
 	return e;
 }
 
-/* The signers of a request so far: who, and when they signed. */
-#define LC_APPROVERS_MAX	8u
+/*
+ * The signers of a request so far: who, and when they signed.  Each
+ * approval adds a party to at least one certificate, so a request has at
+ * most two per certificate plus the initiator's.
+ */
+#define LC_APPROVERS_MAX	(2u * RP_TOKEN_CERTS_MAX + 1u)
 
 struct lc_approvers {
 	int64_t		 person[LC_APPROVERS_MAX];

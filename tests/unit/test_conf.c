@@ -662,6 +662,15 @@ test_missing_file(void **state)
 	    RP_ERR_INTERNAL);
 	(void)snprintf(want, sizeof(want), "%s: not a regular file", t->dir);
 	assert_string_equal(err, want);
+	/* Nor is a FIFO, refused at once rather than waited on. */
+	(void)snprintf(path, sizeof(path), "%s/fifo.ini", t->dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(conf_load(&cfg, path, err, sizeof(err)),
+	    RP_ERR_INTERNAL);
+	(void)snprintf(want, sizeof(want), "%s: not a regular file", path);
+	assert_string_equal(err, want);
+	assert_int_equal(unlink(path), 0);
+	(void)snprintf(path, sizeof(path), "%s/none.ini", t->dir);
 	/* A tiny error buffer is cut, not overrun. */
 	assert_int_equal(conf_load(&cfg, path, err, 8), RP_ERR_INTERNAL);
 	assert_int_equal(strlen(err), 7);
@@ -1113,6 +1122,20 @@ test_policy_missing(void **state)
 	    RP_ERR_INTERNAL);
 	(void)snprintf(want, sizeof(want), "%s: not a regular file", t->dir);
 	assert_string_equal(err, want);
+	/* Nor a FIFO: refused, not waited on (the sweep timer would hang). */
+	{
+		char	 fifo[128];
+
+		assert_true((size_t)snprintf(fifo, sizeof(fifo),
+		    "%s/policy.fifo", t->dir) < sizeof(fifo));
+		assert_int_equal(mkfifo(fifo, 0600), 0);
+		(void)snprintf(text, sizeof(text),
+		    "[paths]\npolicy_file = %s\n", fifo);
+		assert_int_equal(load_text(t, &cfg, text, err, sizeof(err)),
+		    RP_ERR_INTERNAL);
+		assert_non_null(strstr(err, "policy.fifo: not a regular file"));
+		assert_int_equal(unlink(fifo), 0);
+	}
 }
 
 /* Points cfg at t->dir/name for the secret. */

@@ -1133,6 +1133,111 @@ test_officer_paper_request(void **state)
 	    RP_ERR_FORBIDDEN);
 }
 
+/*
+ * A card of ten business certificates with ten subjects: a legal rep
+ * asks to reactivate it, and each subject's signature is taken until
+ * the last one queues the request.
+ */
+static void
+test_many_signers_on_one_card(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res, r2;
+	struct lc_actor		 a;
+	struct rp_errinfo	 ei;
+	char			 serial[16], pid[32], id[RP_ID_LEN + 1];
+	int			 i;
+
+	for (i = 0; i < 10; i++) {
+		(void)snprintf(serial, sizeof(serial), "F%d", i);
+		(void)snprintf(pid, sizeof(pid), "PNOSI-M%d", i);
+		(void)cert(t, serial, CT_BUSINESS, pid, "VATSI-M", "CARD-M", 5);
+	}
+	(void)cert(t, "FA", CT_PERSONAL, "PNOSI-MR", NULL, NULL, 5);
+	rep(t, "VATSI-M", "PNOSI-MR");
+	pass_req(&n, ACT_SUSPEND, NULL, T0);
+	n.token = "CARD-M";
+	res = create_ok(t, &n);
+	complete(t, res.public_id, T0);
+
+	sig_req(&n, ACT_REACTIVATE, NULL, person(t, "PNOSI-MR"), T0 + DAY);
+	n.token = "CARD-M";
+	res = create_ok(t, &n);
+	assert_int_equal(res.need, REL_SUBJECT);
+	memcpy(id, res.public_id, sizeof(id));
+	for (i = 0; i < 10; i++) {
+		(void)snprintf(pid, sizeof(pid), "PNOSI-M%d", i);
+		a = signer(t, pid);
+		if (lc_approve(t->db, &t->cfg.policy, id, &a, T0 + DAY, &r2,
+		    &ei) != RP_OK)
+			fail_msg("signer %d: %s %s", i, ei.code, ei.msg);
+		assert_int_equal(r2.state, i < 9 ? RS_AWAITING_APPROVAL :
+		    RS_QUEUED);
+	}
+	assert_int_equal(count(t, "approvals"), 11);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM outbox WHERE "
+	    "action = 'reactivate'"), 10);
+}
+
+/* Bad values from a caller are refused before anything is read. */
+static void
+test_bad_values_refused(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res;
+	struct rp_errinfo	 ei;
+	char			 longtext[RP_NOTE_MAX + 1];
+
+	(void)cert(t, "FB", CT_PERSONAL, "PNOSI-N", NULL, NULL, 5);
+	memset(longtext, 'x', sizeof(longtext) - 1);
+	longtext[sizeof(longtext) - 1] = '\0';
+
+	pass_req(&n, ACT_SUSPEND, "FB", T0);
+	n.reason = (enum crl_reason)7;
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_BAD_INPUT);
+	assert_string_equal(ei.code, "bad_reason");
+	n.reason = REASON__MAX;
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_BAD_INPUT);
+
+	pass_req(&n, ACT_SUSPEND, "FB", T0);
+	n.notes = longtext;
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_TOO_LARGE);
+	assert_string_equal(ei.code, "too_long");
+	longtext[RP_NOTE_MAX - 1] = '\0';	/* the longest that fits */
+	res = create_ok(t, &n);
+
+	pass_req(&n, ACT_REVOKE, "FB", T0);
+	n.actor.channel = CH_HOTLINE;
+	n.actor.roles = ROLE_AGENT;
+	n.caller_name = "Caller";
+	longtext[RP_LABEL_MAX] = '\0';
+	n.call_reference = longtext;
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_TOO_LARGE);
+	n.call_reference = "CALL-9";
+	longtext[RP_LABEL_MAX] = 'x';
+	longtext[RP_TEXT_MAX] = '\0';
+	n.caller_name = longtext;
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_TOO_LARGE);
+	n.caller_name = "Caller";
+	n.actor.name = longtext;
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_TOO_LARGE);
+	assert_int_equal(count(t, "requests"), 1);
+
+	/* An over-long outcome is refused; the request stays queued. */
+	assert_int_equal(lc_transition(t->db, &t->cfg.policy, res.public_id,
+	    RS_FAILED, "relay", longtext, T0, &ei), RP_ERR_TOO_LARGE);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM requests WHERE "
+	    "state = 'queued'"), 1);
+}
+
 int
 main(void)
 {
@@ -1162,6 +1267,8 @@ main(void)
 		T(test_system_request_only_when_due),
 		T(test_busy_database),
 		T(test_officer_paper_request),
+		T(test_many_signers_on_one_card),
+		T(test_bad_values_refused),
 	};
 
 	if (getenv("TEST_FILTER") != NULL)
