@@ -417,6 +417,129 @@ printf 'file,type,term_years,token,token_kind,qscd,passphrase_hash,extra\n' >"$w
 adm import-dir "$work/links2"
 check "import-dir refuses a header with an extra column" sh -c "[ $rc = 1 ] && grep -q 'certificates.csv:1: ' '$work/err'"
 
+# --- import-dir: plain file names, seven fields, at most 10000 rows --------
+# Each case runs on a fresh database of its own (a case that wrongly
+# stored something cannot change the next).  Each refused CSV starts with
+# a good line, so that "nothing stored" also shows that line rolled back,
+# and its refused line names a file that is there and would import: only
+# the check in question stops it.
+# stored DB: the rows of every table an import writes, as one string.
+stored() {
+	sqlite3 -batch "$1" "SELECT (SELECT count(*) FROM certificates) || '/' || (SELECT count(*) FROM persons) || '/' || (SELECT count(*) FROM organisations) || '/' || (SELECT count(*) FROM tokens) || '/' || (SELECT count(*) FROM passphrases) || '/' || (SELECT count(*) FROM audit)"
+}
+# fresh DB: makes DB a new, empty database; $before is what it stores.
+fresh() {
+	rm -f "$1" "$1-wal" "$1-shm"
+	admdb "$1" init
+	before=$(stored "$1")
+}
+# refused_at DB LINE TEXT: the last command failed with exit status 1
+# and one line on stderr, "...certificates.csv:LINE: TEXT", nothing on
+# stdout, and nothing was stored in DB (stored DB is still $before,
+# which must not be empty: a database without tables stores nothing).
+refused_at() {
+	[ -n "$before" ] && rc_is 1 && err_one_line && [ ! -s "$work/out" ] &&
+	    grep -qF -- "certificates.csv:$2: $3" "$work/err" &&
+	    [ "$(stored "$1")" = "$before" ]
+}
+# csvrows DIR LINE...: writes DIR/certificates.csv, the header and LINEs.
+csvrows() {
+	local d=$1
+	shift
+	{
+		echo 'file,type,term_years,token,token_kind,qscd,passphrase_hash'
+		printf '%s\n' "$@"
+	} >"$d/certificates.csv"
+}
+plain="the file name must be a plain name in the directory (no '/', not starting with '.')"
+made=1
+leaf plain1 "/CN=Plain One/serialNumber=PNOSI-7001/C=SI" 0x7001 1826 || made=0
+leaf plain2 "/CN=Plain Two/serialNumber=PNOSI-7002/C=SI" 0x7002 1826 || made=0
+check "openssl made the certificates of the CSV record checks" test "$made" = 1
+names=$work/names
+cdb=$work/csv.db
+mkdir -p "$names/sub"
+cp "$pki/plain1.pem" "$names/plain1.pem"
+cp "$pki/plain2.pem" "$names/plain2.pem"
+cp "$pki/plain2.pem" "$names/.plain2.pem"
+cp "$pki/plain2.pem" "$names/sub/plain2.pem"
+fresh "$cdb"
+csvrows "$names" 'plain1.pem,personal,,,,,' '.plain2.pem,personal,,,,,'
+admdb "$cdb" import-dir "$names"
+check "import-dir refuses a file name starting with '.', naming its line" refused_at "$cdb" 3 "$plain"
+fresh "$cdb"
+csvrows "$names" 'plain1.pem,personal,,,,,' 'sub/plain2.pem,personal,,,,,'
+admdb "$cdb" import-dir "$names"
+check "import-dir refuses a file name with '/', even one inside DIR" refused_at "$cdb" 3 "$plain"
+fresh "$cdb"
+csvrows "$names" 'plain1.pem,personal,,,,,' 'plain2.pem,personal'
+admdb "$cdb" import-dir "$names"
+check "import-dir refuses a record of 2 fields, naming its line" refused_at "$cdb" 3 "2 of the 7 fields"
+fresh "$cdb"
+csvrows "$names" 'plain1.pem,personal,,,,,' 'plain2.pem,personal,,,,'
+admdb "$cdb" import-dir "$names"
+check "import-dir refuses a record of 6 fields" refused_at "$cdb" 3 "6 of the 7 fields"
+# Eight fields never reach import-dir's own count: the CSV reader stops
+# at CSV_FIELDS_MAX (7).
+fresh "$cdb"
+csvrows "$names" 'plain1.pem,personal,,,,,' 'plain2.pem,personal,,,,,,'
+admdb "$cdb" import-dir "$names"
+check "import-dir refuses a record of 8 fields, naming its line" refused_at "$cdb" 3 "more than 7 fields"
+fresh "$cdb"
+csvrows "$names" 'plain1.pem,personal,,,,,' 'plain2.pem,personal,,,,,'
+admdb "$cdb" import-dir "$names"
+check "the same files, plain names in records of 7 fields, import" sh -c "[ $rc = 0 ] && grep -q '^imported 2 certificates' '$work/out' && [ \$(sqlite3 -batch '$cdb' 'SELECT count(*) FROM certificates') = 2 ]"
+rm -f "$cdb" "$cdb-wal" "$cdb-shm"
+
+# The row limit is checked as each record is read, after the rows before
+# it were imported (in the transaction): 10001 rows naming one file would
+# stop at the duplicate on line 3.  So the rows name 10001 certificates,
+# one request signed 10001 times by one "openssl ca" run, imported into a
+# database of their own.
+bulk=$work/bulk
+mkdir -p "$bulk/ca" "$bulk/dir"
+: >"$bulk/ca/index.txt"
+echo 700000 >"$bulk/ca/serial"
+cat >"$bulk/ca/ca.cnf" <<EOC
+[ca]
+default_ca = bulk
+[bulk]
+database = $bulk/ca/index.txt
+serial = $bulk/ca/serial
+new_certs_dir = $bulk/dir
+certificate = $pki/ca.pem
+private_key = $pki/ca.key
+default_md = sha256
+default_days = 365
+policy = any
+unique_subject = no
+[any]
+commonName = supplied
+EOC
+csrs=()
+for ((i = 0; i < 10001; i++)); do csrs+=(bulk.csr); done
+made=0
+if openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$bulk/ca/bulk.key" -out "$bulk/ca/bulk.csr" \
+    -subj "/CN=bulk.example.si/C=SI" >/dev/null 2>&1 &&
+    (cd "$bulk/ca" && openssl ca -batch -config ca.cnf -notext \
+    -out /dev/null -infiles "${csrs[@]}") >/dev/null 2>&1; then
+	made=$(find "$bulk/dir" -name '7*.pem' | wc -l)
+fi
+check "openssl ca made 10001 certificates" test "$made" = 10001
+(cd "$bulk/dir" && ls -- 7*.pem) | sed 's/$/,tls,,,,,/' >"$bulk/rows"
+mapfile -t rows <"$bulk/rows"
+csvrows "$bulk/dir" "${rows[@]}"
+fresh "$work/bulk.db"
+admdb "$work/bulk.db" import-dir "$bulk/dir"
+check "import-dir refuses row 10001 (line 10002) and stores none of the 10000 before it" refused_at "$work/bulk.db" 10002 "more than 10000 certificates in one import"
+csvrows "$bulk/dir" "${rows[@]:0:10000}"
+fresh "$work/bulk.db"
+admdb "$work/bulk.db" import-dir "$bulk/dir"
+check "import-dir imports 10000 rows, the most it takes" sh -c "[ $rc = 0 ] && grep -q '^imported 10000 certificates' '$work/out' && [ \$(sqlite3 -batch '$work/bulk.db' 'SELECT count(*) FROM certificates') = 10000 ]"
+unset rows csrs
+rm -rf "$bulk" "$work/bulk.db"
+
 # --- legal representatives ------------------------------------------------
 adm add-rep --org VATSI-12345678 --person PNOSI-5001 --name "Darja Zakonita" --email darja@example.si --from 2026-01-01
 check "add-rep registers a new person as legal rep" sh -c "[ $rc = 0 ] && grep -q '^added rep PNOSI-5001 of VATSI-12345678 from 2026-01-01T00:00:00.000Z' '$work/out'"

@@ -868,6 +868,60 @@ test_row_fail_closed(void **state)
 	    RP_ERR_INTERNAL);
 }
 
+/*
+ * A new subject person whose e-mail address (subject emailAddress or
+ * SAN) is not an address is refused with "bad_email" and nothing is
+ * stored: from a real certificate, and from hand-filled cert_info
+ * e-mails that x509.c might pass.  The same certificate with a good
+ * address then imports, so the e-mail alone was refused.
+ */
+static void
+test_import_bad_email(void **state)
+{
+	struct treg		*t = *state;
+	struct tcert		 tc = {
+	    NULL, "Ana", "PNOSI-1001", NULL, NULL, "ana.example.si", 0x61,
+	    365 };
+	static const char *const bad[] = {
+		"ana.example.si",		/* no '@' */
+		"@example.si",			/* nothing before it */
+		"ana@",				/* nothing after it */
+		"ana@example@si",		/* two */
+		"ana novak@example.si",		/* a space */
+		"a\xe2\x80\xae@example.si",	/* a bidi control */
+		"a@",				/* too short */
+	};
+	struct reg_import	 imp = imp_of(CT_PERSONAL);
+	struct cert_info	 info;
+	struct rp_errinfo	 ei;
+	int64_t			 before, id;
+	size_t			 i;
+
+	before = fingerprint(t);
+	make_cert(t, &tc, &info);
+	assert_string_equal(info.email, "ana.example.si");
+	memset(&ei, 0, sizeof(ei));
+	assert_int_equal(import_tx(t, &info, &imp, &id, &ei),
+	    RP_ERR_BAD_INPUT);
+	assert_string_equal(ei.code, "bad_email");
+	assert_int_equal(id, 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		(void)snprintf(info.email, sizeof(info.email), "%s", bad[i]);
+		memset(&ei, 0, sizeof(ei));
+		if (import_tx(t, &info, &imp, &id, &ei) != RP_ERR_BAD_INPUT ||
+		    ei.code == NULL || strcmp(ei.code, "bad_email") != 0)
+			fail_msg("bad[%zu] \"%s\": %s", i, bad[i],
+			    ei.code != NULL ? ei.code : "accepted");
+	}
+	assert_int_equal(fingerprint(t), before);
+
+	(void)snprintf(info.email, sizeof(info.email), "ana@example.si");
+	assert_int_equal(import_tx(t, &info, &imp, &id, &ei), RP_OK);
+	assert_int_equal(raw_int(t, "SELECT count(*) FROM persons WHERE "
+	    "person_id = 'PNOSI-1001' AND email = 'ana@example.si'"), 1);
+	cert_info_free(&info);
+}
+
 /* --- finding certificates -------------------------------------------- */
 
 static void
@@ -1079,6 +1133,39 @@ test_rep_add_bad(void **state)
 	assert_int_equal(rep_add_tx(t, "VATSI-1", "Org\n2", "PNOSI-1", "X",
 	    NOW, 0, &ei), RP_ERR_BAD_INPUT);
 	assert_int_equal(fingerprint(t), before);
+}
+
+/*
+ * add-rep of a new person with an e-mail that is not an address is
+ * refused with "bad_email", and neither the organisation nor the person
+ * nor the representation is stored; with a good address it works.
+ */
+static void
+test_rep_add_bad_email(void **state)
+{
+	struct treg		*t = *state;
+	struct rp_errinfo	 ei;
+	int64_t			 before = fingerprint(t);
+	enum rp_err		 e;
+
+	memset(&ei, 0, sizeof(ei));
+	assert_int_equal(db_begin(t->db), RP_OK);
+	e = reg_rep_add(t->db, "VATSI-12345678", "Podjetje d.o.o.",
+	    "PNOSI-5001", "Darja", "darja.example.si", NOW, 0, ACTOR, NOW,
+	    &ei);
+	db_rollback(t->db);
+	assert_int_equal(e, RP_ERR_BAD_INPUT);
+	assert_string_equal(ei.code, "bad_email");
+	assert_int_equal(fingerprint(t), before);
+	assert_int_equal(raw_int(t, "SELECT count(*) FROM legal_reps"), 0);
+
+	assert_int_equal(db_begin(t->db), RP_OK);
+	assert_int_equal(reg_rep_add(t->db, "VATSI-12345678",
+	    "Podjetje d.o.o.", "PNOSI-5001", "Darja", "darja@example.si", NOW,
+	    0, ACTOR, NOW, &ei), RP_OK);
+	assert_int_equal(db_commit(t->db), RP_OK);
+	assert_int_equal(raw_int(t, "SELECT count(*) FROM persons WHERE "
+	    "person_id = 'PNOSI-5001' AND email = 'darja@example.si'"), 1);
 }
 
 static void
@@ -1493,6 +1580,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_import_person_rule, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_import_bad_email, setup,
+		    teardown),
 		cmocka_unit_test(test_ident_forms),
 		cmocka_unit_test_setup_teardown(test_row_fail_closed, setup,
 		    teardown),
@@ -1501,6 +1590,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_is_rep_edges, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_rep_add_bad, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rep_add_bad_email, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_rep_end, setup,
 		    teardown),
