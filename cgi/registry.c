@@ -634,16 +634,15 @@ reg_has_person(const struct cert_info *info, enum cert_type type)
  * Registers the certificate info with what imp says about it, inside the
  * caller's transaction: its subject person (see reg_has_person(); none
  * as for most TLS certificates and e-seals), organisation (from the
- * organizationIdentifier) and token, each
- * created when new; its passphrase hash, stored for the token when there
- * is one, else for the certificate; and an audit entry
- * "certificate.import" that says whether a passphrase was set, never
- * what.  *id gets the new row.  Returns RP_OK; RP_ERR_CONFLICT
- * ("duplicate": same issuer and serial or same SHA-256;
- * "token_mismatch", "token_full", "passphrase_exists");
+ * organizationIdentifier) and token, each created when new; its
+ * passphrase hash, stored for the token when there is one, else for the
+ * certificate; and an audit entry "certificate.import" that says whether
+ * a passphrase was set, never what.  *id gets the new row.  Returns
+ * RP_OK; RP_ERR_CONFLICT ("duplicate": same issuer and serial or same
+ * SHA-256; "token_mismatch", "token_full", "passphrase_exists");
  * RP_ERR_BAD_INPUT for a bad term, label, kind, hash, organisation
- * identifier or distinguished name (bidi controls); a
- * database error.  On failure the caller rolls back: rows written so far
+ * identifier, distinguished name (bidi controls), name ("bad_name") or
+ * e-mail address ("bad_email"); a database error.  On failure the caller rolls back: rows written so far
  * are only undone then.  Nothing to free.
  */
 enum rp_err
