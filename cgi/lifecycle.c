@@ -143,6 +143,27 @@ lc_get(struct db *db, const char *public_id, struct request *r)
 }
 
 /*
+ * Begins a write transaction and reads request public_id into r.
+ * Returns RP_OK inside the transaction; otherwise the error with ei
+ * filled and no transaction open.
+ */
+static enum rp_err
+lc_begin_get(struct db *db, const char *public_id, struct request *r,
+    struct rp_errinfo *ei)
+{
+	enum rp_err	 e;
+
+	if ((e = db_begin(db)) != RP_OK)
+		return rp_fail(ei, e, "db_busy", "the database is busy");
+	if ((e = lc_get(db, public_id, r)) != RP_OK) {
+		db_rollback(db);
+		return rp_fail(ei, e, e == RP_ERR_NOT_FOUND ?
+		    "unknown_request" : "db", "no such request");
+	}
+	return RP_OK;
+}
+
+/*
  * A request's certificates, read into a calloc'ed array: *rows (freed by
  * the caller) and *n.
  */
@@ -873,14 +894,9 @@ lc_approve(struct db *db, const struct policy *pol, const char *public_id,
 	if (a->name == NULL || a->auth != AUTH_SIGNATURE || a->person == 0)
 		return rp_fail(ei, RP_ERR_INTERNAL, "bad_call",
 		    "an approval needs a signer");
-	if ((e = db_begin(db)) != RP_OK)
-		return rp_fail(ei, e, "db_busy", "the database is busy");
+	if ((e = lc_begin_get(db, public_id, &r, ei)) != RP_OK)
+		return e;
 	intx = 1;
-	if ((e = lc_get(db, public_id, &r)) != RP_OK) {
-		(void)rp_fail(ei, e, e == RP_ERR_NOT_FOUND ? "unknown_request" :
-		    "db", "no such request");
-		goto out;
-	}
 	if (r.state != RS_AWAITING_APPROVAL) {
 		e = rp_fail(ei, RP_ERR_CONFLICT, "wrong_state",
 		    "the request is %s, it takes no approvals",
@@ -1169,14 +1185,9 @@ lc_transition(struct db *db, const struct policy *pol, const char *public_id,
 	if (outcome != NULL && strlen(outcome) >= RP_TEXT_MAX)
 		return rp_fail(ei, RP_ERR_TOO_LARGE, "too_long",
 		    "the reason is too long");
-	if ((e = db_begin(db)) != RP_OK)
-		return rp_fail(ei, e, "db_busy", "the database is busy");
+	if ((e = lc_begin_get(db, public_id, &r, ei)) != RP_OK)
+		return e;
 	intx = 1;
-	if ((e = lc_get(db, public_id, &r)) != RP_OK) {
-		(void)rp_fail(ei, e, e == RP_ERR_NOT_FOUND ? "unknown_request" :
-		    "db", "no such request");
-		goto out;
-	}
 	from = r.state;
 	if (!lc_legal(from, to) ||
 	    (from == RS_AWAITING_APPROVAL && to == RS_QUEUED)) {
