@@ -16,7 +16,7 @@
 DEBS_BUILD = build-essential pkg-config libfcgi-dev libjansson-dev libinih-dev \
 	libsqlite3-dev libssl-dev libcurl4-openssl-dev libargon2-dev
 DEBS_RUN   = nginx openssl sqlite3 curl
-DEBS_TEST  = libcmocka-dev clang libclang-rt-14-dev wrk procps chromium
+DEBS_TEST  = libcmocka-dev clang libclang-rt-14-dev wrk procps chromium python3
 DEBS       = $(DEBS_BUILD) $(DEBS_RUN) $(DEBS_TEST)
 
 PKGS = fcgi jansson inih sqlite3 libcrypto libargon2
