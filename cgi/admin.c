@@ -75,7 +75,8 @@ enum {
 	OPT_OVERDUE,
 	OPT_LIMIT,
 	OPT_JSON,
-	OPT_NOW
+	OPT_NOW,
+	OPT_ANCHOR
 };
 
 /* One run of the tool. */
@@ -208,9 +209,12 @@ static const struct cmd cmds[] = {
 	    "their time\nand reports overdue requests (run every minute by "
 	    "revportal-sweep.timer).\n" },
 	{ "audit-verify", cmd_audit_verify, 0, "takes no arguments",
-	    "",
+	    "[--anchor SEQ:HASH ...]",
 	    "Checks the audit log's hash chain; exits 1 naming the first "
-	    "broken\nsequence number.\n" },
+	    "broken\nsequence number.\n"
+	    "  --anchor SEQ:HASH    entry SEQ must be there with this hash "
+	    "(a head\n"
+	    "                       logged earlier by sweep); repeatable\n" },
 	{ NULL, NULL, 0, NULL, NULL, NULL },
 };
 
@@ -2184,7 +2188,7 @@ cmd_sweep(struct admin *a, const struct cmd *c, int argc, char **argv)
 	struct lc_sweep_report	 rep;
 	struct rp_errinfo	 ei;
 	enum rp_err		 e;
-	int			 rc;
+	int			 rc, logged = 0;
 
 	if (admin_noopts(c, argc, argv, &rc) == -1)
 		return rc;
@@ -2198,6 +2202,12 @@ cmd_sweep(struct admin *a, const struct cmd *c, int argc, char **argv)
 	/* Committed by lc_sweep(): the report can only come after. */
 	if (rep.suspensions_ended > 0 || rep.approvals_expired > 0)
 		a->committed = 1;
+	/* The audit head, logged when it moved: an anchor outside the
+	 * database for audit-verify --anchor. */
+	if ((e = audit_anchor(a->db, &logged, &ei)) != RP_OK)
+		return admin_err("sweep: %s (%s)", ei.msg, rp_err_name(e));
+	if (logged)
+		a->committed = 1;
 	/* A quiet minute is not logged: the timer runs 1440 times a day. */
 	if (rep.suspensions_ended > 0 || rep.approvals_expired > 0 ||
 	    rep.overdue > 0)
@@ -2210,21 +2220,74 @@ cmd_sweep(struct admin *a, const struct cmd *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* At most this many --anchor options to audit-verify. */
+#define ADMIN_ANCHORS_MAX	16
+
 /*
- * audit-verify: checks the chain; exit 1 names the first broken
- * sequence number.
+ * Reads an anchor "SEQ:HASH" (a sequence number from 1 and 64
+ * lower-case hex digits, as the sweep logs them) into *seq and hash.
+ * Returns 0, or -1 when s is not one.
+ */
+static int
+admin_anchor_parse(const char *s, long long *seq, char hash[65])
+{
+	const char	*colon;
+	char		 num[24];
+	size_t		 i, len;
+
+	if ((colon = strchr(s, ':')) == NULL ||
+	    (len = (size_t)(colon - s)) == 0 || len >= sizeof(num))
+		return -1;
+	memcpy(num, s, len);
+	num[len] = '\0';
+	if (admin_num(num, 1, 0x7fffffffffffffffLL, seq) == -1)
+		return -1;
+	colon++;
+	if (strlen(colon) != 64)
+		return -1;
+	for (i = 0; i < 64; i++)
+		if (!((colon[i] >= '0' && colon[i] <= '9') ||
+		    (colon[i] >= 'a' && colon[i] <= 'f')))
+			return -1;
+	memcpy(hash, colon, 65);
+	return 0;
+}
+
+/*
+ * audit-verify: checks the chain, and each --anchor; exit 1 names the
+ * first broken sequence number or the anchor the log no longer holds.
  */
 static int
 cmd_audit_verify(struct admin *a, const struct cmd *c, int argc,
     char **argv)
 {
+	static const struct option lo[] = {
+		{ "anchor", required_argument, NULL, OPT_ANCHOR },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct rp_errinfo	 ei;
-	char			 head[65];
+	char			 head[65], hash[65];
+	char			 want[ADMIN_ANCHORS_MAX][65];
+	long long		 seq[ADMIN_ANCHORS_MAX];
 	int64_t			 count = 0, bad = 0;
+	size_t			 n = 0, i;
 	enum rp_err		 e;
-	int			 rc;
+	int			 ch, rc;
 
-	if (admin_noopts(c, argc, argv, &rc) == -1)
+	optind = 0;
+	while ((ch = admin_opt(c, argc, argv, lo, &rc)) > 0) {
+		if (ch != OPT_ANCHOR)
+			abort();	/* not in lo */
+		if (n == ADMIN_ANCHORS_MAX)
+			return admin_usage_err(c, "--anchor: at most %d",
+			    ADMIN_ANCHORS_MAX);
+		if (admin_anchor_parse(optarg, &seq[n], want[n]) == -1)
+			return admin_usage_err(c, "--anchor: SEQ:HASH, a "
+			    "sequence number and 64 lower-case hex digits");
+		n++;
+	}
+	if (ch == -1)
 		return rc;
 	if ((rc = admin_open(a)) != 0)
 		return rc;
@@ -2232,6 +2295,20 @@ cmd_audit_verify(struct admin *a, const struct cmd *c, int argc,
 	head[0] = '\0';
 	e = audit_verify(a->db, &count, &bad, head, &ei);
 	if (e == RP_OK) {
+		/* The chain is intact, so stored hashes are the true ones. */
+		for (i = 0; i < n; i++) {
+			e = audit_hash_at(a->db, seq[i], hash);
+			if (e != RP_OK && e != RP_ERR_NOT_FOUND)
+				return admin_err("cannot read the audit log "
+				    "(%s)", rp_err_name(e));
+			if (e == RP_ERR_NOT_FOUND ||
+			    strcmp(hash, want[i]) != 0) {
+				printf("audit log does not hold entry %lld as "
+				    "anchored: cut short or rewritten\n",
+				    seq[i]);
+				return EXIT_FAIL;
+			}
+		}
 		printf("audit chain intact: %lld entries, head %s\n",
 		    (long long)count, head);
 		return EXIT_OK;

@@ -15,6 +15,7 @@
  * a shorter valid chain: the head hash audit_verify() reports is what an
  * operator records elsewhere to catch that.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,4 +338,120 @@ audit_each(struct db *db, const char *subject,
 			break;
 	}
 	return dbq_end(&q);
+}
+
+/*
+ * Reads the last entry's sequence number into *seq (0 for an empty log)
+ * and its stored hash into head (64 zeros for an empty log).  Returns
+ * RP_OK or a database error.
+ */
+enum rp_err
+audit_head(struct db *db, int64_t *seq, char head[65])
+{
+	struct dbq	 q;
+	const char	*h;
+
+	*seq = 0;
+	memcpy(head, audit_zero, AUDIT_HASH_LEN + 1);
+	dbq_start(&q, db, DB_AUDIT_LAST);
+	if (dbq_step(&q)) {
+		*seq = dbq_col_int(&q, 0);
+		h = dbq_col_text(&q, 1);
+		if (h == NULL || strlen(h) != AUDIT_HASH_LEN)
+			q.err = RP_ERR_INTERNAL;
+		else
+			memcpy(head, h, AUDIT_HASH_LEN + 1);
+	}
+	return dbq_end(&q);
+}
+
+/*
+ * Copies the stored hash of entry seq into out.  Returns RP_OK,
+ * RP_ERR_NOT_FOUND when the log has no such entry, or a database error.
+ */
+enum rp_err
+audit_hash_at(struct db *db, int64_t seq, char out[65])
+{
+	struct dbq	 q;
+	const char	*h;
+	enum rp_err	 e;
+	int		 found = 0;
+
+	out[0] = '\0';
+	dbq_start(&q, db, DB_AUDIT_AT);
+	dbq_int(&q, seq);
+	if (dbq_step(&q)) {
+		found = 1;
+		h = dbq_col_text(&q, 0);
+		if (h == NULL || strlen(h) != AUDIT_HASH_LEN)
+			q.err = RP_ERR_INTERNAL;
+		else
+			memcpy(out, h, AUDIT_HASH_LEN + 1);
+	}
+	if ((e = dbq_end(&q)) != RP_OK)
+		return e;
+	return found ? RP_OK : RP_ERR_NOT_FOUND;
+}
+
+/* The meta key holding the last sequence number audit_anchor() logged. */
+#define AUDIT_ANCHOR_KEY	"audit_anchored_seq"
+
+/*
+ * Logs the head of the log ("event=audit_head seq=N hash=H") when it
+ * moved since the last call, in one write transaction with the
+ * remembered sequence number, so that each head is logged once.  The
+ * log line goes out before the commit: a failed commit at worst logs a
+ * head twice, never skips one.  *logged says whether it wrote.  Returns
+ * RP_OK or a database error.
+ */
+enum rp_err
+audit_anchor(struct db *db, int *logged, struct rp_errinfo *ei)
+{
+	struct dbq	 q;
+	char		 head[AUDIT_HASH_LEN + 1], num[32], *end;
+	const char	*v;
+	long long	 last = 0;
+	int64_t		 seq;
+	enum rp_err	 e;
+
+	*logged = 0;
+	if ((e = db_begin(db)) != RP_OK)
+		return rp_fail(ei, e, "db_busy", "the database is busy");
+	if ((e = audit_head(db, &seq, head)) != RP_OK) {
+		(void)rp_fail(ei, e, "db", "cannot read the audit log");
+		goto fail;
+	}
+	dbq_start(&q, db, DB_META_GET);
+	dbq_text(&q, AUDIT_ANCHOR_KEY);
+	if (dbq_step(&q) && (v = dbq_col_text(&q, 0)) != NULL) {
+		errno = 0;
+		last = strtoll(v, &end, 10);
+		if (errno != 0 || end == v || *end != '\0' || last < 0)
+			last = 0;	/* damaged: log the head again */
+	}
+	if ((e = dbq_end(&q)) != RP_OK) {
+		(void)rp_fail(ei, e, "db", "cannot read the meta table");
+		goto fail;
+	}
+	if (seq == last) {
+		db_rollback(db);
+		return RP_OK;
+	}
+	rplog(RPLOG_INFO, "audit_head", "seq=%lld hash=%s", (long long)seq,
+	    head);
+	*logged = 1;
+	(void)snprintf(num, sizeof(num), "%lld", (long long)seq);
+	dbq_start(&q, db, DB_META_SET);
+	dbq_text(&q, AUDIT_ANCHOR_KEY);
+	dbq_text(&q, num);
+	if ((e = dbq_exec(&q, NULL)) != RP_OK) {
+		(void)rp_fail(ei, e, "db", "cannot write the meta table");
+		goto fail;
+	}
+	if ((e = db_commit(db)) != RP_OK)
+		return rp_fail(ei, e, "db_commit", "cannot commit");
+	return RP_OK;
+fail:
+	db_rollback(db);
+	return e;
 }

@@ -236,6 +236,13 @@ static const char *const db_sql[DB__MAX] = {
 	    "prev_hash, hash FROM audit ORDER BY seq",
 	[DB_AUDIT_OF] = "SELECT seq, at, actor, action, subject, details, "
 	    "prev_hash, hash FROM audit WHERE subject = ? ORDER BY seq",
+	[DB_AUDIT_AT] = "SELECT hash FROM audit WHERE seq = ?",
+
+	/* The meta table: key, value. */
+	[DB_META_GET] = "SELECT value FROM meta WHERE key = ?",
+	/* key, value */
+	[DB_META_SET] = "INSERT INTO meta (key, value) VALUES (?, ?) "
+	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 };
 
 /* One worker's connection and its prepared statements. */

@@ -697,6 +697,10 @@ enum db_stmt {
 	DB_AUDIT_ADD,
 	DB_AUDIT_ALL,
 	DB_AUDIT_OF,
+	DB_AUDIT_AT,
+	/* Facts about the database itself. */
+	DB_META_GET,
+	DB_META_SET,
 	DB__MAX
 };
 
@@ -938,6 +942,17 @@ enum rp_err	 audit_verify(struct db *, int64_t *count, int64_t *bad,
  * fn returns non-zero. */
 enum rp_err	 audit_each(struct db *, const char *subject,
 		    int (*fn)(void *, const struct audit_entry *), void *);
+/* The last entry: *seq (0 for an empty log) and its hash (64 zeros). */
+enum rp_err	 audit_head(struct db *, int64_t *seq, char head[65]);
+/* The stored hash of entry seq; RP_ERR_NOT_FOUND when there is none. */
+enum rp_err	 audit_hash_at(struct db *, int64_t seq, char out[65]);
+/*
+ * Writes the head to the log (event audit_head) when it moved since the
+ * last time, remembered in the meta table, so that log shipping keeps
+ * an anchor outside the database: a log cut short is then caught by
+ * audit-verify --anchor.  Sets *logged to whether it wrote.
+ */
+enum rp_err	 audit_anchor(struct db *, int *logged, struct rp_errinfo *);
 #ifdef RP_UNITTEST
 enum rp_err	 audit_hash(const struct audit_entry *, char out[65]);
 int		 audit_clean(const json_t *, int depth);

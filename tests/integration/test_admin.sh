@@ -766,5 +766,31 @@ check "... and the change was made" sql_is "SELECT count(*) FROM requests r JOIN
 adm audit-verify
 check "the chain is intact after concurrent sweeps" rc_is 0
 
+# --- the audit head as an anchor outside the database ----------------------------
+# The sweep logs the head when it moved; audit-verify --anchor then
+# catches a log cut short, which the chain alone cannot.
+adm sweep
+adm sweep
+check "a sweep with nothing new logs no head" sh -c "[ $rc = 0 ] && ! grep -q 'event=audit_head' '$work/err'"
+adm add-rep --org VATSI-99999999 --org-name "Anchor d.o.o." --person PNOSI-9999999999999 --name "Anchor Person"
+check "an audited change for the anchor" rc_is 0
+adm sweep
+anchor=$(sed -n 's/.*event=audit_head seq=\([0-9]*\) hash=\([0-9a-f]*\).*/\1:\2/p' "$work/err")
+check "a sweep after a change logs the head once" sh -c "[ $rc = 0 ] && [ \$(grep -c 'event=audit_head' '$work/err') = 1 ] && [ -n '$anchor' ]"
+head_seq=$(sqlite3 "$work/rp.db" 'SELECT max(seq) FROM audit')
+check "... as the last entry" test "${anchor%%:*}" = "$head_seq"
+adm audit-verify --anchor "$anchor"
+check "audit-verify --anchor with the logged head: intact" sh -c "[ $rc = 0 ] && grep -q '^audit chain intact' '$work/out'"
+adm audit-verify --anchor "1:$(printf '%064d' 0)"
+check "an anchor with another hash: exit 1" sh -c "[ $rc = 1 ] && grep -q 'does not hold entry 1 as anchored' '$work/out'"
+adm audit-verify --anchor "12x:abc"
+check "a malformed anchor: exit 2" rc_is 2
+cp "$work/rp.db" "$work/cut.db"
+sqlite3 "$work/cut.db" "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)"
+admdb "$work/cut.db" audit-verify
+check "a log cut short passes the chain check alone" rc_is 0
+admdb "$work/cut.db" audit-verify --anchor "$anchor"
+check "... but not the anchor: exit 1" sh -c "[ $rc = 1 ] && grep -q 'cut short or rewritten' '$work/out'"
+
 echo "RESULT passed=$pass failed=$fail"
 [ "$fail" -eq 0 ]

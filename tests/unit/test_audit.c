@@ -375,6 +375,54 @@ test_each_by_subject(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* The head, one entry's hash, and the anchor logged once per head. */
+static void
+test_head_and_anchor(void **state)
+{
+	struct udb		*t = *state;
+	struct rp_errinfo	 ei;
+	char			 head[65], h2[65], zero[65];
+	int64_t			 seq;
+	int			 logged;
+
+	memset(zero, '0', 64);
+	zero[64] = '\0';
+	assert_int_equal(audit_head(t->db, &seq, head), RP_OK);
+	assert_int_equal(seq, 0);
+	assert_string_equal(head, zero);
+	assert_int_equal(audit_hash_at(t->db, 1, h2), RP_ERR_NOT_FOUND);
+	/* An empty log has nothing to anchor. */
+	assert_int_equal(audit_anchor(t->db, &logged, &ei), RP_OK);
+	assert_int_equal(logged, 0);
+
+	append_n(t, 3);
+	assert_int_equal(audit_head(t->db, &seq, head), RP_OK);
+	assert_int_equal(seq, 3);
+	assert_int_equal(audit_hash_at(t->db, 3, h2), RP_OK);
+	assert_string_equal(head, h2);
+	assert_int_equal(audit_hash_at(t->db, 2, h2), RP_OK);
+	assert_string_not_equal(head, h2);
+	assert_int_equal(audit_hash_at(t->db, 4, h2), RP_ERR_NOT_FOUND);
+
+	assert_int_equal(audit_anchor(t->db, &logged, &ei), RP_OK);
+	assert_int_equal(logged, 1);
+	assert_int_equal(udb_raw(t, "SELECT value FROM meta WHERE key = "
+	    "'audit_anchored_seq'"), 3);
+	assert_int_equal(audit_anchor(t->db, &logged, &ei), RP_OK);
+	assert_int_equal(logged, 0);
+	append_n(t, 1);
+	assert_int_equal(audit_anchor(t->db, &logged, &ei), RP_OK);
+	assert_int_equal(logged, 1);
+	/* A failed commit leaves the head to be logged again. */
+	append_n(t, 1);
+	db_fault_stmt(DB_COMMIT, SQLITE_FULL);
+	assert_int_not_equal(audit_anchor(t->db, &logged, &ei), RP_OK);
+	assert_int_equal(udb_raw(t, "SELECT value FROM meta WHERE key = "
+	    "'audit_anchored_seq'"), 4);
+	assert_int_equal(audit_anchor(t->db, &logged, &ei), RP_OK);
+	assert_int_equal(logged, 1);
+}
+
 int
 main(void)
 {
@@ -397,6 +445,7 @@ main(void)
 		T(test_missing_fields_refused),
 		T(test_failed_commit_leaves_nothing),
 		T(test_each_by_subject),
+		T(test_head_and_anchor),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
