@@ -866,8 +866,9 @@ lc_approved_for(struct db *db, const struct lc_approvers *ap,
 }
 
 /*
- * Adds the approval of actor a (a signer who authenticated) to request
- * public_id: the policy must find that a adds a party still missing.
+ * Adds the approval of actor a to request public_id: a signer who
+ * authenticated, or an officer entering the signature of a paper
+ * approval they checked (a->parties): the policy must find that a adds a party still missing.
  * When nobody is missing any more the request is queued with its outbox
  * rows, all in one transaction.  Returns RP_OK with res filled; else an
  * error: RP_ERR_NOT_FOUND, RP_ERR_CONFLICT ("wrong_state",
@@ -891,9 +892,13 @@ lc_approve(struct db *db, const struct policy *pol, const char *public_id,
 
 	memset(res, 0, sizeof(*res));
 	res->code = POL_ALLOW;
-	if (a->name == NULL || a->auth != AUTH_SIGNATURE || a->person == 0)
+	/* A signer, or an officer entering a signed paper approval. */
+	if (a->name == NULL ||
+	    !((a->auth == AUTH_SIGNATURE && a->person != 0 &&
+	    (a->channel == CH_WEB || a->channel == CH_API)) ||
+	    (a->auth == AUTH_STAFF && a->channel == CH_OFFICER)))
 		return rp_fail(ei, RP_ERR_INTERNAL, "bad_call",
-		    "an approval needs a signer");
+		    "an approval needs a signer or an officer");
 	if ((e = lc_begin_get(db, public_id, &r, ei)) != RP_OK)
 		return e;
 	intx = 1;
@@ -916,8 +921,10 @@ lc_approve(struct db *db, const struct policy *pol, const char *public_id,
 	}
 	memset(&pq, 0, sizeof(pq));
 	pq.action = r.action;
-	pq.channel = r.channel;
-	pq.auth = AUTH_SIGNATURE;
+	/* The approver's way in: the who-must-sign rule is the same. */
+	pq.channel = a->channel;
+	pq.auth = a->auth;
+	pq.roles = a->roles;
 	pq.reason = r.reason;
 	pq.now = now;
 	/*

@@ -1134,6 +1134,84 @@ test_officer_paper_request(void **state)
 }
 
 /*
+ * Approvals across the two ways in: a signer approves what an officer
+ * entered from paper, and an officer enters the paper approval of what
+ * a signer asked for.
+ */
+static void
+test_officer_and_signer_approve_each_other(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res, r2;
+	struct lc_actor		 a, off;
+	struct rp_errinfo	 ei;
+
+	(void)cert(t, "E8", CT_BUSINESS, "PNOSI-P", "VATSI-P", NULL, 5);
+	(void)cert(t, "E9", CT_PERSONAL, "PNOSI-PR", NULL, NULL, 5);
+	rep(t, "VATSI-P", "PNOSI-PR");
+	pass_req(&n, ACT_SUSPEND, "E8", T0);
+	res = create_ok(t, &n);
+	complete(t, res.public_id, T0);
+
+	/* The officer enters the subject's paper; the rep signs online. */
+	memset(&n, 0, sizeof(n));
+	n.action = ACT_REACTIVATE;
+	n.serial = "E8";
+	n.reason = REASON_UNSPECIFIED;
+	n.actor.channel = CH_OFFICER;
+	n.actor.auth = AUTH_STAFF;
+	n.actor.roles = ROLE_OFFICER;
+	n.actor.name = "staff:bo";
+	n.actor.parties = REL_SUBJECT;
+	n.now = T0 + DAY;
+	res = create_ok(t, &n);
+	assert_int_equal(res.state, RS_AWAITING_APPROVAL);
+	a = signer(t, "PNOSI-P");	/* the subject again adds nothing */
+	assert_int_equal(lc_approve(t->db, &t->cfg.policy, res.public_id, &a,
+	    T0 + DAY, &r2, &ei), RP_ERR_FORBIDDEN);
+	a = signer(t, "PNOSI-PR");
+	assert_int_equal(lc_approve(t->db, &t->cfg.policy, res.public_id, &a,
+	    T0 + DAY, &r2, &ei), RP_OK);
+	assert_int_equal(r2.state, RS_QUEUED);
+	complete(t, res.public_id, T0 + DAY);
+
+	/* Suspended again; the subject signs online, the officer enters
+	 * the rep's paper. */
+	pass_req(&n, ACT_SUSPEND, "E8", T0 + 2 * DAY);
+	res = create_ok(t, &n);
+	complete(t, res.public_id, T0 + 2 * DAY);
+	sig_req(&n, ACT_REACTIVATE, "E8", person(t, "PNOSI-P"), T0 + 3 * DAY);
+	res = create_ok(t, &n);
+	assert_int_equal(res.need, REL_LEGAL_REP);
+	memset(&off, 0, sizeof(off));
+	off.channel = CH_OFFICER;
+	off.auth = AUTH_STAFF;
+	off.roles = ROLE_OFFICER;
+	off.name = "staff:bo";
+	/* A paper without the missing party, or an agent: refused. */
+	off.parties = REL_SUBJECT;
+	assert_int_equal(lc_approve(t->db, &t->cfg.policy, res.public_id,
+	    &off, T0 + 3 * DAY, &r2, &ei), RP_ERR_FORBIDDEN);
+	off.parties = REL_LEGAL_REP;
+	off.roles = ROLE_AGENT;
+	assert_int_equal(lc_approve(t->db, &t->cfg.policy, res.public_id,
+	    &off, T0 + 3 * DAY, &r2, &ei), RP_ERR_FORBIDDEN);
+	/* An officer through the web channel is a bug. */
+	off.roles = ROLE_OFFICER;
+	off.channel = CH_WEB;
+	assert_int_equal(lc_approve(t->db, &t->cfg.policy, res.public_id,
+	    &off, T0 + 3 * DAY, &r2, &ei), RP_ERR_INTERNAL);
+	off.channel = CH_OFFICER;
+	assert_int_equal(lc_approve(t->db, &t->cfg.policy, res.public_id,
+	    &off, T0 + 3 * DAY, &r2, &ei), RP_OK);
+	assert_int_equal(r2.state, RS_QUEUED);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM approvals WHERE "
+	    "person_id IS NULL AND roles = 2"), 1);
+	audit_ok(t);
+}
+
+/*
  * A card of ten business certificates with ten subjects: a legal rep
  * asks to reactivate it, and each subject's signature is taken until
  * the last one queues the request.
@@ -1267,6 +1345,7 @@ main(void)
 		T(test_system_request_only_when_due),
 		T(test_busy_database),
 		T(test_officer_paper_request),
+		T(test_officer_and_signer_approve_each_other),
 		T(test_many_signers_on_one_card),
 		T(test_bad_values_refused),
 	};
