@@ -328,6 +328,25 @@ lc_check_open(struct db *db, int64_t cert, enum action act,
 }
 
 /*
+ * Refuses to reactivate certificate c once its hold has reached the
+ * policy's limit when the limit ends in revocation: from then on the
+ * certificate is on its way to being revoked, whether or not the
+ * minute's sweep has made that request yet.
+ */
+static enum rp_err
+lc_check_limit(const struct policy *pol, enum action act,
+    const struct cert_row *c, int64_t now, struct rp_errinfo *ei)
+{
+	if (act != ACT_REACTIVATE || pol->suspend_end_action != ACT_REVOKE ||
+	    c->status != CS_SUSPENDED || c->suspended_until == 0 ||
+	    now < c->suspended_until)
+		return RP_OK;
+	return rp_fail(ei, RP_ERR_CONFLICT, "suspension_ended",
+	    "%s: the suspension reached its limit; the certificate is being "
+	    "revoked", c->serial);
+}
+
+/*
  * Sets request r's state to to (a compare-and-set on r->state, so a
  * concurrent change is caught), with need, outcome (may be NULL) and
  * completed_at when to is final-and-done.  Updates r.  No legality
@@ -676,7 +695,9 @@ lc_create(struct db *db, const struct policy *pol, const struct lc_new *n,
 		goto out;
 	for (i = 0; i < c.n; i++) {
 		if ((e = lc_check_open(db, c.rows[i].id, n->action, ei)) !=
-		    RP_OK)
+		    RP_OK ||
+		    (e = lc_check_limit(pol, n->action, &c.rows[i], n->now,
+		    ei)) != RP_OK)
 			goto out;
 		/* The sweep picked the certificate outside this transaction:
 		 * its hold must still be due now. */
@@ -933,6 +954,9 @@ lc_approve(struct db *db, const struct policy *pol, const char *public_id,
 	 * each one from the signers, never from a request-wide mask.
 	 */
 	for (i = 0; i < c.n; i++) {
+		if ((e = lc_check_limit(pol, r.action, &c.rows[i], now, ei)) !=
+		    RP_OK)
+			goto out;
 		lc_policy_cert(&c.rows[i], &pq.cert);
 		if ((e = lc_approved_for(db, &ap, &c.rows[i], &approved)) !=
 		    RP_OK ||

@@ -1316,6 +1316,55 @@ test_bad_values_refused(void **state)
 	    "state = 'queued'"), 1);
 }
 
+/*
+ * Between the suspension's limit and the sweep that acts on it, a
+ * reactivation is refused (the limit ends in revocation); with the
+ * limit ending in reinstatement it is not.
+ */
+static void
+test_no_reactivation_past_the_limit(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res, r2;
+	struct lc_actor		 a;
+	struct rp_errinfo	 ei;
+	char			 id[RP_ID_LEN + 1];
+
+	(void)cert(t, "EA", CT_PERSONAL, "PNOSI-Q", NULL, NULL, 5);
+	(void)cert(t, "EB", CT_BUSINESS, "PNOSI-Q", "VATSI-Q", NULL, 5);
+	(void)cert(t, "EC", CT_PERSONAL, "PNOSI-QR", NULL, NULL, 5);
+	rep(t, "VATSI-Q", "PNOSI-QR");
+	pass_req(&n, ACT_SUSPEND, "EA", T0);
+	res = create_ok(t, &n);
+	complete(t, res.public_id, T0);
+	sig_req(&n, ACT_REACTIVATE, "EA", person(t, "PNOSI-Q"), T0 + 60 * DAY);
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_CONFLICT);
+	assert_string_equal(ei.code, "suspension_ended");
+	n.now = T0 + 60 * DAY - 1;
+	res = create_ok(t, &n);
+	assert_int_equal(res.state, RS_QUEUED);
+
+	/* A two-party reactivation asked in time, approved too late. */
+	pass_req(&n, ACT_SUSPEND, "EB", T0);
+	res = create_ok(t, &n);
+	complete(t, res.public_id, T0);
+	sig_req(&n, ACT_REACTIVATE, "EB", person(t, "PNOSI-Q"), T0 + 59 * DAY);
+	res = create_ok(t, &n);
+	memcpy(id, res.public_id, sizeof(id));
+	a = signer(t, "PNOSI-QR");
+	assert_int_equal(lc_approve(t->db, &t->cfg.policy, id, &a,
+	    T0 + 60 * DAY, &r2, &ei), RP_ERR_CONFLICT);
+	assert_string_equal(ei.code, "suspension_ended");
+
+	/* With reinstatement at the limit, nothing stands in the way. */
+	t->cfg.policy.suspend_end_action = ACT_REACTIVATE;
+	assert_int_equal(lc_approve(t->db, &t->cfg.policy, id, &a,
+	    T0 + 60 * DAY, &r2, &ei), RP_OK);
+	assert_int_equal(r2.state, RS_QUEUED);
+}
+
 int
 main(void)
 {
@@ -1346,6 +1395,7 @@ main(void)
 		T(test_busy_database),
 		T(test_officer_paper_request),
 		T(test_officer_and_signer_approve_each_other),
+		T(test_no_reactivation_past_the_limit),
 		T(test_many_signers_on_one_card),
 		T(test_bad_values_refused),
 	};
