@@ -889,7 +889,8 @@ lc_approved_for(struct db *db, const struct lc_approvers *ap,
 /*
  * Adds the approval of actor a to request public_id: a signer who
  * authenticated, or an officer entering the signature of a paper
- * approval they checked (a->parties): the policy must find that a adds a party still missing.
+ * approval they checked (a->parties).  The policy must find that a adds
+ * a party still missing.
  * When nobody is missing any more the request is queued with its outbox
  * rows, all in one transaction.  Returns RP_OK with res filled; else an
  * error: RP_ERR_NOT_FOUND, RP_ERR_CONFLICT ("wrong_state",
