@@ -642,8 +642,9 @@ reg_has_person(const struct cert_info *info, enum cert_type type)
  * SHA-256; "token_mismatch", "token_full", "passphrase_exists");
  * RP_ERR_BAD_INPUT for a bad term, label, kind, hash, organisation
  * identifier, distinguished name (bidi controls), name ("bad_name") or
- * e-mail address ("bad_email"); a database error.  On failure the caller rolls back: rows written so far
- * are only undone then.  Nothing to free.
+ * e-mail address ("bad_email"); a database error.  On failure the
+ * caller rolls back: rows written so far are only undone then.  Nothing
+ * to free.
  */
 enum rp_err
 reg_import_cert(struct db *db, const struct cert_info *info,
