@@ -264,6 +264,34 @@ rp_utf8_valid(const char *s, size_t n)
 }
 
 /*
+ * Returns 1 when the well-formed UTF-8 s[0..n) holds no character that
+ * can hide or reorder what a person reads on a page or in the audit log:
+ * C1 controls (U+0080-U+009F) always; with bidi also the direction marks
+ * and overrides (U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and the
+ * line and paragraph separators (U+2028, U+2029).  Lead bytes 0xc2 and
+ * 0xe2 never occur inside another character, so a byte scan is exact.
+ */
+int
+rp_text_marks_ok(const char *s, size_t n, int bidi)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i;
+
+	for (i = 0; i + 1 < n; i++) {
+		if (p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
+			return 0;
+		if (!bidi || p[i] != 0xe2 || i + 2 >= n)
+			continue;
+		if (p[i + 1] == 0x80 && (p[i + 2] == 0x8e ||
+		    p[i + 2] == 0x8f || (p[i + 2] >= 0xa8 && p[i + 2] <= 0xae)))
+			return 0;
+		if (p[i + 1] == 0x81 && p[i + 2] >= 0xa6 && p[i + 2] <= 0xa9)
+			return 0;
+	}
+	return 1;
+}
+
+/*
  * Returns 1 when s[0..n) is text fit to show a person, in a listing, a
  * page or the audit log: well-formed UTF-8 (rp_utf8_valid()) without
  * anything that can hide, forge or reorder what is read: no C0 control
@@ -279,23 +307,13 @@ rp_text_visible(const char *s, size_t n)
 	const unsigned char	*p = (const unsigned char *)s;
 	size_t			 i;
 
-	if (s == NULL || !rp_utf8_valid(s, n))
+	if (s == NULL || !rp_utf8_valid(s, n) || !rp_text_marks_ok(s, n, 1))
 		return 0;
 	for (i = 0; i < n; i++) {
 		if (p[i] < 0x20 || p[i] == 0x7f)
 			return 0;
-		if (i + 1 >= n)
-			continue;
-		if (p[i] == 0xc2 && p[i + 1] <= 0x9f)
-			return 0;
-		if (p[i] == 0xd8 && p[i + 1] == 0x9c)
-			return 0;
-		if (p[i] != 0xe2 || i + 2 >= n)
-			continue;
-		if (p[i + 1] == 0x80 && (p[i + 2] == 0x8e ||
-		    p[i + 2] == 0x8f || (p[i + 2] >= 0xa8 && p[i + 2] <= 0xae)))
-			return 0;
-		if (p[i + 1] == 0x81 && p[i + 2] >= 0xa6 && p[i + 2] <= 0xa9)
+		/* U+061C, the Arabic letter mark. */
+		if (p[i] == 0xd8 && i + 1 < n && p[i + 1] == 0x9c)
 			return 0;
 	}
 	return 1;

@@ -126,6 +126,8 @@ int		 rp_ct_equal(const void *, const void *, size_t);
 int		 rp_utf8_valid(const char *, size_t);
 /* UTF-8 without C0, DEL, C1, bidi controls, U+2028/9: see buf.c. */
 int		 rp_text_visible(const char *, size_t);
+/* No C1 control and, with bidi, no bidi control or line separator. */
+int		 rp_text_marks_ok(const char *, size_t, int bidi);
 
 /*
  * log.c: one structured line per event on stderr, logfmt style:
@@ -814,6 +816,9 @@ enum rp_err	 reg_token_certs(struct db *, const char *label,
 enum rp_err	 reg_import_cert(struct db *, const struct cert_info *,
 		    const struct reg_import *, int64_t *id,
 		    struct rp_errinfo *);
+/* Fills rows (up to max) with the certificates of request id; *n. */
+enum rp_err	 reg_request_certs(struct db *, int64_t id,
+		    struct cert_row *rows, size_t max, size_t *n);
 /* Whether person (persons.id) is a legal rep of organisation at t. */
 enum rp_err	 reg_is_rep(struct db *, int64_t organisation,
 		    int64_t person, int64_t t, int *yes);

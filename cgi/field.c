@@ -207,34 +207,6 @@ text_chars_ok(const char *s, size_t n, int multiline)
 	return 1;
 }
 
-/*
- * Returns 1 when the well-formed UTF-8 s[0..n) holds no character that
- * can hide or reorder what a person reads on a page or in the audit log:
- * C1 controls (U+0080-U+009F) always; with bidi also the direction marks
- * and overrides (U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and the
- * line and paragraph separators (U+2028, U+2029).  Lead bytes 0xc2 and
- * 0xe2 never occur inside another character, so a byte scan is exact.
- */
-static int
-text_visible_ok(const char *s, size_t n, int bidi)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 i;
-
-	for (i = 0; i + 1 < n; i++) {
-		if (p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
-			return 0;
-		if (!bidi || p[i] != 0xe2 || i + 2 >= n)
-			continue;
-		if (p[i + 1] == 0x80 && (p[i + 2] == 0x8e ||
-		    p[i + 2] == 0x8f || (p[i + 2] >= 0xa8 && p[i + 2] <= 0xae)))
-			return 0;
-		if (p[i + 1] == 0x81 && p[i + 2] >= 0xa6 && p[i + 2] <= 0xa9)
-			return 0;
-	}
-	return 1;
-}
-
 /* Maps a field name of len bytes to its enum; FIELD__MAX if unknown. */
 enum field
 field_lookup(const char *name, size_t len)
@@ -285,7 +257,7 @@ field_set(struct input *in, enum field f, const char *val, size_t len,
 			    "field '%s' is not valid UTF-8", fd->name);
 		/* A secret is never shown, so only C1 controls matter. */
 		if (!text_chars_ok(val, len, fd->flags & FIELDF_MULTILINE) ||
-		    !text_visible_ok(val, len, !(fd->flags & FIELDF_SECRET)))
+		    !rp_text_marks_ok(val, len, !(fd->flags & FIELDF_SECRET)))
 			return rp_fail(ei, RP_ERR_BAD_INPUT,
 			    "invalid_characters",
 			    "field '%s' holds control characters", fd->name);
@@ -298,7 +270,7 @@ field_set(struct input *in, enum field f, const char *val, size_t len,
 		if (fnlen > FIELD_FILENAME_MAX ||
 		    !rp_utf8_valid(filename, fnlen) ||
 		    !text_chars_ok(filename, fnlen, 0) ||
-		    !text_visible_ok(filename, fnlen, 1))
+		    !rp_text_marks_ok(filename, fnlen, 1))
 			return rp_fail(ei, RP_ERR_BAD_INPUT,
 			    "invalid_filename",
 			    "file name of field '%s' is not acceptable",

@@ -179,31 +179,15 @@ struct lc_certs {
 static enum rp_err
 lc_certs_of(struct db *db, int64_t id, struct lc_certs *c)
 {
-	struct dbq	 q;
-	int64_t		 ids[RP_TOKEN_CERTS_MAX];
-	size_t		 n = 0, i;
 	enum rp_err	 e;
 
-	dbq_start(&q, db, DB_CERTS_OF_REQUEST);
-	dbq_int(&q, id);
-	while (dbq_step(&q)) {
-		if (n == RP_TOKEN_CERTS_MAX) {
-			q.err = RP_ERR_INTERNAL;
-			break;
-		}
-		ids[n++] = dbq_col_int(&q, 0);
-	}
-	if ((e = dbq_end(&q)) != RP_OK)
-		return e;
-	if (n == 0)
-		return RP_ERR_INTERNAL;	/* a request always has one */
-	if ((c->rows = calloc(n, sizeof(*c->rows))) == NULL)
+	if ((c->rows = calloc(RP_TOKEN_CERTS_MAX, sizeof(*c->rows))) == NULL)
 		return RP_ERR_NOMEM;
-	for (i = 0; i < n; i++)
-		if ((e = reg_cert_get(db, ids[i], &c->rows[i])) != RP_OK)
-			return e;
-	c->n = n;
-	return RP_OK;
+	e = reg_request_certs(db, id, c->rows, RP_TOKEN_CERTS_MAX, &c->n);
+	/* A request has one to RP_TOKEN_CERTS_MAX certificates. */
+	if (e == RP_ERR_TOO_LARGE || (e == RP_OK && c->n == 0))
+		return RP_ERR_INTERNAL;
+	return e;
 }
 
 /*

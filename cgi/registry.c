@@ -182,6 +182,45 @@ reg_cert_get(struct db *db, int64_t id, struct cert_row *row)
 }
 
 /*
+ * Reads every row of the started statement q (CERT_COLS) into rows, at
+ * most max, counting them in *n, and ends q.  Returns RP_OK;
+ * RP_ERR_TOO_LARGE when there are more; a row or database error.
+ */
+static enum rp_err
+reg_rows(struct dbq *q, struct cert_row *rows, size_t max, size_t *n)
+{
+	enum rp_err	 e = RP_OK;
+
+	*n = 0;
+	while (e == RP_OK && dbq_step(q)) {
+		if (*n == max) {
+			e = RP_ERR_TOO_LARGE;
+			break;
+		}
+		e = reg_row(q, &rows[(*n)++]);
+	}
+	if (q->err == RP_OK)
+		q->err = e;
+	return dbq_end(q);
+}
+
+/*
+ * Fills rows (up to max) with the certificates of request id, *n of
+ * them.  Returns RP_OK, RP_ERR_TOO_LARGE when it has more, or a row or
+ * database error.
+ */
+enum rp_err
+reg_request_certs(struct db *db, int64_t id, struct cert_row *rows,
+    size_t max, size_t *n)
+{
+	struct dbq	 q;
+
+	dbq_start(&q, db, DB_CERTS_OF_REQUEST);
+	dbq_int(&q, id);
+	return reg_rows(&q, rows, max, n);
+}
+
+/*
  * Fills rows[0..max) with the certificates of the token labelled label,
  * in the order they were registered, and their count in *n.  Returns
  * RP_OK; RP_ERR_NOT_FOUND ("unknown_token") when the token does not
@@ -194,7 +233,7 @@ reg_token_certs(struct db *db, const char *label, struct cert_row *rows,
     size_t max, size_t *n, struct rp_errinfo *ei)
 {
 	struct dbq	 q;
-	enum rp_err	 e = RP_OK;
+	enum rp_err	 e;
 	size_t		 k = 0;
 
 	*n = 0;
@@ -204,16 +243,7 @@ reg_token_certs(struct db *db, const char *label, struct cert_row *rows,
 	dbq_start(&q, db, DB_CERTS_BY_TOKEN);
 	dbq_text(&q, label);
 	dbq_int(&q, (int64_t)max + 1);
-	while (e == RP_OK && dbq_step(&q)) {
-		if (k == max) {
-			e = RP_ERR_TOO_LARGE;
-			break;
-		}
-		e = reg_row(&q, &rows[k++]);
-	}
-	if (q.err == RP_OK)
-		q.err = e;
-	if ((e = dbq_end(&q)) == RP_ERR_TOO_LARGE)
+	if ((e = reg_rows(&q, rows, max, &k)) == RP_ERR_TOO_LARGE)
 		return rp_fail(ei, e, "token_too_large",
 		    "the token holds more than %zu certificates", max);
 	if (e != RP_OK)
