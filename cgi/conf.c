@@ -133,6 +133,13 @@ static const struct conf_key conf_keys[] = {
 	KEY("database", "busy_timeout_ms", CONF_UINT, busy_timeout_ms, 100,
 	    60000),
 	KEY("log", "level", CONF_LEVEL, log_level, 0, 0),
+	KEY("argon2", "memory_kib", CONF_UINT, argon2_m_kib, 19456, 262144),
+	KEY("argon2", "iterations", CONF_UINT, argon2_t, 2, 10),
+	KEY("argon2", "parallelism", CONF_UINT, argon2_p, 1, 4),
+	KEY("ratelimit", "passphrase_attempts", CONF_UINT, rate_attempts, 1,
+	    100000),
+	KEY("ratelimit", "window_seconds", CONF_UINT, rate_window, 1, 86400),
+	KEY("relay", "socket", CONF_PATH, relay_socket, 0, 0),
 
 	PKEY("suspend", "types", CONF_SUSPEND_TYPES, suspend_types, 0,
 	    ALL_TYPES & ~TLS_TYPES),
@@ -175,6 +182,7 @@ _Static_assert(ACT__MAX <= CONF_CELLS, "CONF_CELLS too small");
 
 static const char *const conf_sections[] = {
 	"server", "paths", "limits", "site", "security", "database", "log",
+	"argon2", "ratelimit", "relay",
 };
 
 #define CONF_NSECTIONS	(sizeof(conf_sections) / sizeof(conf_sections[0]))
@@ -305,7 +313,9 @@ conf_defaults(struct config *cfg)
 	    conf_copy(cfg->portal_url, sizeof(cfg->portal_url),
 	    "https://127.0.0.1:8443") == -1 ||
 	    conf_copy(cfg->hotline, sizeof(cfg->hotline),
-	    "+386 1 234 56 78") == -1)
+	    "+386 1 234 56 78") == -1 ||
+	    conf_copy(cfg->relay_socket, sizeof(cfg->relay_socket),
+	    "/run/revportal/relay.sock") == -1)
 		abort();	/* a default longer than its array: a bug */
 	cfg->workers = 4;
 	cfg->backlog = 128;
@@ -314,6 +324,11 @@ conf_defaults(struct config *cfg)
 	cfg->csrf_ttl = 7200;
 	cfg->busy_timeout_ms = 5000;
 	cfg->log_level = RPLOG_INFO;
+	cfg->argon2_m_kib = 19456;
+	cfg->argon2_t = 2;
+	cfg->argon2_p = 1;
+	cfg->rate_attempts = 10;
+	cfg->rate_window = 60;
 	/* policy_file stays empty: db_dir/policy.ini. */
 	policy_defaults(&cfg->policy);
 }

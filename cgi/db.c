@@ -26,7 +26,7 @@
 #include "extern.h"
 
 /* The newest migration this program knows. */
-#define DB_SCHEMA_VERSION	2
+#define DB_SCHEMA_VERSION	3
 
 /* The largest migration file read. */
 #define DB_MIGRATION_MAX	(1024u * 1024u)
@@ -243,6 +243,12 @@ static const char *const db_sql[DB__MAX] = {
 	/* key, value */
 	[DB_META_SET] = "INSERT INTO meta (key, value) VALUES (?, ?) "
 	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+
+	/* Passphrase checks, rate limit, idempotency (passflow.c). */
+
+	/* Staff console and officer queue (staff.c, h_staff.c). */
+
+	/* Relay (outbox.c). */
 };
 
 /* One worker's connection and its prepared statements. */

@@ -452,6 +452,16 @@ struct config {
 	unsigned int	 busy_timeout_ms;
 	/* [log] */
 	enum rplog_level log_level;
+	/* [argon2]: the cost of new passphrase hashes and of the dummy
+	 * verification that answers unknown serials in the same time. */
+	unsigned int	 argon2_m_kib;		/* 19456 */
+	unsigned int	 argon2_t;		/* 2 */
+	unsigned int	 argon2_p;		/* 1 */
+	/* [ratelimit]: passphrase attempts per client address. */
+	unsigned int	 rate_attempts;		/* 10 */
+	unsigned int	 rate_window;		/* seconds, 60 */
+	/* [relay] */
+	char		 relay_socket[RP_CONF_STR]; /* nudge: unix datagram */
 	/* From policy_file, then the [policy.*] sections of this file. */
 	struct policy	 policy;
 	/* Not from the file: read from secret_file by conf_load_secret(). */
@@ -483,6 +493,13 @@ enum field {
 	FIELD_CSRF,		/* form token, see csrf.c */
 	FIELD_NOTE,		/* free text, one paragraph */
 	FIELD_Q,		/* search text */
+	FIELD_FORM_ID,		/* one-time id of a rendered form */
+	FIELD_CERT,		/* certificates.id, decimal (staff pages) */
+	FIELD_SCOPE,		/* "certificate" or "token" */
+	FIELD_VERIFIED,		/* staff: proof the caller was verified */
+	FIELD_CALL_REF,		/* hotline call reference */
+	FIELD_CALLER_NAME,	/* the caller's stated name */
+	FIELD_STATE,		/* a request state name (filters) */
 	FIELD__MAX
 };
 
@@ -596,6 +613,14 @@ enum tmpl_id {
 	TMPL_NOT_FOUND,
 	TMPL_ERROR,
 	TMPL_TEST_FORM,
+	TMPL_SUSPEND,		/* subscriber: the passphrase form */
+	TMPL_REQUEST,		/* a request's status page */
+	TMPL_AGENT,		/* hotline console: search and results */
+	TMPL_AGENT_CERT,	/* a certificate, its history, verify */
+	TMPL_AGENT_ACT,		/* after a verified caller: the action */
+	TMPL_OFFICER,		/* the queue */
+	TMPL_OFFICER_REQ,	/* one request, its audit trail, actions */
+	TMPL_STAFF_DENIED,	/* 403 for staff pages */
 	TMPL__MAX
 };
 
@@ -703,6 +728,9 @@ enum db_stmt {
 	/* Facts about the database itself. */
 	DB_META_GET,
 	DB_META_SET,
+	/* Passphrase checks, rate limit, idempotency (passflow.c). */
+	/* Staff console and officer queue (staff.c, h_staff.c). */
+	/* Relay (outbox.c). */
 	DB__MAX
 };
 
@@ -913,9 +941,83 @@ enum rp_err	 pass_hash(const char *pass, size_t len, char *out,
 /* Strict check of an Argon2id string made elsewhere: 1 or 0.  Costs
  * m=19456..262144 KiB, t=2..10, p=1..4; salt 8..64, hash 16..64 bytes. */
 int		 pass_hash_valid(const char *);
+/* The cost of pass_hash() and of pass_verify_dummy() from now on
+ * (the [argon2] settings); the default is m=19456, t=2, p=1. */
+enum rp_err	 pass_cost_set(unsigned int m_kib, unsigned int t,
+		    unsigned int p);
+/* 1 when pass[0..len) matches the stored hash, else 0 (also for a hash
+ * that is not valid); the comparison is constant-time. */
+int		 pass_verify(const char *hash, const char *pass, size_t len);
+/* A verification of the current cost whose result is thrown away: what
+ * an unknown serial costs, so that it answers in the same time. */
+void		 pass_verify_dummy(const char *pass, size_t len);
 #ifdef RP_UNITTEST
 int		 pass_valid(const char *, size_t);
 #endif
+
+/*
+ * passflow.c: what the subscriber pages, the API and the hotline console
+ * share about passphrases: the check with its lockout, the per-client
+ * rate limit, and the idempotency record of a POST that made a request.
+ */
+struct pf_target {
+	int64_t		 cert;		/* certificates.id; 0 for a token */
+	int64_t		 token;		/* tokens.id of a token check, 0 */
+	int64_t		 pass;		/* passphrases.id that matched */
+	char		 serial[RP_SERIAL_MAX];	/* canonical, "" */
+	char		 token_label[RP_LABEL_MAX];	/* "" */
+};
+
+/*
+ * Checks pass[0..len) against the passphrase of the certificate
+ * (issuer may be NULL; serial canonical) or of the token label (exactly
+ * one of serial and token), its own or else its token's, and counts the
+ * attempt: a wrong one adds a failure and locks the passphrase at the
+ * policy's max_failures, a right one resets the count; each audited with
+ * actor.  An unknown target, a target without a passphrase and a wrong
+ * passphrase all return RP_ERR_AUTH (code "auth_failed", one message)
+ * after an Argon2id verification of the same cost.  RP_ERR_LOCKED when
+ * the passphrase is locked (before or by this attempt).  RP_OK with t.
+ */
+enum rp_err	 pf_check(struct db *, const struct config *,
+		    const char *issuer, const char *serial, const char *token,
+		    const char *pass, size_t len, const char *actor,
+		    int64_t now, struct pf_target *t, struct rp_errinfo *);
+/* Counts one attempt of client (an address); RP_ERR_RATE with
+ * *retry_after (seconds) once over the [ratelimit] allowance. */
+enum rp_err	 pf_rate(struct db *, const struct config *,
+		    const char *client, int64_t now, unsigned int *retry_after,
+		    struct rp_errinfo *);
+
+/*
+ * nudge.c: a worker that queued an action wakes revportal-relay with one
+ * datagram on [relay] socket.  Never blocks, never fails the caller: the
+ * relay also polls.
+ */
+void		 relay_nudge(const char *socket_path);
+
+/*
+ * staff.c: hotline agents and RA officers, by the client certificate
+ * nginx verified against the staff CA.
+ */
+struct req;
+
+struct staff_who {
+	int64_t		 id;			/* staff.id */
+	char		 name[RP_TEXT_MAX];
+	unsigned int	 roles;			/* ROLE_* */
+	char		 sha256[65];
+	char		 actor[RP_TEXT_MAX + 8];	/* "staff:<name>" */
+};
+
+/*
+ * Maps the request's verified client certificate to an active staff
+ * account holding role.  RP_ERR_FORBIDDEN (audited as staff.denied with
+ * the fingerprint and the path) for no certificate, one nginx did not
+ * verify, an unknown or disabled account, or a missing role.
+ */
+enum rp_err	 staff_auth(struct req *, unsigned int role,
+		    struct staff_who *);
 
 /*
  * audit.c: the append-only, hash-chained audit log.  Entry n's hash is
@@ -1012,6 +1114,8 @@ struct lc_actor {
 	const char	*signer_sha256;	/* signer certificate, NULL */
 };
 
+struct lc_result;
+
 struct lc_new {
 	enum action	 action;
 	/* Exactly one of serial (canonical) and token (label). */
@@ -1024,6 +1128,12 @@ struct lc_new {
 	const char	*caller_name;
 	const char	*notes;
 	int64_t		 now;
+	/* Called inside the transaction after the request is written and
+	 * before the commit (an idempotency record, a passphrase counter);
+	 * an error rolls everything back.  NULL for none. */
+	enum rp_err	(*in_tx)(struct db *, void *arg, int64_t request_row,
+			    const struct lc_result *, struct rp_errinfo *);
+	void		*in_tx_arg;
 };
 
 struct lc_result {
@@ -1136,6 +1246,13 @@ struct req {
 	const char		*cookie_hdr;	/* may be NULL */
 	const char		*origin;	/* Origin header, may be NULL */
 	const char		*fetch_site;	/* Sec-Fetch-Site, may be NULL */
+	const char		*remote_addr;	/* REMOTE_ADDR nginx passes */
+	const char		*idem_key;	/* Idempotency-Key, may be NULL */
+	/* The staff client certificate as nginx verified it: the
+	 * $ssl_client_verify word ("SUCCESS", "NONE", "FAILED:...") and the
+	 * URL-escaped PEM ($ssl_client_escaped_cert); NULL when absent. */
+	const char		*client_verify;
+	const char		*client_cert;
 	const char		*body;
 	size_t			 bodylen;
 	enum body_status	 body_status;
@@ -1186,6 +1303,8 @@ int		 route_match(const char *, const char *, char *, size_t);
 enum rp_err	 h_landing(struct req *);
 enum rp_err	 h_healthz(struct req *);
 enum rp_err	 h_metrics(struct req *);
+/* h_public.c: subscriber pages and the passphrase API. */
+/* h_staff.c: the hotline console and the officer queue. */
 #ifdef RP_TESTING
 enum rp_err	 h_test_form_get(struct req *);
 enum rp_err	 h_test_form_post(struct req *);

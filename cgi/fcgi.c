@@ -124,6 +124,10 @@ fcgi_one(FCGX_Request *fr, struct req *proto, struct buf *head)
 	req.cookie_hdr = FCGX_GetParam("HTTP_COOKIE", fr->envp);
 	req.origin = FCGX_GetParam("HTTP_ORIGIN", fr->envp);
 	req.fetch_site = FCGX_GetParam("HTTP_SEC_FETCH_SITE", fr->envp);
+	req.remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
+	req.idem_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", fr->envp);
+	req.client_verify = FCGX_GetParam("SSL_CLIENT_VERIFY", fr->envp);
+	req.client_cert = FCGX_GetParam("SSL_CLIENT_CERT", fr->envp);
 	req.now = (int64_t)time(NULL);
 	if (req.ctype != NULL && req.ctype[0] == '\0')
 		req.ctype = NULL;

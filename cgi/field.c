@@ -21,6 +21,9 @@ static int	valid_reason(const char *, size_t);
 static int	valid_id(const char *, size_t);
 static int	valid_signature(const char *, size_t);
 static int	valid_csrf(const char *, size_t);
+static int	valid_row_id(const char *, size_t);
+static int	valid_scope(const char *, size_t);
+static int	valid_state(const char *, size_t);
 
 const struct field_def fields[FIELD__MAX] = {
 	[FIELD_ACTION] =	{ "action", 16, 0, valid_action },
@@ -36,6 +39,13 @@ const struct field_def fields[FIELD__MAX] = {
 	[FIELD_CSRF] =		{ "csrf_token", CSRF_TOKEN_MAX, 0, valid_csrf },
 	[FIELD_NOTE] =		{ "note", 2000, FIELDF_MULTILINE, NULL },
 	[FIELD_Q] =		{ "q", 200, 0, NULL },
+	[FIELD_FORM_ID] =	{ "form_id", FIELD_ID_LEN, 0, valid_id },
+	[FIELD_CERT] =		{ "cert", 18, 0, valid_row_id },
+	[FIELD_SCOPE] =		{ "scope", 16, 0, valid_scope },
+	[FIELD_VERIFIED] =	{ "verified", 128, 0, valid_csrf },
+	[FIELD_CALL_REF] =	{ "call_reference", RP_LABEL_MAX - 1, 0, NULL },
+	[FIELD_CALLER_NAME] =	{ "caller_name", RP_TEXT_MAX - 1, 0, NULL },
+	[FIELD_STATE] =		{ "state", 24, 0, valid_state },
 };
 
 const char *const cookie_names[COOKIE__MAX] = {
@@ -323,4 +333,37 @@ input_free(struct input *in)
 		free(in->cookie[i]);
 	}
 	memset(in, 0, sizeof(*in));
+}
+
+/* A row id: 1 to 18 decimal digits, no leading zero. */
+static int
+valid_row_id(const char *s, size_t n)
+{
+	size_t	 i;
+
+	if (n == 0 || n > 18 || s[0] == '0')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+static int
+valid_scope(const char *s, size_t n)
+{
+	static const char *const words[] = { "certificate", "token", NULL };
+
+	return is_one_of(s, n, words);
+}
+
+static int
+valid_state(const char *s, size_t n)
+{
+	static const char *const words[] = {
+		"awaiting_approval", "queued", "relayed", "completed",
+		"rejected", "expired", "failed", NULL
+	};
+
+	return is_one_of(s, n, words);
 }

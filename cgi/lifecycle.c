@@ -779,18 +779,26 @@ lc_create(struct db *db, const struct policy *pol, const struct lc_new *n,
 	if (res->need == 0 &&
 	    (e = lc_enqueue(db, &r, &c, n->actor.name, n->now, ei)) != RP_OK)
 		goto out;
+	memcpy(res->public_id, r.public_id, sizeof(res->public_id));
+	res->state = r.state;
+	res->due_at = r.due_at;
+	if (n->in_tx != NULL &&
+	    (e = n->in_tx(db, n->in_tx_arg, r.id, res, ei)) != RP_OK)
+		goto out;
 	if ((e = db_commit(db)) != RP_OK) {
 		intx = 0;	/* db_commit() rolled back */
 		(void)rp_fail(ei, e, "db_commit", "cannot store the request");
 		goto out;
 	}
 	intx = 0;
-	memcpy(res->public_id, r.public_id, sizeof(res->public_id));
-	res->state = r.state;
-	res->due_at = r.due_at;
 out:
 	if (intx)
 		db_rollback(db);
+	if (e != RP_OK) {
+		res->public_id[0] = '\0';
+		res->state = RS_AWAITING_APPROVAL;
+		res->due_at = 0;
+	}
 	json_decref(d);
 	free(c.rows);
 	return e;

@@ -38,6 +38,8 @@ static const struct route_def routes[] = {
 	{ METHOD_GET, "/", "landing", ROUTE_CACHE, 0, h_landing },
 	{ METHOD_GET, "/healthz", "healthz", ROUTE_API, 0, h_healthz },
 	{ METHOD_GET, "/metrics", "metrics", ROUTE_API, 0, h_metrics },
+	/* Subscriber pages and the passphrase API (h_public.c). */
+	/* Hotline console and officer queue (h_staff.c). */
 #ifdef RP_TESTING
 	/* Compiled into the test build only: they exercise the parsers. */
 	{ METHOD_GET, "/_test/form", "test_form", ROUTE_PERSONAL, 0,

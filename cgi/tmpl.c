@@ -58,6 +58,14 @@ static const char *const tmpl_files[TMPL__MAX] = {
 	[TMPL_NOT_FOUND] = "not_found.html",
 	[TMPL_ERROR] = "error.html",
 	[TMPL_TEST_FORM] = "test_form.html",
+	[TMPL_SUSPEND] = "suspend.html",
+	[TMPL_REQUEST] = "request.html",
+	[TMPL_AGENT] = "agent.html",
+	[TMPL_AGENT_CERT] = "agent_cert.html",
+	[TMPL_AGENT_ACT] = "agent_act.html",
+	[TMPL_OFFICER] = "officer.html",
+	[TMPL_OFFICER_REQ] = "officer_req.html",
+	[TMPL_STAFF_DENIED] = "staff_denied.html",
 };
 
 /* State of one parse: where errors go and what they are called. */

@@ -5,7 +5,7 @@
 -- checks that loading this file gives the same tables, indexes and SQL as
 -- applying every migration, so change both together.
 --
--- Schema version (PRAGMA user_version): 2.
+-- Schema version (PRAGMA user_version): 3.
 
 -- Facts about this database itself: when it was made, what it is.
 -- Rows: created_at (UTC, ISO 8601), schema ('revportal').
@@ -212,8 +212,10 @@ CREATE TABLE challenges (
 ) STRICT;
 
 -- What the relay must tell the CA: one row per certificate of a queued
--- request.  The idempotency key is unique per row and stays the same
--- across retries.
+-- request.  Migration 0003 added the last three columns, which SQLite
+-- appends to the table's text as shown.  The idempotency key is unique per row and stays the same
+-- across retries.  Migration 0003 added the last three columns, which
+-- SQLite appends to the table's text as shown.
 CREATE TABLE outbox (
 	id		INTEGER PRIMARY KEY,
 	request_id	INTEGER NOT NULL REFERENCES requests(id),
@@ -231,7 +233,7 @@ CREATE TABLE outbox (
 	last_error	TEXT,
 	created_at	INTEGER NOT NULL,
 	updated_at	INTEGER NOT NULL
-) STRICT;
+, first_sent_at INTEGER, done_at INTEGER, ca_status INTEGER) STRICT;
 
 CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
 CREATE INDEX outbox_request ON outbox (request_id);
@@ -261,3 +263,28 @@ CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 BEGIN
 	SELECT RAISE(ABORT, 'the audit log is append-only');
 END;
+
+-- Passphrase attempts per client address in fixed windows, shared by
+-- every worker.  key is "pass:<address>"; old windows are deleted by the
+-- sweep.
+CREATE TABLE rate_limits (
+	key		TEXT PRIMARY KEY CHECK (length(key) BETWEEN 1 AND 128),
+	window_start	INTEGER NOT NULL,
+	hits		INTEGER NOT NULL CHECK (hits >= 0)
+) STRICT;
+
+-- The first answer to a POST that made a request, by its Idempotency-Key
+-- ("api:<key>") or by the one-time id of the HTML form ("form:<id>"), so
+-- that sending it again answers the same and makes nothing new.  The
+-- fingerprint (SHA-256 hex of what was asked, never of a secret) tells a
+-- repeat from a different request under a reused key.
+CREATE TABLE idempotency (
+	key		TEXT PRIMARY KEY CHECK (length(key) BETWEEN 1 AND 300),
+	fingerprint	TEXT NOT NULL CHECK (length(fingerprint) = 64),
+	request_id	INTEGER NOT NULL REFERENCES requests(id),
+	status		INTEGER NOT NULL,
+	state		TEXT NOT NULL CHECK (state IN ('awaiting_approval',
+			    'queued', 'relayed', 'completed', 'rejected',
+			    'expired', 'failed')),
+	created_at	INTEGER NOT NULL
+) STRICT;
