@@ -212,8 +212,7 @@ CREATE TABLE challenges (
 ) STRICT;
 
 -- What the relay must tell the CA: one row per certificate of a queued
--- request.  Migration 0003 added the last three columns, which SQLite
--- appends to the table's text as shown.  The idempotency key is unique per row and stays the same
+-- request.  The idempotency key is unique per row and stays the same
 -- across retries.  Migration 0003 added the last three columns, which
 -- SQLite appends to the table's text as shown.
 CREATE TABLE outbox (

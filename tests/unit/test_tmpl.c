@@ -534,7 +534,10 @@ test_load_errors(void **state)
 	char		 err[512], want[1100];
 	const char	*names[] = { "layout.html", "landing.html",
 			    "not_found.html", "error.html",
-			    "test_form.html" };
+			    "test_form.html", "suspend.html", "request.html",
+			    "agent.html", "agent_cert.html", "agent_act.html",
+			    "officer.html", "officer_req.html",
+			    "staff_denied.html" };
 	size_t		 i;
 	char		*big;
 
