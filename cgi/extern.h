@@ -997,6 +997,100 @@ enum rp_err	 pf_rate(struct db *, const struct config *,
 void		 relay_nudge(const char *socket_path);
 
 /*
+ * hc.c: the one HTTP client (libcurl), hardened once for every use: https
+ * only (http:// only with allow_http, and then only to a loopback
+ * address), no redirects, connect and total timeouts, an answer size cap,
+ * peer and host verification always on, a client certificate and key for
+ * mutual TLS from files.
+ */
+struct hc_conf {
+	const char	*ca_file;	/* trust anchors; NULL or "": system */
+	const char	*cert_file;	/* client certificate (PEM), NULL */
+	const char	*key_file;	/* its key (PEM), NULL */
+	int		 allow_http;	/* http:// to loopback allowed */
+	unsigned int	 connect_timeout_ms;
+	unsigned int	 timeout_ms;
+	size_t		 max_response;	/* bytes of one answer body */
+};
+
+struct hc;
+
+struct hc_resp {
+	long		 status;	/* HTTP status; 0 without an answer */
+	struct buf	 body;		/* the answer body, NUL terminated */
+	char		 error[RP_ERRMSG_MAX];	/* why there is no answer */
+};
+
+struct hc	*hc_new(const struct hc_conf *, char *err, size_t errlen);
+void		 hc_free(struct hc *);
+/*
+ * One request; body may be NULL.  RP_OK when an HTTP answer arrived,
+ * whatever its status; RP_ERR_UNAVAILABLE for a connection failure or a
+ * timeout, RP_ERR_TOO_LARGE for an answer over max_response,
+ * RP_ERR_BAD_INPUT for a URL the configuration does not allow; r->error
+ * then says why.  hc_resp_free() releases r either way.
+ */
+enum rp_err	 hc_request(struct hc *, const char *method, const char *url,
+		    const char *ctype, const void *body, size_t len,
+		    struct hc_resp *r);
+void		 hc_resp_free(struct hc_resp *);
+
+/*
+ * ca.c, ca_cfssl.c, ca_ejbca.c: the CA backends behind one small
+ * interface, one file per backend.  The relay turns an outbox row into a
+ * ca_job and acts on the outcome.
+ */
+enum ca_backend {
+	CA_CFSSL,
+	CA_EJBCA,
+	CA__MAX
+};
+
+enum ca_outcome {
+	CA_DONE,	/* the CA confirms the wanted status */
+	CA_PENDING,	/* accepted, not yet in effect (EJBCA 202): check */
+	CA_RETRY,	/* transient: network, timeout, 5xx, 429 */
+	CA_PERMANENT,	/* refused for good: dead letter */
+	CA_UNSUPPORTED	/* the backend cannot do this: dead letter */
+};
+
+struct ca_job {
+	enum action	 action;
+	const char	*issuer;	/* RFC 2253 DN, as stored */
+	const char	*serial;	/* canonical upper-case hex */
+	const char	*aki;		/* authority key id, hex, as stored */
+	/* What the CA is told: certificateHold for a suspension,
+	 * removeFromCRL for a reactivation, the subscriber's otherwise. */
+	enum crl_reason	 reason;
+	const char	*idem_key;	/* "<request public id>.<n>" */
+};
+
+struct ca_result {
+	enum ca_outcome	 outcome;
+	long		 http_status;	/* 0: no answer */
+	char		 message[RP_ERRMSG_MAX];	/* the CA's words */
+};
+
+struct ca_driver {
+	const char	*name;		/* "cfssl", "ejbca" */
+	/* Asks the CA to act on job. */
+	void		(*deliver)(struct hc *, const char *base_url,
+			    const struct ca_job *, struct ca_result *);
+	/* Asks the CA whether job's effect holds (after CA_PENDING, or
+	 * before acting again after a crash): CA_DONE, CA_PENDING,
+	 * CA_RETRY, CA_PERMANENT; CA_UNSUPPORTED when it cannot tell. */
+	void		(*check)(struct hc *, const char *base_url,
+			    const struct ca_job *, struct ca_result *);
+};
+
+const struct ca_driver *ca_driver_get(enum ca_backend);
+/* "cfssl", "ejbca"; CA__MAX for another word. */
+enum ca_backend	 ca_backend_parse(const char *);
+const char	*ca_outcome_name(enum ca_outcome);
+extern const struct ca_driver ca_cfssl_driver;
+extern const struct ca_driver ca_ejbca_driver;
+
+/*
  * staff.c: hotline agents and RA officers, by the client certificate
  * nginx verified against the staff CA.
  */
