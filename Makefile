@@ -37,7 +37,8 @@ LIB_SRCS = cgi/buf.c cgi/log.c cgi/conf.c cgi/field.c cgi/http_parse.c \
 	cgi/csrf.c cgi/tmpl.c cgi/db.c cgi/metrics.c cgi/http_resp.c \
 	cgi/route.c cgi/h_pages.c cgi/h_ops.c cgi/h_test.c \
 	cgi/dom.c cgi/policy.c cgi/x509.c cgi/audit.c cgi/registry.c \
-	cgi/pass.c cgi/lifecycle.c cgi/csv.c cgi/nudge.c
+	cgi/pass.c cgi/lifecycle.c cgi/csv.c cgi/nudge.c \
+	cgi/h_public.c cgi/h_staff.c cgi/passflow.c cgi/staff.c
 MAIN_SRCS = cgi/main.c cgi/fcgi.c
 ADMIN_SRCS = cgi/admin.c
 

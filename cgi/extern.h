@@ -1398,7 +1398,21 @@ enum rp_err	 h_landing(struct req *);
 enum rp_err	 h_healthz(struct req *);
 enum rp_err	 h_metrics(struct req *);
 /* h_public.c: subscriber pages and the passphrase API. */
+enum rp_err	 h_suspend_form(struct req *);
+enum rp_err	 h_suspend_post(struct req *);
+enum rp_err	 h_request_page(struct req *);
+enum rp_err	 h_api_request_post(struct req *);
+enum rp_err	 h_api_request_get(struct req *);
 /* h_staff.c: the hotline console and the officer queue. */
+enum rp_err	 h_agent(struct req *);
+enum rp_err	 h_agent_cert(struct req *);
+enum rp_err	 h_agent_verify(struct req *);
+enum rp_err	 h_agent_act(struct req *);
+enum rp_err	 h_agent_request(struct req *);
+enum rp_err	 h_officer(struct req *);
+enum rp_err	 h_officer_request(struct req *);
+enum rp_err	 h_officer_retry(struct req *);
+enum rp_err	 h_officer_reject(struct req *);
 #ifdef RP_TESTING
 enum rp_err	 h_test_form_get(struct req *);
 enum rp_err	 h_test_form_post(struct req *);

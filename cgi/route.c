@@ -39,7 +39,52 @@ static const struct route_def routes[] = {
 	{ METHOD_GET, "/healthz", "healthz", ROUTE_API, 0, h_healthz },
 	{ METHOD_GET, "/metrics", "metrics", ROUTE_API, 0, h_metrics },
 	/* Subscriber pages and the passphrase API (h_public.c). */
+	{ METHOD_GET, "/suspend", "suspend_form", ROUTE_PERSONAL,
+	    FIELD_BIT(FIELD_SERIAL) | FIELD_BIT(FIELD_TOKEN), h_suspend_form },
+	{ METHOD_POST, "/suspend", "suspend_post", ROUTE_PERSONAL,
+	    FIELD_BIT(FIELD_ACTION) | FIELD_BIT(FIELD_SERIAL) |
+	    FIELD_BIT(FIELD_TOKEN) | FIELD_BIT(FIELD_ISSUER) |
+	    FIELD_BIT(FIELD_SCOPE) | FIELD_BIT(FIELD_PASSPHRASE) |
+	    FIELD_BIT(FIELD_REASON) | FIELD_BIT(FIELD_CSRF) |
+	    FIELD_BIT(FIELD_FORM_ID), h_suspend_post },
+	{ METHOD_GET, "/requests/*", "request_page", ROUTE_PERSONAL, 0,
+	    h_request_page },
+	{ METHOD_POST, "/api/v1/requests", "api_request_post",
+	    ROUTE_API | ROUTE_PERSONAL,
+	    FIELD_BIT(FIELD_ACTION) | FIELD_BIT(FIELD_SERIAL) |
+	    FIELD_BIT(FIELD_TOKEN) | FIELD_BIT(FIELD_ISSUER) |
+	    FIELD_BIT(FIELD_PASSPHRASE) | FIELD_BIT(FIELD_REASON) |
+	    FIELD_BIT(FIELD_CHALLENGE_ID) | FIELD_BIT(FIELD_SIGNATURE),
+	    h_api_request_post },
+	{ METHOD_GET, "/api/v1/requests/*", "api_request_get",
+	    ROUTE_API | ROUTE_PERSONAL, 0, h_api_request_get },
 	/* Hotline console and officer queue (h_staff.c). */
+	{ METHOD_GET, "/agent/", "agent", ROUTE_PERSONAL, FIELD_BIT(FIELD_Q),
+	    h_agent },
+	{ METHOD_GET, "/agent/certificates/*", "agent_cert", ROUTE_PERSONAL,
+	    0, h_agent_cert },
+	{ METHOD_POST, "/agent/verify", "agent_verify", ROUTE_PERSONAL,
+	    FIELD_BIT(FIELD_CERT) | FIELD_BIT(FIELD_SCOPE) |
+	    FIELD_BIT(FIELD_PASSPHRASE) | FIELD_BIT(FIELD_CSRF),
+	    h_agent_verify },
+	{ METHOD_POST, "/agent/act", "agent_act", ROUTE_PERSONAL,
+	    FIELD_BIT(FIELD_CERT) | FIELD_BIT(FIELD_SCOPE) |
+	    FIELD_BIT(FIELD_VERIFIED) | FIELD_BIT(FIELD_ACTION) |
+	    FIELD_BIT(FIELD_REASON) | FIELD_BIT(FIELD_CALL_REF) |
+	    FIELD_BIT(FIELD_CALLER_NAME) | FIELD_BIT(FIELD_NOTE) |
+	    FIELD_BIT(FIELD_CSRF) | FIELD_BIT(FIELD_FORM_ID), h_agent_act },
+	{ METHOD_GET, "/agent/requests/*", "agent_request", ROUTE_PERSONAL, 0,
+	    h_agent_request },
+	{ METHOD_GET, "/officer/", "officer", ROUTE_PERSONAL,
+	    FIELD_BIT(FIELD_STATE), h_officer },
+	{ METHOD_GET, "/officer/requests/*", "officer_request",
+	    ROUTE_PERSONAL, 0, h_officer_request },
+	{ METHOD_POST, "/officer/retry", "officer_retry", ROUTE_PERSONAL,
+	    FIELD_BIT(FIELD_REQUEST_ID) | FIELD_BIT(FIELD_CSRF),
+	    h_officer_retry },
+	{ METHOD_POST, "/officer/reject", "officer_reject", ROUTE_PERSONAL,
+	    FIELD_BIT(FIELD_REQUEST_ID) | FIELD_BIT(FIELD_NOTE) |
+	    FIELD_BIT(FIELD_CSRF), h_officer_reject },
 #ifdef RP_TESTING
 	/* Compiled into the test build only: they exercise the parsers. */
 	{ METHOD_GET, "/_test/form", "test_form", ROUTE_PERSONAL, 0,
