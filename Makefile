@@ -15,11 +15,11 @@
 # Debian packages by name.  Everything a fresh machine needs for every target.
 DEBS_BUILD = build-essential pkg-config libfcgi-dev libjansson-dev libinih-dev \
 	libsqlite3-dev libssl-dev libcurl4-openssl-dev libargon2-dev
-DEBS_RUN   = nginx openssl sqlite3 curl
+DEBS_RUN   = nginx openssl sqlite3 curl golang-cfssl
 DEBS_TEST  = libcmocka-dev clang libclang-rt-14-dev wrk procps chromium python3
 DEBS       = $(DEBS_BUILD) $(DEBS_RUN) $(DEBS_TEST)
 
-PKGS = fcgi jansson inih sqlite3 libcrypto libargon2
+PKGS = fcgi jansson inih sqlite3 libcrypto libargon2 libcurl
 
 CC       = cc
 PKG_CFLAGS = $$(pkg-config --cflags $(PKGS))
