@@ -38,9 +38,11 @@ LIB_SRCS = cgi/buf.c cgi/log.c cgi/conf.c cgi/field.c cgi/http_parse.c \
 	cgi/route.c cgi/h_pages.c cgi/h_ops.c cgi/h_test.c \
 	cgi/dom.c cgi/policy.c cgi/x509.c cgi/audit.c cgi/registry.c \
 	cgi/pass.c cgi/lifecycle.c cgi/csv.c cgi/nudge.c \
-	cgi/h_public.c cgi/h_staff.c cgi/passflow.c cgi/staff.c
+	cgi/h_public.c cgi/h_staff.c cgi/passflow.c cgi/staff.c \
+	cgi/hc.c cgi/ca.c cgi/ca_cfssl.c cgi/ca_ejbca.c cgi/outbox.c
 MAIN_SRCS = cgi/main.c cgi/fcgi.c
 ADMIN_SRCS = cgi/admin.c
+RELAY_SRCS = cgi/relay.c
 
 REL  = build/rel
 ASAN = build/asan
@@ -52,7 +54,8 @@ ASAN_MAIN_OBJS = $(MAIN_SRCS:cgi/%.c=$(ASAN)/%.o)
 UNIT_TESTS = $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 UNIT_BINS  = $(UNIT_TESTS:%=$(ASAN)/unit/%)
 
-all: $(REL)/revportal $(REL)/revportal-admin $(REL)/hello-fcgi
+all: $(REL)/revportal $(REL)/revportal-admin $(REL)/revportal-relay \
+	$(REL)/hello-fcgi $(REL)/argon2-raw
 
 $(REL)/revportal: $(REL_LIB_OBJS) $(MAIN_SRCS:cgi/%.c=$(REL)/%.o)
 	$(CC) $(HARDEN) $(HARDEN_LD) -o $@ $(REL_LIB_OBJS) \
@@ -62,10 +65,20 @@ $(REL)/revportal-admin: $(REL_LIB_OBJS) $(REL)/admin.o
 	$(CC) $(HARDEN) $(HARDEN_LD) -o $@ $(REL_LIB_OBJS) $(REL)/admin.o \
 		$(PKG_LIBS)
 
+$(REL)/revportal-relay: $(REL_LIB_OBJS) $(REL)/relay.o
+	$(CC) $(HARDEN) $(HARDEN_LD) -o $@ $(REL_LIB_OBJS) $(REL)/relay.o \
+		$(PKG_LIBS)
+
 # The benchmark baseline: the smallest libfcgi program, built the same way.
 $(REL)/hello-fcgi: tests/bench/hello.c
 	@mkdir -p $(REL)
 	$(CC) $(WARN) $(HARDEN) $(HARDEN_LD) $(PKG_CFLAGS) -o $@ tests/bench/hello.c $(PKG_LIBS)
+
+# The baseline of the passphrase benchmark: raw libargon2 verifications.
+$(REL)/argon2-raw: tests/bench/argon2_raw.c
+	@mkdir -p $(REL)
+	$(CC) $(WARN) $(HARDEN) $(HARDEN_LD) $(PKG_CFLAGS) -o $@ \
+		tests/bench/argon2_raw.c $(PKG_LIBS)
 
 $(REL)/%.o: cgi/%.c cgi/extern.h
 	@mkdir -p $(REL)
@@ -84,9 +97,12 @@ $(ASAN)/revportal: $(ASAN_LIB_OBJS) $(ASAN_MAIN_OBJS)
 $(ASAN)/revportal-admin: $(ASAN_LIB_OBJS) $(ASAN)/admin.o
 	$(CC) $(SAN) -o $@ $(ASAN_LIB_OBJS) $(ASAN)/admin.o $(PKG_LIBS)
 
+$(ASAN)/revportal-relay: $(ASAN_LIB_OBJS) $(ASAN)/relay.o
+	$(CC) $(SAN) -o $@ $(ASAN_LIB_OBJS) $(ASAN)/relay.o $(PKG_LIBS)
+
 # Unit tests link every library object; each test file names what it tests.
 $(ASAN)/unit/%: tests/unit/%.c $(ASAN_LIB_OBJS) tests/unit/unit.h \
-	tests/unit/unit_db.h
+	tests/unit/unit_db.h tests/unit/unit_proc.h
 	@mkdir -p $(ASAN)/unit
 	$(CC) $(WARN) $(SAN) -DRP_UNITTEST -DRP_TESTING -Icgi $(PKG_CFLAGS) -o $@ $< \
 		$(ASAN_LIB_OBJS) $(PKG_LIBS) $$(pkg-config --libs cmocka)
@@ -113,7 +129,7 @@ deps:
 	@sh deploy/deps-npm.sh tests/browser
 
 build-check: all $(UNIT_BINS) $(FUZZ_TARGETS:%=$(ASAN)/%_replay) \
-	$(ASAN)/revportal $(ASAN)/revportal-admin
+	$(ASAN)/revportal $(ASAN)/revportal-admin $(ASAN)/revportal-relay
 
 check:
 	@$(MAKE) -s deps

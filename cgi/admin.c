@@ -623,6 +623,9 @@ admin_conf(struct admin *a)
 	conf_defaults(&a->cfg);
 	if (conf_load(&a->cfg, a->cfgpath, err, sizeof(err)) != RP_OK)
 		return admin_err("%s", err);
+	if (pass_cost_set(a->cfg.argon2_m_kib, a->cfg.argon2_t,
+	    a->cfg.argon2_p) != RP_OK)
+		return admin_err("%s: [argon2] cost out of range", a->cfgpath);
 	rplog_set_level(a->cfg.log_level);
 	a->conf_loaded = 1;
 	return 0;
@@ -2180,7 +2183,8 @@ out:
 }
 
 /*
- * sweep: lc_sweep() at the tool's time, and its report.
+ * sweep: lc_sweep() at the tool's time, and its report; then the
+ * passphrase rate-limit windows that ended are deleted (pf_sweep()).
  */
 static int
 cmd_sweep(struct admin *a, const struct cmd *c, int argc, char **argv)
@@ -2188,6 +2192,7 @@ cmd_sweep(struct admin *a, const struct cmd *c, int argc, char **argv)
 	struct lc_sweep_report	 rep;
 	struct rp_errinfo	 ei;
 	enum rp_err		 e;
+	unsigned int		 windows = 0;
 	int			 rc, logged = 0;
 
 	if (admin_noopts(c, argc, argv, &rc) == -1)
@@ -2201,6 +2206,11 @@ cmd_sweep(struct admin *a, const struct cmd *c, int argc, char **argv)
 		return admin_err("sweep: %s (%s)", ei.msg, rp_err_name(e));
 	/* Committed by lc_sweep(): the report can only come after. */
 	if (rep.suspensions_ended > 0 || rep.approvals_expired > 0)
+		a->committed = 1;
+	/* The passphrase rate-limit windows that ended. */
+	if ((e = pf_sweep(a->db, &a->cfg, a->now, &windows, &ei)) != RP_OK)
+		return admin_err("sweep: %s (%s)", ei.msg, rp_err_name(e));
+	if (windows > 0)
 		a->committed = 1;
 	/* The audit head, logged when it moved: an anchor outside the
 	 * database for audit-verify --anchor. */

@@ -209,8 +209,12 @@ static const char *const db_sql[DB__MAX] = {
 	    "FROM outbox WHERE request_id = ? ORDER BY id",
 	/* now, now, request: dead rows go back to pending */
 	[DB_OUTBOX_REQUEUE] = "UPDATE outbox SET state = 'pending', "
-	    "next_attempt_at = ?, updated_at = ?, lease_owner = NULL, "
-	    "lease_until = NULL WHERE request_id = ? AND state = 'dead'",
+	    "attempts = 0, next_attempt_at = ?, updated_at = ?, "
+	    "lease_owner = NULL, lease_until = NULL WHERE request_id = ? AND "
+	    "state = 'dead'",
+	/* request id: the certificates the CA confirmed -> certificate_id */
+	[DB_OUTBOX_DONE_CERTS] = "SELECT certificate_id FROM outbox WHERE "
+	    "request_id = ? AND state = 'done'",
 	/* now: held certificates past their limit, without an open
 	 * revocation or a reactivation already on its way to the CA (one
 	 * still waiting for signatures does not stop the limit) */
@@ -245,10 +249,120 @@ static const char *const db_sql[DB__MAX] = {
 	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 
 	/* Passphrase checks, rate limit, idempotency (passflow.c). */
+	/* passphrase id: its count and lock, re-read inside the check's
+	 * transaction */
+	[DB_PF_PASS_GET] = "SELECT failures, locked_at FROM passphrases "
+	    "WHERE id = ?",
+	/* failures, locked_at or NULL, now, id */
+	[DB_PF_PASS_SET] = "UPDATE passphrases SET failures = ?, "
+	    "locked_at = ?, updated_at = ? WHERE id = ?",
+	/* key, now, window (ms): counts one hit in the key's window, or
+	 * starts a new window at now when the last one ended (or lies in
+	 * the future: the clock went back); returns hits, window_start */
+	[DB_PF_RATE_HIT] = "INSERT INTO rate_limits (key, window_start, hits) "
+	    "VALUES (?1, ?2, 1) ON CONFLICT (key) DO UPDATE SET "
+	    "hits = CASE WHEN ?2 >= window_start AND ?2 < window_start + ?3 "
+	    "THEN hits + 1 ELSE 1 END, "
+	    "window_start = CASE WHEN ?2 >= window_start AND "
+	    "?2 < window_start + ?3 THEN window_start ELSE ?2 END "
+	    "RETURNING hits, window_start",
+	/* now, window (ms): the windows that ended */
+	[DB_PF_RATE_SWEEP] = "DELETE FROM rate_limits WHERE "
+	    "window_start + ?2 <= ?1",
+	/* key: fingerprint, request public id, status, state */
+	[DB_PF_IDEM_GET] = "SELECT i.fingerprint, r.public_id, i.status, "
+	    "i.state FROM idempotency i JOIN requests r ON "
+	    "r.id = i.request_id WHERE i.key = ?",
+	/* key, fingerprint, request row, status, state, now */
+	[DB_PF_IDEM_ADD] = "INSERT INTO idempotency (key, fingerprint, "
+	    "request_id, status, state, created_at) VALUES (?, ?, ?, ?, ?, ?)",
 
 	/* Staff console and officer queue (staff.c, h_staff.c). */
+	/* h_staff.c reads the rows of these two: id, serial, type, status,
+	 * issuer, token label, org id, org name, person id, person name,
+	 * e-mail (NULL where there is none). */
+#define STAFF_CERT_COLS \
+	"SELECT c.id, c.serial, c.type, c.status, c.issuer_dn, t.label, " \
+	"o.org_id, o.name, p.person_id, p.name, p.email " \
+	"FROM certificates c LEFT JOIN persons p ON p.id = c.person_id " \
+	"LEFT JOIN organisations o ON o.id = c.organisation_id " \
+	"LEFT JOIN tokens t ON t.id = c.token_id "
+	/* canonical serial or NULL, LIKE pattern ('!' escapes), limit */
+	[DB_STAFF_SEARCH] = STAFF_CERT_COLS "WHERE c.serial = ?1 OR "
+	    "p.name LIKE ?2 ESCAPE '!' OR p.email LIKE ?2 ESCAPE '!' OR "
+	    "p.person_id LIKE ?2 ESCAPE '!' OR o.name LIKE ?2 ESCAPE '!' OR "
+	    "o.org_id LIKE ?2 ESCAPE '!' OR t.label LIKE ?2 ESCAPE '!' "
+	    "ORDER BY c.id LIMIT ?3",
+	[DB_STAFF_CERT] = STAFF_CERT_COLS "WHERE c.id = ?",
+#undef STAFF_CERT_COLS
+	/* certificate, limit: its requests, newest first */
+	[DB_STAFF_CERT_REQS] = "SELECT r.public_id, r.action, r.state, "
+	    "r.channel, r.requester, r.received_at, r.completed_at, "
+	    "r.call_reference FROM requests r JOIN request_certificates rc "
+	    "ON rc.request_id = r.id WHERE rc.certificate_id = ? "
+	    "ORDER BY r.id DESC LIMIT ?",
+	/* state or NULL for every open one, now, limit: public id, action,
+	 * state, channel, requester, received, due, outcome, call
+	 * reference, overdue (open past due), its serials, the outbox's
+	 * last errors; overdue first, then by received time */
+	[DB_STAFF_QUEUE] = "SELECT r.public_id, r.action, r.state, "
+	    "r.channel, r.requester, r.received_at, r.due_at, r.outcome, "
+	    "r.call_reference, r.state IN " OPEN_STATES " AND r.due_at <= ?2 "
+	    "AS overdue, (SELECT substr(group_concat(c.serial, ' '), 1, 400) "
+	    "FROM request_certificates rc JOIN certificates c ON c.id = "
+	    "rc.certificate_id WHERE rc.request_id = r.id), (SELECT "
+	    "substr(group_concat(o.last_error, ' | '), 1, 400) FROM outbox o "
+	    "WHERE o.request_id = r.id AND o.last_error IS NOT NULL) "
+	    "FROM requests r WHERE (?1 IS NULL AND r.state IN " OPEN_STATES
+	    ") OR r.state = ?1 ORDER BY overdue DESC, r.received_at, r.id "
+	    "LIMIT ?3",
+	/* key: the fingerprint and request of a form already sent */
+	[DB_STAFF_IDEM_GET] = "SELECT i.fingerprint, r.public_id FROM "
+	    "idempotency i JOIN requests r ON r.id = i.request_id WHERE "
+	    "i.key = ?",
+	/* key, fingerprint, request, status, state, now */
+	[DB_STAFF_IDEM_ADD] = "INSERT INTO idempotency (key, fingerprint, "
+	    "request_id, status, state, created_at) VALUES (?, ?, ?, ?, ?, ?)",
 
-	/* Relay (outbox.c). */
+	/* Relay (outbox.c).  A row waits for the CA while it is pending or
+	 * sent and its request is queued or relayed. */
+	/* now: the row due first whose lease is free or has run out */
+	[DB_OUTBOX_DUE] = "SELECT o.id, o.request_id, o.state, o.attempts, "
+	    "o.first_sent_at, o.payload, o.idempotency_key, r.public_id, "
+	    "r.received_at FROM outbox o JOIN requests r ON r.id = "
+	    "o.request_id WHERE o.state IN ('pending', 'sent') AND "
+	    "o.next_attempt_at <= ?1 AND (o.lease_until IS NULL OR "
+	    "o.lease_until <= ?1) AND r.state IN ('queued', 'relayed') "
+	    "ORDER BY o.next_attempt_at, o.id LIMIT 1",
+	/* owner, lease_until, now (first_sent_at if none), now, id, now */
+	[DB_OUTBOX_LEASE] = "UPDATE outbox SET lease_owner = ?, "
+	    "lease_until = ?, first_sent_at = coalesce(first_sent_at, ?), "
+	    "updated_at = ? WHERE id = ? AND (lease_until IS NULL OR "
+	    "lease_until <= ?)",
+	/* state, attempts, next_attempt_at, last_error or NULL, ca_status
+	 * or NULL (kept), done_at or NULL, now, id, owner: only while the
+	 * lease is still the owner's */
+	[DB_OUTBOX_RECORD] = "UPDATE outbox SET state = ?, attempts = ?, "
+	    "next_attempt_at = ?, last_error = ?, ca_status = "
+	    "coalesce(?, ca_status), done_at = ?, lease_owner = NULL, "
+	    "lease_until = NULL, updated_at = ? WHERE id = ? AND "
+	    "lease_owner = ?",
+	/* now, id, owner */
+	[DB_OUTBOX_RELEASE] = "UPDATE outbox SET lease_owner = NULL, "
+	    "lease_until = NULL, updated_at = ? WHERE id = ? AND "
+	    "lease_owner = ?",
+	/* request: its rows the CA has not confirmed */
+	[DB_OUTBOX_UNDONE] = "SELECT count(*) FROM outbox WHERE "
+	    "request_id = ? AND state <> 'done'",
+	/* the rows waiting for the CA: how many, the oldest's created_at */
+	[DB_OUTBOX_STATS] = "SELECT count(*), min(o.created_at) FROM outbox o "
+	    "JOIN requests r ON r.id = o.request_id WHERE o.state IN "
+	    "('pending', 'sent') AND r.state IN ('queued', 'relayed')",
+	/* when the next of them falls due, its lease run out */
+	[DB_OUTBOX_NEXT] = "SELECT min(max(o.next_attempt_at, "
+	    "coalesce(o.lease_until, 0))) FROM outbox o JOIN requests r ON "
+	    "r.id = o.request_id WHERE o.state IN ('pending', 'sent') AND "
+	    "r.state IN ('queued', 'relayed')",
 };
 
 /* One worker's connection and its prepared statements. */

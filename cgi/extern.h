@@ -460,8 +460,24 @@ struct config {
 	/* [ratelimit]: passphrase attempts per client address. */
 	unsigned int	 rate_attempts;		/* 10 */
 	unsigned int	 rate_window;		/* seconds, 60 */
-	/* [relay] */
+	/* [relay]: only socket matters to the web workers; the rest is
+	 * revportal-relay's (outbox.c, relay.c). */
 	char		 relay_socket[RP_CONF_STR]; /* nudge: unix datagram */
+	unsigned int	 relay_backend;		/* enum ca_backend, cfssl */
+	char		 relay_url[RP_CONF_STR];	/* CA base URL; "": none */
+	char		 relay_ca_file[RP_CONF_STR];	/* "": system anchors */
+	char		 relay_cert_file[RP_CONF_STR];	/* mTLS; "": none */
+	char		 relay_key_file[RP_CONF_STR];	/* its key; "": none */
+	int		 relay_allow_http;	/* http:// to loopback, no */
+	unsigned int	 relay_connect_timeout_ms;	/* 3000 */
+	unsigned int	 relay_timeout_ms;	/* 10000 */
+	size_t		 relay_max_response;	/* bytes, 64K */
+	unsigned int	 relay_poll_ms;		/* 5000 */
+	unsigned int	 relay_lease_seconds;	/* 60 */
+	unsigned int	 relay_backoff_min_ms;	/* 500 */
+	unsigned int	 relay_backoff_max_ms;	/* 300000 */
+	unsigned int	 relay_pending_check_ms;	/* 30000 */
+	char		 relay_metrics_file[RP_CONF_STR]; /* "": none */
 	/* From policy_file, then the [policy.*] sections of this file. */
 	struct policy	 policy;
 	/* Not from the file: read from secret_file by conf_load_secret(). */
@@ -717,6 +733,7 @@ enum db_stmt {
 	DB_OUTBOX_ADD,
 	DB_OUTBOX_OF,
 	DB_OUTBOX_REQUEUE,
+	DB_OUTBOX_DONE_CERTS,
 	DB_SWEEP_SUSPENDED,
 	DB_SWEEP_APPROVALS,
 	/* Audit log. */
@@ -729,8 +746,27 @@ enum db_stmt {
 	DB_META_GET,
 	DB_META_SET,
 	/* Passphrase checks, rate limit, idempotency (passflow.c). */
+	DB_PF_PASS_GET,
+	DB_PF_PASS_SET,
+	DB_PF_RATE_HIT,
+	DB_PF_RATE_SWEEP,
+	DB_PF_IDEM_GET,
+	DB_PF_IDEM_ADD,
 	/* Staff console and officer queue (staff.c, h_staff.c). */
+	DB_STAFF_SEARCH,
+	DB_STAFF_CERT,
+	DB_STAFF_CERT_REQS,
+	DB_STAFF_QUEUE,
+	DB_STAFF_IDEM_GET,
+	DB_STAFF_IDEM_ADD,
 	/* Relay (outbox.c). */
+	DB_OUTBOX_DUE,
+	DB_OUTBOX_LEASE,
+	DB_OUTBOX_RECORD,
+	DB_OUTBOX_RELEASE,
+	DB_OUTBOX_UNDONE,
+	DB_OUTBOX_STATS,
+	DB_OUTBOX_NEXT,
 	DB__MAX
 };
 
@@ -978,16 +1014,70 @@ struct pf_target {
  * passphrase all return RP_ERR_AUTH (code "auth_failed", one message)
  * after an Argon2id verification of the same cost.  RP_ERR_LOCKED when
  * the passphrase is locked (before or by this attempt).  RP_OK with t.
+ * Audit subjects: "certificate:<serial>" or "token:<label>".  now is in
+ * milliseconds (rp_now_ms()), as in every pf_* function.  Must be called
+ * outside a transaction: it opens its own.  RP_ERR_CONFLICT
+ * ("ambiguous_serial") when issuer is NULL and two issuers have the
+ * serial; RP_ERR_UNAVAILABLE when the count could not be stored.
  */
 enum rp_err	 pf_check(struct db *, const struct config *,
 		    const char *issuer, const char *serial, const char *token,
 		    const char *pass, size_t len, const char *actor,
 		    int64_t now, struct pf_target *t, struct rp_errinfo *);
-/* Counts one attempt of client (an address); RP_ERR_RATE with
- * *retry_after (seconds) once over the [ratelimit] allowance. */
+/* Counts one attempt of client (an address; NULL or "" is "unknown") in
+ * its own transaction; RP_ERR_RATE ("rate_limited") with *retry_after
+ * (seconds, at least 1) once over the [ratelimit] allowance. */
 enum rp_err	 pf_rate(struct db *, const struct config *,
 		    const char *client, int64_t now, unsigned int *retry_after,
 		    struct rp_errinfo *);
+/* The sweep: deletes the rate-limit windows that ended by now (ms);
+ * *deleted (may be NULL) gets how many. */
+enum rp_err	 pf_sweep(struct db *, const struct config *, int64_t now,
+		    unsigned int *deleted, struct rp_errinfo *);
+
+/*
+ * Idempotency of the POSTs that make a request: the key ("api:" and an
+ * Idempotency-Key header of 1..PF_IDEM_KEY_MAX visible ASCII characters,
+ * or "form:" and a form's one-time form_id) and the fingerprint of what
+ * was asked (SHA-256 hex over action, serial or token, issuer, reason;
+ * never a secret).  pf_idem_init() fills one; pf_idem_find() answers
+ * whether it was seen; pf_idem_record() is the lc_new.in_tx hook (arg:
+ * the struct pf_idem) that stores it with the request, in its
+ * transaction.
+ */
+#define PF_IDEM_KEY_MAX	200u
+
+struct lc_result;
+
+struct pf_idem {
+	char		 key[PF_IDEM_KEY_MAX + 8];
+	char		 fingerprint[65];
+	int64_t		 now;		/* ms, when first asked */
+};
+
+/* The first answer to a key. */
+struct pf_idem_hit {
+	char		 public_id[RP_ID_LEN + 1];
+	enum req_state	 state;
+	int		 status;	/* HTTP status, 202 */
+};
+
+/* kind "api" or "form"; serial canonical, exactly one of serial and
+ * token; issuer may be NULL.  RP_ERR_BAD_INPUT ("bad_idempotency_key")
+ * for a key that is not 1..PF_IDEM_KEY_MAX visible ASCII characters. */
+enum rp_err	 pf_idem_init(struct pf_idem *, const char *kind,
+		    const char *key, enum action, const char *issuer,
+		    const char *serial, const char *token, enum crl_reason,
+		    int64_t now, struct rp_errinfo *);
+/* RP_OK with *found (and hit when found); RP_ERR_POLICY
+ * ("idempotency_key_reused") when the key was used for another
+ * fingerprint. */
+enum rp_err	 pf_idem_find(struct db *, const struct pf_idem *,
+		    struct pf_idem_hit *, int *found, struct rp_errinfo *);
+/* lc_new.in_tx: RP_ERR_CONFLICT ("idempotency_race") when another
+ * worker stored the key first (everything then rolls back). */
+enum rp_err	 pf_idem_record(struct db *, void *arg, int64_t request_row,
+		    const struct lc_result *, struct rp_errinfo *);
 
 /*
  * nudge.c: a worker that queued an action wakes revportal-relay with one
@@ -1089,6 +1179,141 @@ enum ca_backend	 ca_backend_parse(const char *);
 const char	*ca_outcome_name(enum ca_outcome);
 extern const struct ca_driver ca_cfssl_driver;
 extern const struct ca_driver ca_ejbca_driver;
+/* ca.c: what the drivers share. */
+/* 1 when job may be sent; else 0 with r CA_PERMANENT, nothing sent. */
+int		 ca_job_valid(const struct ca_job *, struct ca_result *);
+/* Sets r; the formatted message goes through ca_text(). */
+void		 ca_result_set(struct ca_result *, enum ca_outcome,
+		    long http_status, const char *fmt, ...)
+		    __attribute__((format(printf, 4, 5)));
+/* r after hc_request() failed with e: CA_RETRY, or CA_PERMANENT for a
+ * URL the client refuses.  what names the call ("revoke"). */
+void		 ca_transport(struct ca_result *, enum rp_err,
+		    const struct hc_resp *, const char *what);
+/* Text fit for an officer: printable, one line, cut to outsz. */
+void		 ca_text(char *out, size_t outsz, const char *in, size_t len);
+/* Percent-encodes s as one URL path segment (RFC 3986 unreserved kept). */
+enum rp_err	 ca_url_segment(struct buf *, const char *s);
+/* The base URL without trailing slashes; RP_ERR_BAD_INPUT when empty. */
+enum rp_err	 ca_url_base(struct buf *, const char *base);
+
+/*
+ * outbox.c: the relay's side of the outbox.  A due row is claimed under a
+ * lease inside one BEGIN IMMEDIATE transaction (two relays never hold the
+ * same row), handed to the CA driver outside any transaction, and its
+ * outcome recorded in one transaction with the request's state change
+ * and the audit entries.  Also the queue's figures and the relay's
+ * counters, in Prometheus text.
+ */
+#define OUTBOX_PAYLOAD_MAX	8192u		/* one row's JSON payload */
+#define OUTBOX_OWNER_MAX	128u		/* "<hostname>:<pid>" + NUL */
+#define OUTBOX_METRICS_MAX	(64u * 1024u)	/* the relay's metrics file */
+#define OUTBOX_KEY_MAX		(RP_ID_LEN + 24u) /* idempotency key + NUL */
+#define OUTBOX_CALL_BUCKETS	12u	/* delivery_seconds, with +Inf */
+#define OUTBOX_DONE_BUCKETS	11u	/* completion_seconds, with +Inf */
+
+struct outbox_conf {
+	const char	*owner;		/* lease owner: "<hostname>:<pid>" */
+	const char	*actor;		/* audit actor: "system:relay" */
+	unsigned int	 lease_ms;
+	unsigned int	 backoff_min_ms;
+	unsigned int	 backoff_max_ms;
+	unsigned int	 pending_check_ms;
+	/* Milliseconds since the epoch; NULL: rp_now_ms().  For tests. */
+	int64_t		(*clock)(void);
+	/* Non-zero once the relay is to stop: a row claimed but not yet
+	 * sent to the CA is released, not sent.  NULL: never. */
+	volatile sig_atomic_t *stop;
+};
+
+/* One claimed row; job points into it. */
+struct outbox_row {
+	int64_t		 id;
+	int64_t		 request;		/* requests.id */
+	char		 public_id[RP_ID_LEN + 1];
+	int64_t		 received_at;		/* the request's */
+	int		 sent;			/* state sent: the CA has it */
+	unsigned int	 attempts;
+	int64_t		 first_sent_at;		/* before this claim; 0 */
+	int		 damaged;		/* payload unreadable */
+	char		 idem_key[OUTBOX_KEY_MAX];
+	char		 issuer[RP_DN_MAX];
+	char		 serial[RP_SERIAL_MAX];
+	char		 aki[RP_SERIAL_MAX * 2];
+	struct ca_job	 job;
+};
+
+/* What became of one turn of outbox_run(). */
+enum outbox_result {
+	OB_NONE,	/* no row was due */
+	OB_DONE,	/* the CA confirmed */
+	OB_PENDING,	/* the CA accepted; checked again later */
+	OB_RETRY,	/* transient failure; backed off */
+	OB_DEAD,	/* refused for good; the request failed */
+	OB_MOVED,	/* the request moved meanwhile; left as it is */
+	OB_RELEASED,	/* stopping: released without calling the CA */
+	OB__MAX
+};
+
+struct outbox_report {
+	enum outbox_result result;
+	char		 public_id[RP_ID_LEN + 1];
+	char		 idem_key[OUTBOX_KEY_MAX];
+	int		 checked;	/* the driver's check ran */
+	int		 delivered;	/* the driver's deliver ran */
+	unsigned int	 calls;		/* CA calls made, 0 to 2 */
+	double		 call_seconds[2];
+	long		 http_status;	/* of the last call, 0: none */
+	int		 completed;	/* the request completed */
+	int64_t		 completion_ms;	/* its received_at to now */
+};
+
+/* The queue as the database holds it. */
+struct outbox_stats {
+	int64_t		 depth;		/* rows waiting for the CA */
+	int64_t		 oldest_ms;	/* age of the oldest, 0: none */
+	int64_t		 next_due;	/* when the next falls due, 0: none */
+};
+
+/* The relay's counters since it started. */
+struct outbox_metrics {
+	uint64_t	 deliveries[OB_DEAD + 1];	/* by OB_DONE..OB_DEAD */
+	uint64_t	 call_bucket[OUTBOX_CALL_BUCKETS];
+	uint64_t	 call_sum_us;
+	uint64_t	 done_bucket[OUTBOX_DONE_BUCKETS];
+	uint64_t	 done_sum_ms;
+};
+
+enum rp_err	 outbox_claim(struct db *, const struct outbox_conf *,
+		    int64_t now, struct outbox_row *, int *got,
+		    struct rp_errinfo *);
+enum rp_err	 outbox_record(struct db *, const struct policy *,
+		    const struct outbox_conf *, const struct outbox_row *,
+		    const struct ca_result *, int64_t now,
+		    struct outbox_report *, struct rp_errinfo *);
+enum rp_err	 outbox_release(struct db *, const struct outbox_conf *,
+		    const struct outbox_row *, int64_t now);
+enum rp_err	 outbox_run(struct db *, const struct policy *,
+		    const struct outbox_conf *, const struct ca_driver *,
+		    struct hc *, const char *base_url,
+		    struct outbox_report *, struct rp_errinfo *);
+int64_t		 outbox_backoff(const struct outbox_conf *,
+		    unsigned int attempts, uint32_t rnd);
+enum rp_err	 outbox_stats(struct db *, int64_t now,
+		    struct outbox_stats *);
+/* Appends <prefix>_queue_depth and <prefix>_oldest_age_seconds. */
+enum rp_err	 outbox_render_queue(struct buf *, const char *prefix,
+		    const struct outbox_stats *);
+void		 outbox_metrics_count(struct outbox_metrics *,
+		    const struct outbox_report *);
+enum rp_err	 outbox_metrics_render(const struct outbox_metrics *,
+		    const struct outbox_stats *, int64_t now, struct buf *);
+
+/*
+ * relay.c: main() of revportal-relay, the daemon that drains the outbox
+ * with outbox_run() and the driver of [relay] backend, woken by
+ * relay_nudge() datagrams on [relay] socket or by its own poll.
+ */
 
 /*
  * staff.c: hotline agents and RA officers, by the client certificate
@@ -1112,6 +1337,40 @@ struct staff_who {
  */
 enum rp_err	 staff_auth(struct req *, unsigned int role,
 		    struct staff_who *);
+
+/*
+ * The proof, carried by the hotline action form, that an agent checked
+ * the caller's passphrase for a target:
+ *	token = b64url(issued_at || HMAC-SHA256(secret,
+ *	    "revportal-verified\0" || staff id || scope || target ||
+ *	    issued_at))
+ * with staff id, target and issued_at (seconds) as 8 bytes big-endian
+ * and scope as one byte.  The target is a certificates.id for
+ * STAFF_SCOPE_CERT and a tokens.id for STAFF_SCOPE_TOKEN.  A token is
+ * valid STAFF_VERIFIED_TTL seconds for that agent, scope and target
+ * only; the check is constant-time, fails closed (RP_ERR_FORBIDDEN), and
+ * gives when the token was issued in *issued (may be NULL).
+ */
+enum staff_scope {
+	STAFF_SCOPE_CERT,	/* the one certificate */
+	STAFF_SCOPE_TOKEN,	/* every certificate of its token */
+	STAFF_SCOPE__MAX
+};
+
+#define STAFF_VERIFIED_TTL	900	/* seconds: 15 minutes */
+#define STAFF_VERIFIED_LEN	54u	/* characters of a token */
+
+enum rp_err	 staff_verified_make(const unsigned char *secret,
+		    int64_t staff, enum staff_scope, int64_t target,
+		    int64_t now, char *out, size_t outsz);
+enum rp_err	 staff_verified_check(const unsigned char *secret,
+		    int64_t staff, enum staff_scope, int64_t target,
+		    const char *token, int64_t now, int64_t *issued);
+#ifdef RP_UNITTEST
+/* h_staff.c's parsers of a row id and of a search into a LIKE pattern. */
+int		 hs_row_id(const char *, int64_t *);
+int		 hs_like_pattern(const char *, size_t, char *, size_t);
+#endif
 
 /*
  * audit.c: the append-only, hash-chained audit log.  Entry n's hash is
@@ -1250,6 +1509,12 @@ enum rp_err	 lc_approve(struct db *, const struct policy *,
  * officer (queued again after failed, rejected), the sweep (expired).
  * outcome: why (rejected, failed), may be NULL. */
 enum rp_err	 lc_transition(struct db *, const struct policy *,
+		    const char *public_id, enum req_state to,
+		    const char *actor, const char *outcome, int64_t now,
+		    struct rp_errinfo *);
+/* The same inside the caller's write transaction (the relay records a
+ * CA's answer with it); on error the caller rolls back. */
+enum rp_err	 lc_transition_in(struct db *, const struct policy *,
 		    const char *public_id, enum req_state to,
 		    const char *actor, const char *outcome, int64_t now,
 		    struct rp_errinfo *);

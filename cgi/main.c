@@ -282,6 +282,15 @@ main(int argc, char *argv[])
 		fprintf(stderr, "revportal: %s\n", err);
 		return 1;
 	}
+	if (pass_cost_set(cfg.argon2_m_kib, cfg.argon2_t, cfg.argon2_p) !=
+	    RP_OK) {
+		fprintf(stderr, "revportal: %s: [argon2] cost out of range\n",
+		    cpath);
+		return 1;
+	}
+	/* The dummy hash, made once here and inherited by every worker, so
+	 * that no worker's first unknown serial costs more than the rest. */
+	pass_verify_dummy("", 0);
 	rplog_set_level(cfg.log_level);
 	if ((tmpl = tmpl_load(cfg.templates, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "revportal: %s\n", err);

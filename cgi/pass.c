@@ -5,9 +5,13 @@
  *
  *	$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>
  *
- * with salt and hash in base64 without padding.  The parameters are
- * OWASP's minimum for Argon2id (19 MiB, two passes, one lane); a 16-byte
- * salt from the OpenSSL generator; a 32-byte hash.
+ * with salt and hash in base64 without padding.  The cost of new hashes
+ * is the [argon2] setting, by default OWASP's minimum for Argon2id (19
+ * MiB, two passes, one lane); a 16-byte salt from the OpenSSL generator;
+ * a 32-byte hash.  Verification takes the cost written in the stored
+ * hash, and pass_verify_dummy() spends the current cost on nothing, so
+ * that a serial number without a passphrase answers in the time of one
+ * with a wrong passphrase.
  */
 #include <string.h>
 
@@ -42,7 +46,31 @@
 #define PASS_HASHB_MIN	16u		/* decoded hash bytes */
 #define PASS_HASHB_MAX	64u
 
+/*
+ * The longest passphrase pass_verify() hashes.  The field table stops a
+ * request's passphrase at 256 bytes; this is the same bound for callers
+ * that did not come through it.
+ */
+#define PASS_VERIFY_MAX	1024u
+
 static const char pass_prefix[] = "$argon2id$v=19$";
+
+/*
+ * The cost of new hashes and of the dummy verification: the [argon2]
+ * settings, set once at start-up by pass_cost_set() before any worker
+ * forks, and read-only afterwards.
+ */
+static unsigned int	 pass_m = PASS_M_COST;
+static unsigned int	 pass_t = PASS_T_COST;
+static unsigned int	 pass_p = PASS_LANES;
+
+/*
+ * The dummy hash of pass_verify_dummy(): made on first use in each
+ * process, at the cost in force then, and made again after the cost
+ * changes.
+ */
+static char		 pass_dummy[RP_PASS_HASH_MAX];
+static int		 pass_dummy_ok;
 
 /*
  * Returns 1 when pass[0..len) may be a revocation passphrase: PASS_MIN
@@ -69,11 +97,11 @@ pass_valid(const char *pass, size_t len)
 }
 
 /*
- * Hashes the passphrase pass[0..len) with Argon2id and a new random salt
- * and writes the encoded string (NUL terminated, at most
- * RP_PASS_HASH_MAX bytes with the NUL) into out.  Returns RP_OK;
- * RP_ERR_BAD_INPUT when the passphrase is not acceptable (see
- * pass_valid()); RP_ERR_NOMEM when out is too small or memory runs out;
+ * Hashes the passphrase pass[0..len) with Argon2id at the cost of
+ * pass_cost_set() and a new random salt, and writes the encoded string
+ * (NUL terminated, at most RP_PASS_HASH_MAX bytes with the NUL) into out.
+ * Returns RP_OK; RP_ERR_BAD_INPUT when the passphrase is not acceptable
+ * (see pass_valid()); RP_ERR_NOMEM when out is too small or memory runs out;
  * RP_ERR_INTERNAL when the generator or libargon2 fails.  out is
  * cleared on failure.  The passphrase is not copied here (libargon2
  * wipes its own working memory); the caller wipes its own copy.
@@ -91,14 +119,14 @@ pass_hash(const char *pass, size_t len, char *out, size_t outsz)
 	out[0] = '\0';
 	if (!pass_valid(pass, len))
 		return RP_ERR_BAD_INPUT;
-	need = argon2_encodedlen(PASS_T_COST, PASS_M_COST, PASS_LANES,
-	    PASS_SALT_LEN, PASS_HASH_LEN, Argon2_id);
+	need = argon2_encodedlen(pass_t, pass_m, pass_p, PASS_SALT_LEN,
+	    PASS_HASH_LEN, Argon2_id);
 	if (need == 0 || need > outsz || need > RP_PASS_HASH_MAX)
 		return RP_ERR_NOMEM;
 	if (RAND_bytes(salt, sizeof(salt)) != 1)
 		goto out;
-	rc = argon2id_hash_encoded(PASS_T_COST, PASS_M_COST, PASS_LANES,
-	    pass, len, salt, sizeof(salt), PASS_HASH_LEN, out, outsz);
+	rc = argon2id_hash_encoded(pass_t, pass_m, pass_p, pass, len, salt,
+	    sizeof(salt), PASS_HASH_LEN, out, outsz);
 	if (rc == ARGON2_MEMORY_ALLOCATION_ERROR) {
 		e = RP_ERR_NOMEM;
 		goto out;
@@ -236,4 +264,101 @@ pass_hash_valid(const char *s)
 	    PASS_SALTB_MAX) &&
 	    pass_b64ok(hash, (size_t)(end - hash), PASS_HASHB_MIN,
 	    PASS_HASHB_MAX);
+}
+
+/*
+ * Sets the cost of pass_hash() and pass_verify_dummy() from now on: m_kib
+ * KiB of memory, t passes, p lanes, within the bounds pass_hash_valid()
+ * accepts (m 19456..262144 and at least 8 * p, t 2..10, p 1..4).
+ * Returns RP_OK, or RP_ERR_BAD_INPUT for a cost out of range, which
+ * changes nothing.  Called at start-up, before any worker forks.
+ */
+enum rp_err
+pass_cost_set(unsigned int m_kib, unsigned int t, unsigned int p)
+{
+	if (m_kib < PASS_M_MIN || m_kib > PASS_M_MAX || t < PASS_T_MIN ||
+	    t > PASS_T_MAX || p < PASS_P_MIN || p > PASS_P_MAX ||
+	    m_kib < 8 * p)
+		return RP_ERR_BAD_INPUT;
+	if (m_kib != pass_m || t != pass_t || p != pass_p) {
+		OPENSSL_cleanse(pass_dummy, sizeof(pass_dummy));
+		pass_dummy_ok = 0;
+	}
+	pass_m = m_kib;
+	pass_t = t;
+	pass_p = p;
+	return RP_OK;
+}
+
+/* What is hashed in place of a passphrase that cannot be one. */
+static const char pass_stand_in[] = "revportal-stand-in";
+
+/*
+ * Returns 1 when pass[0..len) is the passphrase of the stored Argon2id
+ * string hash, else 0: for a hash pass_hash_valid() refuses (no work is
+ * done then), for a NULL or empty passphrase or one over PASS_VERIFY_MAX
+ * bytes (a stand-in is verified instead, so that it takes the same
+ * time), and when libargon2 fails.  libargon2 compares the hashes in
+ * constant time.  Logs nothing, whatever happens: a log line must not
+ * tell a right passphrase from a wrong one.
+ */
+int
+pass_verify(const char *hash, const char *pass, size_t len)
+{
+	if (!pass_hash_valid(hash))
+		return 0;
+	if (pass == NULL || len == 0 || len > PASS_VERIFY_MAX) {
+		(void)argon2id_verify(hash, pass_stand_in,
+		    sizeof(pass_stand_in) - 1);
+		return 0;
+	}
+	return argon2id_verify(hash, pass, len) == ARGON2_OK;
+}
+
+/*
+ * Makes the dummy hash of the current cost, once per process: the hash
+ * of a random passphrase nobody knows.  Returns 1 when there is one.
+ */
+static int
+pass_dummy_make(void)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 rnd[16];
+	char			 secret[2 * sizeof(rnd)];
+	size_t			 i;
+
+	if (pass_dummy_ok)
+		return 1;
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return 0;
+	for (i = 0; i < sizeof(rnd); i++) {
+		secret[2 * i] = hex[rnd[i] >> 4];
+		secret[2 * i + 1] = hex[rnd[i] & 0x0f];
+	}
+	pass_dummy_ok = pass_hash(secret, sizeof(secret), pass_dummy,
+	    sizeof(pass_dummy)) == RP_OK;
+	OPENSSL_cleanse(rnd, sizeof(rnd));
+	OPENSSL_cleanse(secret, sizeof(secret));
+	return pass_dummy_ok;
+}
+
+/*
+ * Spends one Argon2id verification of the current cost on pass[0..len)
+ * against the dummy hash and throws the result away: what a check costs
+ * when there is no stored hash to check (an unknown serial number, a
+ * certificate without a passphrase).  A passphrase that pass_verify()
+ * would not hash (NULL, empty, too long) is replaced by the same stand-in
+ * as there.  The first call in a process also makes the dummy hash.
+ * Logs nothing.
+ */
+void
+pass_verify_dummy(const char *pass, size_t len)
+{
+	if (!pass_dummy_make())
+		return;
+	if (pass == NULL || len == 0 || len > PASS_VERIFY_MAX) {
+		pass = pass_stand_in;
+		len = sizeof(pass_stand_in) - 1;
+	}
+	(void)argon2id_verify(pass_dummy, pass, len);
 }
