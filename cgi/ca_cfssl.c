@@ -1,0 +1,330 @@
+/*
+ * The cfssl backend, for cfssl 1.2.0 as Debian ships it (golang-cfssl).
+ *
+ * A revocation or a suspension is one call,
+ *
+ *	POST {base}/api/v1/cfssl/revoke
+ *	{"serial": "<decimal>", "authority_key_id": "<hex>",
+ *	 "reason": "<RFC 5280 name>"}
+ *
+ * which cfssl carries out synchronously as one UPDATE of its certificates
+ * table: {"success":true,...} means the row is revoked.  It answers
+ * {"success":false,"errors":[{"code":N,"message":"..."}]} otherwise, code
+ * 11200 when no row has that serial and key identifier.
+ *
+ * What cfssl cannot do is said, never pretended: it has no way to lift a
+ * hold (a "removeFromCRL" revocation leaves the row revoked, with reason
+ * 8), no key recovery, and no status call, so check answers
+ * CA_UNSUPPORTED and the relay delivers again.  Delivering again is
+ * harmless to the outcome but not invisible: cfssl sets revoked_at anew
+ * and writes the reason it is given over the old one.
+ *
+ * The serial number travels in decimal (cfssl stores big.Int.String()),
+ * the authority key identifier in lower-case hex without colons
+ * (hex.EncodeToString).  But Debian's cfssl 1.2.0 (built with Go 1.19)
+ * stores an EMPTY key identifier for the certificates it signs itself, as
+ * tests/unit/test_ca_cfssl.c shows: its signer reads the identifier from
+ * the certificate template, which the Go library no longer fills in while
+ * signing.  So when cfssl knows no row under the certificate's real
+ * identifier, the driver asks once more under the empty one.  cfssl's
+ * serial numbers are 20 random bytes, so that row is the certificate.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "extern.h"
+
+#define CFSSL_PATH		"/api/v1/cfssl/revoke"
+#define CFSSL_DEC_MAX		50u	/* 2^160 - 1 has 49 digits, + NUL */
+#define CFSSL_AKI_MAX		128u	/* hex digits of a key identifier */
+#define CFSSL_CODE_NOT_FOUND	11200	/* CertStoreError + RecordNotFound */
+#define CFSSL_CODE_STORE	11000	/* CertStoreError, unknown cause */
+
+/* What one revoke call came to. */
+enum cfssl_verdict {
+	CFSSL_REVOKED,		/* success: the row is revoked */
+	CFSSL_NOT_FOUND,	/* no row with this serial and AKI */
+	CFSSL_OTHER		/* anything else: the result is set */
+};
+
+#ifdef RP_UNITTEST
+/* Reached by tests/unit/test_ca_cfssl.c, which declares it too. */
+enum rp_err	 cfssl_serial_decimal(const char *, char *, size_t);
+#endif
+
+/* Returns the value of hex digit c (either case), or -1. */
+static int
+cfssl_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * Writes the serial number given in hex (either case, leading zeros
+ * allowed, 1 to 40 digits, nothing else) as a decimal string without
+ * leading zeros ("0" for zero) into out.  The number is kept as decimal
+ * digits, least significant first, and multiplied by 16 digit by digit.
+ * Returns RP_OK, RP_ERR_BAD_INPUT for input that is not such a serial, or
+ * RP_ERR_NOMEM when out cannot hold the result.
+ */
+UNITTEST enum rp_err
+cfssl_serial_decimal(const char *hex, char *out, size_t outsz)
+{
+	unsigned char	 dec[CFSSL_DEC_MAX - 1];
+	size_t		 i, j, n = 0, len;
+	unsigned int	 v, carry;
+	int		 d;
+
+	if (outsz > 0)
+		out[0] = '\0';
+	if (hex == NULL || (len = strlen(hex)) == 0 || len >= RP_SERIAL_MAX)
+		return RP_ERR_BAD_INPUT;
+	for (i = 0; i < len; i++) {
+		if ((d = cfssl_hexval(hex[i])) < 0)
+			return RP_ERR_BAD_INPUT;
+		carry = (unsigned int)d;
+		for (j = 0; j < n; j++) {
+			v = dec[j] * 16u + carry;
+			dec[j] = (unsigned char)(v % 10);
+			carry = v / 10;
+		}
+		/* Below 16^40, so never more than 49 digits. */
+		while (carry > 0 && n < sizeof(dec)) {
+			dec[n++] = (unsigned char)(carry % 10);
+			carry /= 10;
+		}
+		if (carry > 0)
+			return RP_ERR_INTERNAL;
+	}
+	if (n == 0)
+		dec[n++] = 0;
+	if (outsz <= n)
+		return RP_ERR_NOMEM;
+	for (i = 0; i < n; i++)
+		out[i] = (char)('0' + dec[n - 1 - i]);
+	out[n] = '\0';
+	return RP_OK;
+}
+
+/*
+ * Writes the key identifier as cfssl stores it, lower-case hex, into out
+ * (CFSSL_AKI_MAX + 1 bytes); NULL and "" give "".  Returns 1, or 0 for
+ * anything but an even number of hex digits within CFSSL_AKI_MAX.
+ */
+static int
+cfssl_aki(const char *aki, char out[CFSSL_AKI_MAX + 1])
+{
+	size_t	 i, len;
+
+	out[0] = '\0';
+	if (aki == NULL)
+		return 1;
+	len = strlen(aki);
+	if (len > CFSSL_AKI_MAX || len % 2 != 0)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (cfssl_hexval(aki[i]) < 0)
+			return 0;
+		out[i] = (aki[i] >= 'A' && aki[i] <= 'F') ?
+		    (char)(aki[i] - 'A' + 'a') : aki[i];
+	}
+	out[len] = '\0';
+	return 1;
+}
+
+/*
+ * Reads cfssl's first error from an answer body: its code and message
+ * (a pointer into root, valid while root lives; "" when absent).  *success
+ * is 1 for "success": true.  Returns root, which the caller releases with
+ * json_decref(), or NULL when the body is not a cfssl answer.
+ */
+static json_t *
+cfssl_answer(const struct hc_resp *hr, int *success, json_int_t *code,
+    const char **msg)
+{
+	json_t		*root, *ok, *errs, *first, *v;
+
+	*success = 0;
+	*code = 0;
+	*msg = "";
+	if ((root = json_loadb(hr->body.p != NULL ? hr->body.p : "",
+	    hr->body.len, JSON_REJECT_DUPLICATES, NULL)) == NULL)
+		return NULL;
+	if (!json_is_object(root) ||
+	    !json_is_boolean(ok = json_object_get(root, "success"))) {
+		json_decref(root);
+		return NULL;
+	}
+	*success = json_is_true(ok);
+	errs = json_object_get(root, "errors");
+	if (json_is_array(errs) && json_array_size(errs) > 0 &&
+	    json_is_object(first = json_array_get(errs, 0))) {
+		if (json_is_integer(v = json_object_get(first, "code")))
+			*code = json_integer_value(v);
+		if (json_is_string(v = json_object_get(first, "message")))
+			*msg = json_string_value(v);
+	}
+	return root;
+}
+
+/*
+ * Sends one revoke call for serial (decimal) and aki (lower-case hex,
+ * possibly "") with reason, and judges cfssl's answer.  Returns
+ * CFSSL_REVOKED or CFSSL_NOT_FOUND with r's status set, or CFSSL_OTHER
+ * with r set entirely.
+ */
+static enum cfssl_verdict
+cfssl_revoke(struct hc *hc, const char *url, const char *serial,
+    const char *aki, const char *reason, struct ca_result *r)
+{
+	struct hc_resp		 hr;
+	json_t			*req = NULL, *ans = NULL;
+	char			*body = NULL;
+	const char		*msg;
+	json_int_t		 code;
+	int			 success;
+	enum rp_err		 e;
+	enum cfssl_verdict	 v = CFSSL_OTHER;
+
+	memset(&hr, 0, sizeof(hr));
+	if ((req = json_pack("{s:s, s:s, s:s}", "serial", serial,
+	    "authority_key_id", aki, "reason", reason)) == NULL ||
+	    (body = json_dumps(req, JSON_COMPACT)) == NULL) {
+		ca_result_set(r, CA_RETRY, 0, "out of memory");
+		goto out;
+	}
+	if ((e = hc_request(hc, "POST", url, "application/json", body,
+	    strlen(body), &hr)) != RP_OK) {
+		ca_transport(r, e, &hr, "revoke");
+		goto out;
+	}
+	r->http_status = hr.status;
+	ans = cfssl_answer(&hr, &success, &code, &msg);
+	if (hr.status >= 200 && hr.status < 300 && ans != NULL && success) {
+		v = CFSSL_REVOKED;
+		goto out;
+	}
+	if (ans != NULL && !success && code == CFSSL_CODE_NOT_FOUND) {
+		v = CFSSL_NOT_FOUND;
+		goto out;
+	}
+	if (hr.status >= 500 || hr.status == 429)
+		ca_result_set(r, CA_RETRY, hr.status, "cfssl is unavailable "
+		    "(HTTP %ld): %s", hr.status, msg);
+	else if (ans != NULL && !success && code == CFSSL_CODE_STORE)
+		ca_result_set(r, CA_RETRY, hr.status, "cfssl's certificate "
+		    "database failed: %s", msg);
+	else if (ans == NULL && hr.status >= 200 && hr.status < 300)
+		ca_result_set(r, CA_RETRY, hr.status, "cfssl's answer "
+		    "(HTTP %ld) is unreadable", hr.status);
+	else if (ans == NULL)
+		ca_result_set(r, CA_PERMANENT, hr.status, "HTTP %ld from "
+		    "cfssl, not a cfssl answer", hr.status);
+	else
+		ca_result_set(r, CA_PERMANENT, hr.status, "cfssl refused "
+		    "(HTTP %ld, code %lld): %s", hr.status, (long long)code,
+		    msg);
+out:
+	json_decref(ans);
+	json_decref(req);
+	free(body);
+	hc_resp_free(&hr);
+	return v;
+}
+
+/*
+ * Asks cfssl to revoke or suspend job's certificate.  CA_DONE when cfssl
+ * says it revoked the row; CA_UNSUPPORTED for a reactivation or a
+ * recovery, which cfssl cannot do; CA_PERMANENT for an unknown
+ * certificate or any other refusal; CA_RETRY when cfssl is unreachable,
+ * times out, answers 5xx or 429 or its database failed.
+ */
+static void
+cfssl_deliver(struct hc *hc, const char *base_url, const struct ca_job *job,
+    struct ca_result *r)
+{
+	struct buf		 url;
+	char			 serial[CFSSL_DEC_MAX];
+	char			 aki[CFSSL_AKI_MAX + 1];
+	const char		*reason;
+	enum cfssl_verdict	 v;
+
+	memset(r, 0, sizeof(*r));
+	buf_init(&url, RP_PATH_MAX * 2);
+	if (job->action == ACT_REACTIVATE) {
+		ca_result_set(r, CA_UNSUPPORTED, 0, "cfssl cannot lift a "
+		    "hold: the certificate stays suspended at the CA");
+		goto out;
+	}
+	if (job->action == ACT_RECOVER) {
+		ca_result_set(r, CA_UNSUPPORTED, 0, "cfssl cannot recover a "
+		    "certificate");
+		goto out;
+	}
+	if (!ca_job_valid(job, r))
+		goto out;
+	reason = dom_reason_name(job->reason);
+	if (!cfssl_aki(job->aki, aki)) {
+		ca_result_set(r, CA_PERMANENT, 0, "not sent: the authority "
+		    "key identifier is not hex");
+		goto out;
+	}
+	if (cfssl_serial_decimal(job->serial, serial, sizeof(serial)) !=
+	    RP_OK || reason == NULL) {
+		ca_result_set(r, CA_PERMANENT, 0, "not sent: the serial "
+		    "number or the reason does not convert");
+		goto out;
+	}
+	if (ca_url_base(&url, base_url) != RP_OK ||
+	    buf_adds(&url, CFSSL_PATH) != RP_OK) {
+		ca_result_set(r, CA_PERMANENT, 0, "not sent: the CA's base "
+		    "URL is empty or too long");
+		goto out;
+	}
+	v = cfssl_revoke(hc, url.p, serial, aki, reason, r);
+	/* The row cfssl 1.2.0 writes under an empty key identifier. */
+	if (v == CFSSL_NOT_FOUND && aki[0] != '\0')
+		v = cfssl_revoke(hc, url.p, serial, "", reason, r);
+	if (v == CFSSL_REVOKED)
+		ca_result_set(r, CA_DONE, r->http_status, "%s at cfssl (%s)",
+		    job->action == ACT_SUSPEND ? "suspended" : "revoked",
+		    reason);
+	else if (v == CFSSL_NOT_FOUND)
+		ca_result_set(r, CA_PERMANENT, r->http_status, "cfssl knows "
+		    "no certificate with serial %s (decimal %s)", job->serial,
+		    serial);
+out:
+	buf_free(&url);
+}
+
+/*
+ * cfssl 1.2.0 has no call that tells a certificate's status: CA_UNSUPPORTED,
+ * so the relay delivers again instead.
+ */
+static void
+cfssl_check(struct hc *hc, const char *base_url, const struct ca_job *job,
+    struct ca_result *r)
+{
+	(void)hc;
+	(void)base_url;
+	(void)job;
+	memset(r, 0, sizeof(*r));
+	ca_result_set(r, CA_UNSUPPORTED, 0, "cfssl has no status call: "
+	    "deliver again (a repeated revocation is harmless, but cfssl "
+	    "records the new time)");
+}
+
+const struct ca_driver ca_cfssl_driver = {
+	.name = "cfssl",
+	.deliver = cfssl_deliver,
+	.check = cfssl_check,
+};

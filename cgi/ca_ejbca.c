@@ -1,0 +1,401 @@
+/*
+ * The EJBCA backend, on EJBCA's REST interface v1 (the published OpenAPI
+ * document; /work/shared/reference has the paths revportal uses).
+ *
+ *	PUT {base}/ejbca/ejbca-rest-api/v1/certificate/{issuer_dn}/{serial}
+ *	    /revoke?reason=KEY_COMPROMISE
+ *	GET {base}/ejbca/ejbca-rest-api/v1/certificate/{issuer_dn}/{serial}
+ *	    /revocationstatus
+ *
+ * issuer_dn is the issuing CA's subject DN, percent-encoded as one path
+ * segment; the serial is hex without a prefix.  A suspension is a
+ * revocation with CERTIFICATE_HOLD, a reactivation one with
+ * REMOVE_FROM_CRL (and never an invalidity_date).  Authentication is the
+ * TLS client certificate of struct hc.
+ *
+ * The outcome is judged by the revocation status EJBCA reports, never by
+ * its message: EJBCA says "Successfully revoked" after a REMOVE_FROM_CRL
+ * as well, when the certificate is active again.  After a 200 the driver
+ * reads the status; 202 means the action waits for an approval inside
+ * EJBCA (CA_PENDING, and check reads the status later); 409 means
+ * already revoked, and the status tells whether that is what was wanted.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "extern.h"
+
+#define EJBCA_PATH	"/ejbca/ejbca-rest-api/v1/certificate/"
+#define EJBCA_URL_MAX	(RP_DN_MAX * 3 + 1024)	/* encoded DN and the rest */
+#define EJBCA_WORD_MAX	32u			/* one reason word */
+
+/* EJBCA's reason words (RevocationReasons), by RFC 5280 value. */
+static const char *const ejbca_words[REASON__MAX] = {
+	[REASON_UNSPECIFIED] = "UNSPECIFIED",
+	[REASON_KEY_COMPROMISE] = "KEY_COMPROMISE",
+	[REASON_CA_COMPROMISE] = "CA_COMPROMISE",
+	[REASON_AFFILIATION_CHANGED] = "AFFILIATION_CHANGED",
+	[REASON_SUPERSEDED] = "SUPERSEDED",
+	[REASON_CESSATION] = "CESSATION_OF_OPERATION",
+	[REASON_HOLD] = "CERTIFICATE_HOLD",
+	[REASON_REMOVE_FROM_CRL] = "REMOVE_FROM_CRL",
+	[REASON_PRIVILEGE_WITHDRAWN] = "PRIVILEGES_WITHDRAWN",
+	[REASON_AA_COMPROMISE] = "AA_COMPROMISE",
+};
+
+/* A certificate's revocation status as EJBCA reports it. */
+struct ejbca_status {
+	int		 revoked;
+	enum crl_reason	 reason;	/* REASON__MAX: none or unknown */
+	char		 word[EJBCA_WORD_MAX];	/* as reported, printable */
+};
+
+/* Returns the reason EJBCA's word names, or REASON__MAX. */
+static enum crl_reason
+ejbca_reason_parse(const char *word)
+{
+	unsigned int	 i;
+
+	for (i = 0; i < REASON__MAX; i++)
+		if (ejbca_words[i] != NULL && strcmp(word, ejbca_words[i]) == 0)
+			return (enum crl_reason)i;
+	return REASON__MAX;
+}
+
+/*
+ * Writes the string member key of the JSON object in hr's body (EJBCA's
+ * "error_message" or "info_message") into out, fit for an officer; ""
+ * when there is none.
+ */
+static void
+ejbca_body_text(const struct hc_resp *hr, const char *key, char *out,
+    size_t outsz)
+{
+	json_t		*root, *v;
+	const char	*s;
+
+	out[0] = '\0';
+	if (hr->body.len == 0 || (root = json_loadb(hr->body.p, hr->body.len,
+	    JSON_REJECT_DUPLICATES, NULL)) == NULL)
+		return;
+	if (json_is_object(root) && json_is_string(v = json_object_get(root,
+	    key))) {
+		s = json_string_value(v);
+		ca_text(out, outsz, s, json_string_length(v));
+	}
+	json_decref(root);
+}
+
+/*
+ * Returns 1 when the hex serials a and b name the same number: either
+ * case, leading zeros ignored.
+ */
+static int
+ejbca_same_serial(const char *a, const char *b)
+{
+	while (*a == '0' && a[1] != '\0')
+		a++;
+	while (*b == '0' && b[1] != '\0')
+		b++;
+	return strcasecmp(a, b) == 0;
+}
+
+/*
+ * Writes into url the certificate's resource, {base}/ejbca/ejbca-rest-api
+ * /v1/certificate/{issuer_dn}/{serial}.  Returns 1, or 0 with r set to
+ * CA_PERMANENT when the base URL is empty or the URL too long.
+ */
+static int
+ejbca_cert_url(struct buf *url, const char *base_url,
+    const struct ca_job *job, struct ca_result *r)
+{
+	if (ca_url_base(url, base_url) != RP_OK ||
+	    buf_adds(url, EJBCA_PATH) != RP_OK ||
+	    ca_url_segment(url, job->issuer) != RP_OK ||
+	    buf_addc(url, '/') != RP_OK ||
+	    buf_adds(url, job->serial) != RP_OK) {
+		ca_result_set(r, CA_PERMANENT, 0, "not sent: the CA's base "
+		    "URL is empty or the URL too long");
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Reads a revocationstatus answer from hr into st.  Returns 1, or 0 when
+ * it is not a JSON object with a boolean "revoked", or names another
+ * serial number than job's.
+ */
+static int
+ejbca_status_parse(const struct hc_resp *hr, const struct ca_job *job,
+    struct ejbca_status *st)
+{
+	json_t		*root, *v;
+	int		 ok = 0;
+
+	st->revoked = 0;
+	st->reason = REASON__MAX;
+	st->word[0] = '\0';
+	if (hr->body.len == 0 || (root = json_loadb(hr->body.p, hr->body.len,
+	    JSON_REJECT_DUPLICATES, NULL)) == NULL)
+		return 0;
+	if (!json_is_object(root) ||
+	    !json_is_boolean(v = json_object_get(root, "revoked")))
+		goto out;
+	st->revoked = json_is_true(v);
+	if (json_is_string(v = json_object_get(root, "serial_number")) &&
+	    !ejbca_same_serial(json_string_value(v), job->serial))
+		goto out;
+	if (json_is_string(v = json_object_get(root, "revocation_reason"))) {
+		st->reason = ejbca_reason_parse(json_string_value(v));
+		ca_text(st->word, sizeof(st->word), json_string_value(v),
+		    json_string_length(v));
+	}
+	if (st->word[0] == '\0')
+		(void)snprintf(st->word, sizeof(st->word), "no reason given");
+	ok = 1;
+out:
+	json_decref(root);
+	return ok;
+}
+
+/*
+ * Asks for the revocation status of the certificate at cert_url.  Returns
+ * 1 with st filled and r's HTTP status set; or 0 with r set: CA_RETRY
+ * when there is no answer, or it is 5xx, 429, unreadable or about another
+ * certificate; CA_PERMANENT for 404 (no such CA or certificate) and any
+ * other refusal.
+ */
+static int
+ejbca_status(struct hc *hc, const char *cert_url, const struct ca_job *job,
+    struct ejbca_status *st, struct ca_result *r)
+{
+	struct buf	 url;
+	struct hc_resp	 hr;
+	char		 msg[RP_ERRMSG_MAX];
+	enum rp_err	 e;
+	int		 ok = 0;
+
+	memset(&hr, 0, sizeof(hr));
+	buf_init(&url, EJBCA_URL_MAX);
+	if (buf_adds(&url, cert_url) != RP_OK ||
+	    buf_adds(&url, "/revocationstatus") != RP_OK) {
+		ca_result_set(r, CA_PERMANENT, 0, "status: the URL is too "
+		    "long");
+		goto out;
+	}
+	if ((e = hc_request(hc, "GET", url.p, NULL, NULL, 0, &hr)) !=
+	    RP_OK) {
+		ca_transport(r, e, &hr, "status");
+		goto out;
+	}
+	ejbca_body_text(&hr, "error_message", msg, sizeof(msg));
+	if (hr.status == 200) {
+		r->http_status = hr.status;
+		if ((ok = ejbca_status_parse(&hr, job, st)) == 0)
+			ca_result_set(r, CA_RETRY, hr.status, "status: the "
+			    "CA's answer is unreadable or for another "
+			    "certificate");
+	} else if (hr.status == 429 || hr.status >= 500)
+		ca_result_set(r, CA_RETRY, hr.status, "status: the CA is "
+		    "unavailable (HTTP %ld) %s", hr.status, msg);
+	else if (hr.status == 404)
+		ca_result_set(r, CA_PERMANENT, hr.status, "status: the CA "
+		    "knows no such CA or certificate (HTTP 404) %s", msg);
+	else
+		ca_result_set(r, CA_PERMANENT, hr.status, "status: the CA "
+		    "refused (HTTP %ld) %s", hr.status, msg);
+out:
+	hc_resp_free(&hr);
+	buf_free(&url);
+	return ok;
+}
+
+/*
+ * Sets r by comparing the status EJBCA reports with the one job wants:
+ * CA_DONE when they agree; CA_PENDING while the wanted status may still
+ * come (not revoked yet, or on hold when a revocation or a reactivation
+ * is wanted); CA_PERMANENT when it no longer can (revoked for good,
+ * with another reason than a wanted revocation's, or at all when a hold
+ * or a reactivation is wanted).  ctx starts the message.
+ */
+static void
+ejbca_judge(const struct ca_job *job, const struct ejbca_status *st,
+    long status, const char *ctx, struct ca_result *r)
+{
+	const char	*want = ejbca_words[job->reason];
+	int		 held = st->revoked && st->reason == REASON_HOLD;
+
+	switch (job->action) {
+	case ACT_REVOKE:
+		if (st->revoked && st->reason == job->reason)
+			ca_result_set(r, CA_DONE, status, "%srevoked at the "
+			    "CA (%s)", ctx, st->word);
+		else if (!st->revoked || held)
+			ca_result_set(r, CA_PENDING, status, "%snot revoked "
+			    "at the CA yet (%s)", ctx, st->revoked ?
+			    "on hold" : "revoked: false");
+		else
+			ca_result_set(r, CA_PERMANENT, status, "%salready "
+			    "revoked at the CA with reason %s, not %s", ctx,
+			    st->word, want);
+		break;
+	case ACT_SUSPEND:
+		if (held)
+			ca_result_set(r, CA_DONE, status, "%son hold at the CA "
+			    "(%s)", ctx, st->word);
+		else if (!st->revoked)
+			ca_result_set(r, CA_PENDING, status, "%snot on hold "
+			    "at the CA yet (revoked: false)", ctx);
+		else
+			ca_result_set(r, CA_PERMANENT, status, "%srevoked for "
+			    "good at the CA (%s): it cannot be suspended", ctx,
+			    st->word);
+		break;
+	case ACT_REACTIVATE:
+		if (!st->revoked)
+			ca_result_set(r, CA_DONE, status, "%sactive again at "
+			    "the CA (revoked: false)", ctx);
+		else if (held)
+			ca_result_set(r, CA_PENDING, status, "%sstill on hold "
+			    "at the CA", ctx);
+		else
+			ca_result_set(r, CA_PERMANENT, status, "%srevoked for "
+			    "good at the CA (%s): it cannot be reactivated",
+			    ctx, st->word);
+		break;
+	default:
+		ca_result_set(r, CA_PERMANENT, status, "unknown action");
+		break;
+	}
+}
+
+/*
+ * Reads the status after the CA answered the revoke call with status and
+ * judges it (ejbca_judge()).  When the status cannot be read for a
+ * passing reason the outcome is CA_PENDING: the CA took the call, and
+ * check reads the status later instead of sending it again.
+ */
+static void
+ejbca_confirm(struct hc *hc, const char *cert_url, const struct ca_job *job,
+    long status, const char *ctx, struct ca_result *r)
+{
+	struct ejbca_status	 st;
+
+	if (ejbca_status(hc, cert_url, job, &st, r)) {
+		ejbca_judge(job, &st, status, ctx, r);
+		return;
+	}
+	if (r->outcome == CA_RETRY)
+		ca_result_set(r, CA_PENDING, status, "%sthe CA answered HTTP "
+		    "%ld; its status is not read yet: %s", ctx, status,
+		    r->message);
+	else
+		r->http_status = status;
+}
+
+/*
+ * Asks EJBCA to revoke, suspend or reactivate job's certificate (see the
+ * top of the file); recovery is CA_UNSUPPORTED for now.  A job that
+ * ca_job_valid() refuses is never sent.
+ */
+static void
+ejbca_deliver(struct hc *hc, const char *base_url, const struct ca_job *job,
+    struct ca_result *r)
+{
+	struct buf	 cert_url, url;
+	struct hc_resp	 hr;
+	char		 msg[RP_ERRMSG_MAX];
+	enum rp_err	 e;
+	long		 st;
+
+	memset(r, 0, sizeof(*r));
+	memset(&hr, 0, sizeof(hr));
+	buf_init(&cert_url, EJBCA_URL_MAX);
+	buf_init(&url, EJBCA_URL_MAX);
+	if (job->action == ACT_RECOVER) {
+		ca_result_set(r, CA_UNSUPPORTED, 0, "key recovery through "
+		    "EJBCA is not implemented yet (issue 6)");
+		goto out;
+	}
+	if (!ca_job_valid(job, r) || !ejbca_cert_url(&cert_url, base_url,
+	    job, r))
+		goto out;
+	if (buf_adds(&url, cert_url.p) != RP_OK ||
+	    buf_addf(&url, "/revoke?reason=%s", ejbca_words[job->reason]) !=
+	    RP_OK) {
+		ca_result_set(r, CA_PERMANENT, 0, "not sent: the URL is too "
+		    "long");
+		goto out;
+	}
+	if ((e = hc_request(hc, "PUT", url.p, NULL, NULL, 0, &hr)) !=
+	    RP_OK) {
+		ca_transport(r, e, &hr, "revoke");
+		goto out;
+	}
+	st = hr.status;
+	if (st == 202) {
+		ejbca_body_text(&hr, "info_message", msg, sizeof(msg));
+		ca_result_set(r, CA_PENDING, st, "pending approval at the "
+		    "CA%s%s", msg[0] != '\0' ? ": " : "", msg);
+		goto out;
+	}
+	ejbca_body_text(&hr, "error_message", msg, sizeof(msg));
+	if (st >= 200 && st < 300)
+		ejbca_confirm(hc, cert_url.p, job, st, "", r);
+	else if (st == 409)
+		ejbca_confirm(hc, cert_url.p, job, st, "the CA says already "
+		    "revoked: ", r);
+	else if (st == 429 || st >= 500)
+		ca_result_set(r, CA_RETRY, st, "the CA is unavailable "
+		    "(HTTP %ld) %s", st, msg);
+	else if (st == 404)
+		ca_result_set(r, CA_PERMANENT, st, "the CA knows no such CA "
+		    "or certificate (HTTP 404) %s", msg);
+	else if (st >= 400)
+		ca_result_set(r, CA_PERMANENT, st, "the CA refused (HTTP %ld) "
+		    "%s", st, msg);
+	else
+		ca_result_set(r, CA_PERMANENT, st, "unexpected answer from the "
+		    "CA (HTTP %ld)", st);
+out:
+	hc_resp_free(&hr);
+	buf_free(&url);
+	buf_free(&cert_url);
+}
+
+/*
+ * Reads the certificate's revocation status and judges it against job
+ * (ejbca_judge()): the call after CA_PENDING, or before delivering again.
+ */
+static void
+ejbca_check(struct hc *hc, const char *base_url, const struct ca_job *job,
+    struct ca_result *r)
+{
+	struct buf		 cert_url;
+	struct ejbca_status	 st;
+
+	memset(r, 0, sizeof(*r));
+	buf_init(&cert_url, EJBCA_URL_MAX);
+	if (job->action == ACT_RECOVER) {
+		ca_result_set(r, CA_UNSUPPORTED, 0, "key recovery through "
+		    "EJBCA is not implemented yet (issue 6)");
+		goto out;
+	}
+	if (!ca_job_valid(job, r) || !ejbca_cert_url(&cert_url, base_url,
+	    job, r))
+		goto out;
+	if (ejbca_status(hc, cert_url.p, job, &st, r))
+		ejbca_judge(job, &st, r->http_status, "", r);
+out:
+	buf_free(&cert_url);
+}
+
+const struct ca_driver ca_ejbca_driver = {
+	.name = "ejbca",
+	.deliver = ejbca_deliver,
+	.check = ejbca_check,
+};
