@@ -7,7 +7,9 @@
  * The files are read strictly: an unknown section or key, a key given
  * twice, a bad or out-of-range value, an indented (continuation) line or
  * a line too long for libinih's buffer stops the load, and err names the
- * file, the line, the section and the key.
+ * file, the line, the section and the key.  So do the [relay] rules that
+ * tie keys together (conf_check_relay()): plain http:// to the CA only
+ * when allowed and only to a loopback address, and the like.
  *
  * The policy (DESIGN.md §2, struct policy) comes from three places, each
  * over the one before: the defaults of policy_defaults(), the policy file
@@ -18,6 +20,9 @@
  * the same parser.
  */
 #include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -54,7 +59,9 @@ enum conf_type {
 	CONF_END_ACTION,/* enum action: revoke, or reinstate (reactivate) */
 	CONF_SUSPEND_TYPES, /* cert_type bits, none of ~max; or none */
 	CONF_REASONS,	/* REASON_BIT set within max, with unspecified */
-	CONF_SIGNERS	/* enum signers: subject, legal_rep, ... */
+	CONF_SIGNERS,	/* enum signers: subject, legal_rep, ... */
+	CONF_BACKEND,	/* unsigned int, an enum ca_backend by name */
+	CONF_CA_URL	/* the CA's https:// (or http://) base URL, or "" */
 };
 
 /* Which file a key belongs to. */
@@ -140,6 +147,27 @@ static const struct conf_key conf_keys[] = {
 	    100000),
 	KEY("ratelimit", "window_seconds", CONF_UINT, rate_window, 1, 86400),
 	KEY("relay", "socket", CONF_PATH, relay_socket, 0, 0),
+	KEY("relay", "backend", CONF_BACKEND, relay_backend, 0, 0),
+	KEY("relay", "url", CONF_CA_URL, relay_url, 0, 0),
+	KEY("relay", "ca_file", CONF_PATH_OPT, relay_ca_file, 0, 0),
+	KEY("relay", "cert_file", CONF_PATH_OPT, relay_cert_file, 0, 0),
+	KEY("relay", "key_file", CONF_PATH_OPT, relay_key_file, 0, 0),
+	KEY("relay", "allow_http", CONF_BOOL, relay_allow_http, 0, 0),
+	KEY("relay", "connect_timeout_ms", CONF_UINT,
+	    relay_connect_timeout_ms, 100, 60000),
+	KEY("relay", "timeout_ms", CONF_UINT, relay_timeout_ms, 1000, 300000),
+	KEY("relay", "max_response", CONF_SIZE, relay_max_response, 1024,
+	    16u * 1024u * 1024u),
+	KEY("relay", "poll_ms", CONF_UINT, relay_poll_ms, 100, 3600000),
+	KEY("relay", "lease_seconds", CONF_UINT, relay_lease_seconds, 5,
+	    3600),
+	KEY("relay", "backoff_min_ms", CONF_UINT, relay_backoff_min_ms, 10,
+	    3600000),
+	KEY("relay", "backoff_max_ms", CONF_UINT, relay_backoff_max_ms, 100,
+	    86400000),
+	KEY("relay", "pending_check_ms", CONF_UINT, relay_pending_check_ms,
+	    100, 86400000),
+	KEY("relay", "metrics_file", CONF_PATH_OPT, relay_metrics_file, 0, 0),
 
 	PKEY("suspend", "types", CONF_SUSPEND_TYPES, suspend_types, 0,
 	    ALL_TYPES & ~TLS_TYPES),
@@ -329,6 +357,17 @@ conf_defaults(struct config *cfg)
 	cfg->argon2_p = 1;
 	cfg->rate_attempts = 10;
 	cfg->rate_window = 60;
+	/* [relay]: url, ca_file, cert_file, key_file and metrics_file
+	 * stay empty. */
+	cfg->relay_backend = CA_CFSSL;
+	cfg->relay_connect_timeout_ms = 3000;
+	cfg->relay_timeout_ms = 10000;
+	cfg->relay_max_response = 64u * 1024u;
+	cfg->relay_poll_ms = 5000;
+	cfg->relay_lease_seconds = 60;
+	cfg->relay_backoff_min_ms = 500;
+	cfg->relay_backoff_max_ms = 300000;
+	cfg->relay_pending_check_ms = 30000;
 	/* policy_file stays empty: db_dir/policy.ini. */
 	policy_defaults(&cfg->policy);
 }
@@ -468,6 +507,105 @@ conf_check_phone(const char *v)
 			return "may hold only digits, spaces and + - ( ) /";
 	}
 	return digits ? NULL : "must hold a digit";
+}
+
+/*
+ * Checks a CA base URL ([relay] url): https:// or http:// in lower case,
+ * a host (a name, an IPv4 address or an IPv6 address in brackets), an
+ * optional port from 1 to 65535 and an optional path; printable ASCII
+ * without spaces, quotes, angle brackets or backslashes; no user name,
+ * query, fragment or trailing slash (the drivers append their paths).
+ * Whether http:// is allowed is conf_check_relay()'s business.  Returns
+ * NULL when good, else what is wrong.
+ */
+static const char *
+conf_check_ca_url(const char *v)
+{
+	const char	*host, *end, *port;
+	size_t		 i, len = strlen(v);
+	unsigned long	 n;
+
+	if (strncmp(v, "https://", 8) == 0)
+		host = v + 8;
+	else if (strncmp(v, "http://", 7) == 0)
+		host = v + 7;
+	else
+		return "must start with https:// (or http://)";
+	for (i = 0; i < len; i++)
+		if ((unsigned char)v[i] <= 0x20 ||
+		    (unsigned char)v[i] >= 0x7f ||
+		    strchr("\"'<>\\`", v[i]) != NULL)
+			return "must not contain spaces, control characters, "
+			    "quotes, angle brackets or backslashes";
+	if (strpbrk(host, "?#") != NULL)
+		return "must not hold a query or a fragment";
+	end = host + strcspn(host, "/");
+	if (end == host)
+		return "must name a host";
+	if (memchr(host, '@', (size_t)(end - host)) != NULL)
+		return "must not hold a user name";
+	if (v[len - 1] == '/')
+		return "must not end with a slash";
+	if (*host == '[') {
+		if ((port = memchr(host, ']', (size_t)(end - host))) == NULL ||
+		    port == host + 1)
+			return "must name a host";
+		port++;
+	} else {
+		port = memchr(host, ':', (size_t)(end - host));
+		if (port == NULL)
+			port = end;
+		if (port == host)
+			return "must name a host";
+	}
+	if (port == end)
+		return NULL;
+	if (*port != ':' || port + 1 == end || end - port > 6)
+		return "must have a port from 1 to 65535 after the host";
+	for (n = 0, port++; port < end; port++) {
+		if (!isdigit((unsigned char)*port))
+			return "must have a port from 1 to 65535 after the "
+			    "host";
+		n = n * 10 + (unsigned long)(*port - '0');
+	}
+	if (n == 0 || n > 65535)
+		return "must have a port from 1 to 65535 after the host";
+	return NULL;
+}
+
+/*
+ * Returns 1 when the host of the http:// or https:// URL v is a loopback
+ * address written as one: 127.0.0.0/8 or [::1].  A name (localhost
+ * included) is 0: what it resolves to is not known here.
+ */
+static int
+conf_url_loopback(const char *v)
+{
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+	const char	*host, *end;
+	char		 buf[64];
+	size_t		 len;
+
+	host = strstr(v, "://");
+	if (host == NULL)
+		return 0;
+	host += 3;
+	if (*host == '[') {
+		if ((end = strchr(host, ']')) == NULL)
+			return 0;
+		host++;
+	} else
+		end = host + strcspn(host, ":/");
+	if ((len = (size_t)(end - host)) == 0 || len >= sizeof(buf))
+		return 0;
+	memcpy(buf, host, len);
+	buf[len] = '\0';
+	if (inet_pton(AF_INET6, buf, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	if (inet_pton(AF_INET, buf, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return 0;
 }
 
 /*
@@ -705,6 +843,12 @@ conf_set(char *member, const struct conf_key *k, unsigned int cell,
 			break;
 		}
 		/* FALLTHROUGH */
+	case CONF_CA_URL:
+		if (value[0] == '\0') {
+			member[0] = '\0';
+			break;
+		}
+		/* FALLTHROUGH */
 	case CONF_PATH:
 	case CONF_TEXT:
 	case CONF_URL:
@@ -723,6 +867,8 @@ conf_set(char *member, const struct conf_key *k, unsigned int cell,
 			bad = "must be printable UTF-8 text";
 		else if (k->type == CONF_URL)
 			bad = conf_check_url(value);
+		else if (k->type == CONF_CA_URL)
+			bad = conf_check_ca_url(value);
 		else if (k->type == CONF_PHONE)
 			bad = conf_check_phone(value);
 		if (bad != NULL)
@@ -814,6 +960,14 @@ conf_set(char *member, const struct conf_key *k, unsigned int cell,
 		if (k->size != sizeof(sg))
 			abort();
 		memcpy(member, &sg, sizeof(sg));
+		break;
+	case CONF_BACKEND:
+		if (ca_backend_parse(value) >= CA__MAX) {
+			bad = "must be cfssl or ejbca";
+			break;
+		}
+		conf_put_uint(member, k->size,
+		    (unsigned int)ca_backend_parse(value));
 		break;
 	}
 	if (bad != NULL) {
@@ -1189,6 +1343,92 @@ conf_check_policy(const struct policy *pol, const struct conf_parse *mp,
 }
 
 /*
+ * Writes where the main file set [relay] name ("file:line: [relay]
+ * name", or "file: [relay] name" when it kept its default) and then the
+ * sentence fmt into err.  Returns RP_ERR_BAD_INPUT.
+ */
+static enum rp_err
+conf_relay_error(const struct conf_parse *mp, const char *name, char *err,
+    size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static enum rp_err
+conf_relay_error(const struct conf_parse *mp, const char *name, char *err,
+    size_t errlen, const char *fmt, ...)
+{
+	va_list	 ap;
+	size_t	 k;
+	int	 n, line = 0;
+
+	for (k = 0; k < CONF_NKEYS; k++)
+		if (conf_keys[k].scope == CONF_MAIN &&
+		    strcmp(conf_keys[k].section, "relay") == 0 &&
+		    strcmp(conf_keys[k].name, name) == 0)
+			line = mp->seen[k][0];
+	if (line != 0)
+		n = snprintf(err, errlen, "%s:%d: [relay] %s: ", mp->path,
+		    line, name);
+	else
+		n = snprintf(err, errlen, "%s: [relay] %s: ", mp->path, name);
+	if (n >= 0 && (size_t)n < errlen) {
+		va_start(ap, fmt);
+		(void)vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return RP_ERR_BAD_INPUT;
+}
+
+/*
+ * Checks the [relay] rules that involve more than one key:
+ *
+ * - plain http:// only with allow_http = yes, and then only to a
+ *   loopback address (a development CA on this host);
+ * - a client certificate and its key come together;
+ * - the connect timeout fits in the whole call's, the shortest backoff
+ *   in the longest;
+ * - a lease outlasts the two CA calls a row may take (a check and a
+ *   delivery), so that no other relay takes a row still in hand.
+ *
+ * mp is the parse of the main file, for the lines.  Returns RP_OK, or
+ * RP_ERR_BAD_INPUT with a sentence in err naming the key.
+ */
+static enum rp_err
+conf_check_relay(const struct config *c, const struct conf_parse *mp,
+    char *err, size_t errlen)
+{
+	if (strncmp(c->relay_url, "http://", 7) == 0) {
+		if (!c->relay_allow_http)
+			return conf_relay_error(mp, "url", err, errlen,
+			    "http:// needs allow_http = yes (and a loopback "
+			    "address); use https://");
+		if (!conf_url_loopback(c->relay_url))
+			return conf_relay_error(mp, "url", err, errlen,
+			    "http:// only to a loopback address (127.0.0.1 "
+			    "or [::1]); use https://");
+	}
+	if (c->relay_cert_file[0] != '\0' && c->relay_key_file[0] == '\0')
+		return conf_relay_error(mp, "cert_file", err, errlen,
+		    "needs key_file too");
+	if (c->relay_key_file[0] != '\0' && c->relay_cert_file[0] == '\0')
+		return conf_relay_error(mp, "key_file", err, errlen,
+		    "needs cert_file too");
+	if (c->relay_connect_timeout_ms > c->relay_timeout_ms)
+		return conf_relay_error(mp, "connect_timeout_ms", err, errlen,
+		    "must not be longer than timeout_ms (%u)",
+		    c->relay_timeout_ms);
+	if (c->relay_backoff_min_ms > c->relay_backoff_max_ms)
+		return conf_relay_error(mp, "backoff_min_ms", err, errlen,
+		    "must not be larger than backoff_max_ms (%u)",
+		    c->relay_backoff_max_ms);
+	if ((unsigned long long)c->relay_lease_seconds * 1000u <=
+	    2ull * c->relay_timeout_ms)
+		return conf_relay_error(mp, "lease_seconds", err, errlen,
+		    "must outlast a check and a delivery: more than twice "
+		    "timeout_ms (%llu ms)", 2ull * c->relay_timeout_ms);
+	return RP_OK;
+}
+
+/*
  * Reads the INI file at path over the values already in cfg (the
  * defaults, normally), then the policy file it names (or db_dir/
  * policy.ini) over cfg's policy, then again the [policy.*] sections of
@@ -1223,7 +1463,8 @@ conf_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	mp->scope = CONF_MAIN;
 	mp->err = err;
 	mp->errlen = errlen;
-	if ((e = conf_read(mp)) != RP_OK)
+	if ((e = conf_read(mp)) != RP_OK ||
+	    (e = conf_check_relay(&tmp, mp, err, errlen)) != RP_OK)
 		goto out;
 
 	if (tmp.policy_file[0] != '\0')

@@ -1176,29 +1176,13 @@ lc_recheck(const struct policy *pol, const struct request *r,
 }
 
 /*
- * Moves request public_id to state to for actor (the relay: relayed,
- * completed, failed; an officer: queued again after failed, rejected;
- * the sweep: expired), in one transaction with its audit entry.  A
- * request leaves awaiting_approval for queued only through lc_approve().
- * rejected and failed need an outcome (why); queued again puts its dead
- * outbox rows back; completed applies the action to the certificates.
- * Returns RP_OK; RP_ERR_CONFLICT "illegal_transition" when the state
- * machine has no such arrow (nothing changes); RP_ERR_NOT_FOUND;
- * RP_ERR_BAD_INPUT without a needed outcome; a database error.
+ * Checks the arguments of a transition: an actor, a state, an outcome
+ * where one is needed and not too long.  Returns RP_OK or the error.
  */
-enum rp_err
-lc_transition(struct db *db, const struct policy *pol, const char *public_id,
-    enum req_state to, const char *actor, const char *outcome, int64_t now,
-    struct rp_errinfo *ei)
+static enum rp_err
+lc_transition_args(enum req_state to, const char *actor,
+    const char *outcome, struct rp_errinfo *ei)
 {
-	struct lc_certs	 c = { NULL, 0 };
-	struct request	 r;
-	struct dbq	 q;
-	json_t		*d = NULL;
-	enum req_state	 from;
-	enum rp_err	 e;
-	int		 intx = 0;
-
 	if (actor == NULL || actor[0] == '\0' || (unsigned int)to >= RS__MAX)
 		return rp_fail(ei, RP_ERR_INTERNAL, "bad_call",
 		    "a transition without its actor or state");
@@ -1209,10 +1193,65 @@ lc_transition(struct db *db, const struct policy *pol, const char *public_id,
 	if (outcome != NULL && strlen(outcome) >= RP_TEXT_MAX)
 		return rp_fail(ei, RP_ERR_TOO_LARGE, "too_long",
 		    "the reason is too long");
-	if ((e = lc_begin_get(db, public_id, &r, ei)) != RP_OK)
-		return e;
-	intx = 1;
-	from = r.state;
+	return RP_OK;
+}
+
+/*
+ * Keeps in c only the certificates whose outbox row of request id is
+ * done, i.e. confirmed by the CA (done 1), or only the others (done 0).
+ */
+static enum rp_err
+lc_only_done(struct db *db, int64_t id, struct lc_certs *c, int want,
+    struct rp_errinfo *ei)
+{
+	struct dbq	 q;
+	int64_t		 done[RP_TOKEN_CERTS_MAX];
+	size_t		 nd = 0, i, j, keep = 0;
+	enum rp_err	 e;
+
+	dbq_start(&q, db, DB_OUTBOX_DONE_CERTS);
+	dbq_int(&q, id);
+	while (dbq_step(&q)) {
+		if (nd == RP_TOKEN_CERTS_MAX) {
+			(void)dbq_end(&q);
+			return rp_fail(ei, RP_ERR_INTERNAL, "db",
+			    "too many outbox rows");
+		}
+		done[nd++] = dbq_col_int(&q, 0);
+	}
+	if ((e = dbq_end(&q)) != RP_OK)
+		return rp_fail(ei, e, "db", "cannot read the outbox");
+	for (i = 0; i < c->n; i++) {
+		for (j = 0; j < nd; j++)
+			if (c->rows[i].id == done[j])
+				break;
+		if ((j < nd) != (want != 0))
+			continue;
+		if (keep != i)
+			c->rows[keep] = c->rows[i];
+		keep++;
+	}
+	c->n = keep;
+	return RP_OK;
+}
+
+/*
+ * Moves request r (read inside the caller's write transaction) to state
+ * to, as lc_transition() describes, with its audit entry.  Commits
+ * nothing; on error the caller rolls back.
+ */
+static enum rp_err
+lc_transition_tx(struct db *db, const struct policy *pol, struct request *r,
+    enum req_state to, const char *actor, const char *outcome, int64_t now,
+    struct rp_errinfo *ei)
+{
+	struct lc_certs	 c = { NULL, 0 };
+	struct dbq	 q;
+	json_t		*d = NULL;
+	enum req_state	 from;
+	enum rp_err	 e;
+
+	from = r->state;
 	if (!lc_legal(from, to) ||
 	    (from == RS_AWAITING_APPROVAL && to == RS_QUEUED)) {
 		e = rp_fail(ei, RP_ERR_CONFLICT, "illegal_transition",
@@ -1222,51 +1261,107 @@ lc_transition(struct db *db, const struct policy *pol, const char *public_id,
 	}
 	if (to == RS_QUEUED) {
 		/* A retry is asked again, as an officer would ask it now. */
-		if ((e = lc_certs_of(db, r.id, &c)) != RP_OK) {
+		if ((e = lc_certs_of(db, r->id, &c)) != RP_OK) {
 			(void)rp_fail(ei, e, "db", "cannot read certificates");
 			goto out;
 		}
-		if ((e = lc_recheck(pol, &r, &c, now, ei)) != RP_OK)
+		/* Those the CA confirmed already are not asked again. */
+		if ((e = lc_only_done(db, r->id, &c, 0, ei)) != RP_OK ||
+		    (e = lc_recheck(pol, r, &c, now, ei)) != RP_OK)
 			goto out;
 		dbq_start(&q, db, DB_OUTBOX_REQUEUE);
 		dbq_int(&q, now);
 		dbq_int(&q, now);
-		dbq_int(&q, r.id);
+		dbq_int(&q, r->id);
 		if ((e = dbq_exec(&q, NULL)) != RP_OK) {
 			(void)rp_fail(ei, e, "db", "cannot requeue");
 			goto out;
 		}
 	}
-	if (to == RS_COMPLETED) {
-		if ((e = lc_certs_of(db, r.id, &c)) != RP_OK) {
+	if (to == RS_COMPLETED || to == RS_FAILED) {
+		if ((e = lc_certs_of(db, r->id, &c)) != RP_OK) {
 			(void)rp_fail(ei, e, "db", "cannot read certificates");
 			goto out;
 		}
-		if ((e = lc_apply(db, pol, &r, &c, actor, now, ei)) != RP_OK)
+		/* A failed token request may have been done at the CA for
+		 * some of its certificates: those change as the CA says. */
+		if (to == RS_FAILED &&
+		    (e = lc_only_done(db, r->id, &c, 1, ei)) != RP_OK)
+			goto out;
+		if (c.n > 0 &&
+		    (e = lc_apply(db, pol, r, &c, actor, now, ei)) != RP_OK)
 			goto out;
 	}
-	if ((e = lc_set_state(db, &r, to, 0, outcome, now, ei)) != RP_OK)
+	if ((e = lc_set_state(db, r, to, 0, outcome, now, ei)) != RP_OK)
 		goto out;
 	if ((d = json_pack("{s:s, s:s, s:s*}", "from", dom_state_name(from),
 	    "to", dom_state_name(to), "outcome", outcome)) == NULL) {
 		e = rp_fail(ei, RP_ERR_NOMEM, "nomem", "out of memory");
 		goto out;
 	}
-	if ((e = lc_audit(db, &r, actor, dom_state_name(to), d, now, ei)) !=
-	    RP_OK)
-		goto out;
-	if ((e = db_commit(db)) != RP_OK) {
-		intx = 0;
-		(void)rp_fail(ei, e, "db_commit", "cannot store the change");
-		goto out;
-	}
-	intx = 0;
+	e = lc_audit(db, r, actor, dom_state_name(to), d, now, ei);
 out:
-	if (intx)
-		db_rollback(db);
 	json_decref(d);
 	free(c.rows);
 	return e;
+}
+
+/*
+ * Moves request public_id to state to for actor (the relay: relayed,
+ * completed, failed; an officer: queued again after failed, rejected;
+ * the sweep: expired), in one transaction with its audit entry.  A
+ * request leaves awaiting_approval for queued only through lc_approve().
+ * rejected and failed need an outcome (why); queued again puts its dead
+ * outbox rows back; completed applies the action to the certificates,
+ * and failed to those the CA confirmed (a token request may fail on one
+ * certificate after the CA acted on another).
+ * Returns RP_OK; RP_ERR_CONFLICT "illegal_transition" when the state
+ * machine has no such arrow (nothing changes); RP_ERR_NOT_FOUND;
+ * RP_ERR_BAD_INPUT without a needed outcome; a database error.
+ */
+enum rp_err
+lc_transition(struct db *db, const struct policy *pol, const char *public_id,
+    enum req_state to, const char *actor, const char *outcome, int64_t now,
+    struct rp_errinfo *ei)
+{
+	struct request	 r;
+	enum rp_err	 e;
+
+	if ((e = lc_transition_args(to, actor, outcome, ei)) != RP_OK)
+		return e;
+	if ((e = lc_begin_get(db, public_id, &r, ei)) != RP_OK)
+		return e;
+	if ((e = lc_transition_tx(db, pol, &r, to, actor, outcome, now,
+	    ei)) != RP_OK) {
+		db_rollback(db);
+		return e;
+	}
+	if ((e = db_commit(db)) != RP_OK)
+		return rp_fail(ei, e, "db_commit", "cannot store the change");
+	return RP_OK;
+}
+
+/*
+ * lc_transition() inside the caller's write transaction (db_begin()):
+ * the relay records a CA's answer, the outbox row and the request's
+ * change together.  Nothing is committed or rolled back here; on error
+ * the caller rolls back, since the transaction may hold half a change.
+ * Same returns as lc_transition().
+ */
+enum rp_err
+lc_transition_in(struct db *db, const struct policy *pol,
+    const char *public_id, enum req_state to, const char *actor,
+    const char *outcome, int64_t now, struct rp_errinfo *ei)
+{
+	struct request	 r;
+	enum rp_err	 e;
+
+	if ((e = lc_transition_args(to, actor, outcome, ei)) != RP_OK)
+		return e;
+	if ((e = lc_get(db, public_id, &r)) != RP_OK)
+		return rp_fail(ei, e, e == RP_ERR_NOT_FOUND ?
+		    "unknown_request" : "db", "no such request");
+	return lc_transition_tx(db, pol, &r, to, actor, outcome, now, ei);
 }
 
 /* The sweep works through at most this many items of each kind a run. */

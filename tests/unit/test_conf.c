@@ -242,6 +242,11 @@ struct badval {
 			"superseded, cessationOfOperation"
 #define SIGNERS_MSG	"must be one of subject, legal_rep, " \
 			"subject|legal_rep, subject+legal_rep, none"
+#define BACKEND_MSG	"must be cfssl or ejbca"
+#define CA_SCHEME	"must start with https:// (or http://)"
+#define CA_PORT		"must have a port from 1 to 65535 after the host"
+#define RESP_MSG	"must be a size from 1024 to 16777216 bytes " \
+			"(K and M suffixes allowed)"
 #define A43		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define LONG129		A43 A43 A43
 
@@ -427,6 +432,63 @@ static const struct badval badvals[] = {
 	    SIGNERS_MSG },
 	{ "policy.fees", "revoke", "1", YESNO },
 	{ "policy.fees", "recover", "free", YESNO },
+	/* [relay] */
+	{ "relay", "socket", "", "must not be empty" },
+	{ "relay", "backend", "openssl", BACKEND_MSG },
+	{ "relay", "backend", "CFSSL", BACKEND_MSG },
+	{ "relay", "backend", "", BACKEND_MSG },
+	{ "relay", "url", "ftp://ca.example", CA_SCHEME },
+	{ "relay", "url", "HTTPS://ca.example", CA_SCHEME },
+	{ "relay", "url", "ca.example", CA_SCHEME },
+	{ "relay", "url", "https://", "must name a host" },
+	{ "relay", "url", "https:///revoke", "must name a host" },
+	{ "relay", "url", "https://:8888", "must name a host" },
+	{ "relay", "url", "https://[]:8888", "must name a host" },
+	{ "relay", "url", "https://ca.example/", "must not end with a slash" },
+	{ "relay", "url", "https://ca.example/ejbca/", "must not end with a "
+	    "slash" },
+	{ "relay", "url", "https://ca.example/a b", URL_CHARS },
+	{ "relay", "url", "https://ca.example/\"x", URL_CHARS },
+	{ "relay", "url", "https://ca.example/\xc4\x8d", URL_CHARS },
+	{ "relay", "url", "https://user:pw@ca.example", "must not hold a user "
+	    "name" },
+	{ "relay", "url", "https://ca.example?x=1", "must not hold a query "
+	    "or a fragment" },
+	{ "relay", "url", "https://ca.example/p#f", "must not hold a query "
+	    "or a fragment" },
+	{ "relay", "url", "https://ca.example:", CA_PORT },
+	{ "relay", "url", "https://ca.example:0", CA_PORT },
+	{ "relay", "url", "https://ca.example:65536", CA_PORT },
+	{ "relay", "url", "https://ca.example:123456", CA_PORT },
+	{ "relay", "url", "https://ca.example:8x", CA_PORT },
+	{ "relay", "url", "https://ca.example:-1", CA_PORT },
+	{ "relay", "url", "https://[::1]x", CA_PORT },
+	{ "relay", "ca_file", "/etc/ca\x01.pem", "must not contain control "
+	    "characters" },
+	{ "relay", "key_file", "/etc/k\tey", "must not contain control "
+	    "characters" },
+	{ "relay", "metrics_file", "/run/m\x7f", "must not contain control "
+	    "characters" },
+	{ "relay", "allow_http", "1", YESNO },
+	{ "relay", "allow_http", "", YESNO },
+	{ "relay", "connect_timeout_ms", "99", NUM(100, 60000) },
+	{ "relay", "connect_timeout_ms", "60001", NUM(100, 60000) },
+	{ "relay", "timeout_ms", "999", NUM(1000, 300000) },
+	{ "relay", "timeout_ms", "300001", NUM(1000, 300000) },
+	{ "relay", "timeout_ms", "10s", NUM(1000, 300000) },
+	{ "relay", "max_response", "1023", RESP_MSG },
+	{ "relay", "max_response", "17M", RESP_MSG },
+	{ "relay", "max_response", "16385K", RESP_MSG },
+	{ "relay", "poll_ms", "99", NUM(100, 3600000) },
+	{ "relay", "poll_ms", "3600001", NUM(100, 3600000) },
+	{ "relay", "lease_seconds", "4", NUM(5, 3600) },
+	{ "relay", "lease_seconds", "3601", NUM(5, 3600) },
+	{ "relay", "backoff_min_ms", "9", NUM(10, 3600000) },
+	{ "relay", "backoff_min_ms", "3600001", NUM(10, 3600000) },
+	{ "relay", "backoff_max_ms", "99", NUM(100, 86400000) },
+	{ "relay", "backoff_max_ms", "86400001", NUM(100, 86400000) },
+	{ "relay", "pending_check_ms", "99", NUM(100, 86400000) },
+	{ "relay", "pending_check_ms", "86400001", NUM(100, 86400000) },
 };
 
 /* Every key refuses bad and out-of-range values, naming file and line. */
@@ -1278,6 +1340,209 @@ test_secret_missing(void **state)
 	expect_secret_fail(&cfg, 1, msg);
 }
 
+/* The [relay] defaults: those written in deploy/revportal.ini. */
+static void
+test_relay_defaults(void **state)
+{
+	struct config	 cfg;
+
+	(void)state;
+	memset(&cfg, 0x55, sizeof(cfg));
+	conf_defaults(&cfg);
+	assert_string_equal(cfg.relay_socket, "/run/revportal/relay.sock");
+	assert_int_equal(cfg.relay_backend, CA_CFSSL);
+	assert_string_equal(cfg.relay_url, "");
+	assert_string_equal(cfg.relay_ca_file, "");
+	assert_string_equal(cfg.relay_cert_file, "");
+	assert_string_equal(cfg.relay_key_file, "");
+	assert_int_equal(cfg.relay_allow_http, 0);
+	assert_int_equal(cfg.relay_connect_timeout_ms, 3000);
+	assert_int_equal(cfg.relay_timeout_ms, 10000);
+	assert_int_equal(cfg.relay_max_response, 65536);
+	assert_int_equal(cfg.relay_poll_ms, 5000);
+	assert_int_equal(cfg.relay_lease_seconds, 60);
+	assert_int_equal(cfg.relay_backoff_min_ms, 500);
+	assert_int_equal(cfg.relay_backoff_max_ms, 300000);
+	assert_int_equal(cfg.relay_pending_check_ms, 30000);
+	assert_string_equal(cfg.relay_metrics_file, "");
+}
+
+/* Every [relay] key, none at its default, and the edges of the ranges. */
+static void
+test_relay_full(void **state)
+{
+	struct config	 cfg;
+	char		 err[512];
+
+	assert_int_equal(load_text(*state, &cfg,
+	    "[relay]\n"
+	    "socket = /tmp/relay.sock\n"
+	    "backend = ejbca\n"
+	    "url = https://ca.example.si:8443/base/path\n"
+	    "ca_file = /etc/revportal/ca.pem\n"
+	    "cert_file = /etc/revportal/relay.crt\n"
+	    "key_file = /etc/revportal/relay.key\n"
+	    "allow_http = yes\n"
+	    "connect_timeout_ms = 60000\n"
+	    "timeout_ms = 60000\n"
+	    "max_response = 16M\n"
+	    "poll_ms = 100\n"
+	    "lease_seconds = 121\n"
+	    "backoff_min_ms = 10\n"
+	    "backoff_max_ms = 100\n"
+	    "pending_check_ms = 86400000\n"
+	    "metrics_file = /var/lib/revportal/relay.prom\n", err,
+	    sizeof(err)), RP_OK);
+	assert_string_equal(cfg.relay_socket, "/tmp/relay.sock");
+	assert_int_equal(cfg.relay_backend, CA_EJBCA);
+	assert_string_equal(cfg.relay_url,
+	    "https://ca.example.si:8443/base/path");
+	assert_string_equal(cfg.relay_ca_file, "/etc/revportal/ca.pem");
+	assert_string_equal(cfg.relay_cert_file, "/etc/revportal/relay.crt");
+	assert_string_equal(cfg.relay_key_file, "/etc/revportal/relay.key");
+	assert_int_equal(cfg.relay_allow_http, 1);
+	assert_int_equal(cfg.relay_connect_timeout_ms, 60000);
+	assert_int_equal(cfg.relay_timeout_ms, 60000);
+	assert_int_equal(cfg.relay_max_response, 16u * 1024u * 1024u);
+	assert_int_equal(cfg.relay_poll_ms, 100);
+	assert_int_equal(cfg.relay_lease_seconds, 121);
+	assert_int_equal(cfg.relay_backoff_min_ms, 10);
+	assert_int_equal(cfg.relay_backoff_max_ms, 100);
+	assert_int_equal(cfg.relay_pending_check_ms, 86400000);
+	assert_string_equal(cfg.relay_metrics_file,
+	    "/var/lib/revportal/relay.prom");
+	/* The other edges, and a file that empties what it may. */
+	assert_int_equal(load_text(*state, &cfg,
+	    "[relay]\nbackend = cfssl\nurl =\nconnect_timeout_ms = 100\n"
+	    "timeout_ms = 1000\nmax_response = 1K\npoll_ms = 3600000\n"
+	    "lease_seconds = 3600\nbackoff_min_ms = 3600000\n"
+	    "backoff_max_ms = 86400000\npending_check_ms = 100\n"
+	    "metrics_file =\n", err, sizeof(err)), RP_OK);
+	assert_int_equal(cfg.relay_backend, CA_CFSSL);
+	assert_string_equal(cfg.relay_url, "");
+	assert_int_equal(cfg.relay_connect_timeout_ms, 100);
+	assert_int_equal(cfg.relay_timeout_ms, 1000);
+	assert_int_equal(cfg.relay_max_response, 1024);
+	assert_int_equal(cfg.relay_poll_ms, 3600000);
+	assert_int_equal(cfg.relay_lease_seconds, 3600);
+	assert_int_equal(cfg.relay_backoff_min_ms, 3600000);
+	assert_int_equal(cfg.relay_backoff_max_ms, 86400000);
+	assert_int_equal(cfg.relay_pending_check_ms, 100);
+}
+
+/* CA URLs that are accepted: a path, a port, IP literals. */
+static void
+test_relay_url_ok(void **state)
+{
+	static const char *const ok[] = {
+		"https://ca.example.si",
+		"https://ca.example.si/ejbca",
+		"https://CA.Example.si:1/a/b-c_d.e~f",
+		"https://10.0.0.7:65535",
+		"https://[2001:db8::7]:8443/x",
+		"https://[::1]",
+	};
+	struct config	 cfg;
+	char		 text[256], err[512];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		(void)snprintf(text, sizeof(text), "[relay]\nurl = %s\n",
+		    ok[i]);
+		if (load_text(*state, &cfg, text, err, sizeof(err)) != RP_OK)
+			fail_msg("%s: %s", ok[i], err);
+		assert_string_equal(cfg.relay_url, ok[i]);
+	}
+}
+
+/*
+ * Plain http:// only with allow_http and only to a loopback address
+ * written as one; a name (localhost too) or another address is refused
+ * with a message naming the key and its line.
+ */
+static void
+test_relay_http(void **state)
+{
+	static const char *const loop[] = {
+		"http://127.0.0.1:8888",
+		"http://127.1.2.3",
+		"http://[::1]:80/cfssl",
+		"http://127.0.0.1",
+	};
+	static const char *const far[] = {
+		"http://localhost:8888",
+		"http://ca.example.si",
+		"http://128.0.0.1",
+		"http://10.0.0.1:80",
+		"http://127.0.0.1.example.si",
+		"http://[::2]:80",
+		"http://[::ffff:127.0.0.1]",
+		"http://0x7f000001",
+		"http://127.1",
+	};
+	struct config	 cfg;
+	char		 text[256], err[512];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(loop) / sizeof(loop[0]); i++) {
+		(void)snprintf(text, sizeof(text), "[relay]\n"
+		    "allow_http = yes\nurl = %s\n", loop[i]);
+		if (load_text(*state, &cfg, text, err, sizeof(err)) != RP_OK)
+			fail_msg("%s: %s", loop[i], err);
+		assert_string_equal(cfg.relay_url, loop[i]);
+		/* Without allow_http the same URL is refused. */
+		(void)snprintf(text, sizeof(text), "[relay]\nurl = %s\n",
+		    loop[i]);
+		expect_fail(*state, text, "2: [relay] url: http:// needs "
+		    "allow_http = yes (and a loopback address); use https://");
+	}
+	for (i = 0; i < sizeof(far) / sizeof(far[0]); i++) {
+		print_message("far %s\n", far[i]);
+		(void)snprintf(text, sizeof(text), "[relay]\nallow_http = yes\n"
+		    "; the CA\nurl = %s\n", far[i]);
+		expect_fail(*state, text, "4: [relay] url: http:// only to a "
+		    "loopback address (127.0.0.1 or [::1]); use https://");
+	}
+	/* allow_http changes nothing for https://. */
+	assert_int_equal(load_text(*state, &cfg, "[relay]\nallow_http = yes\n"
+	    "url = https://ca.example.si\n", err, sizeof(err)), RP_OK);
+}
+
+/* The other rules between [relay] keys, each naming a key. */
+static void
+test_relay_coherence(void **state)
+{
+	struct tdir	*t = *state;
+	struct config	 cfg;
+	char		 err[512];
+
+	expect_fail(t, "[relay]\ncert_file = /etc/r.crt\n",
+	    "2: [relay] cert_file: needs key_file too");
+	expect_fail(t, "[relay]\n\nkey_file = /etc/r.key\n",
+	    "3: [relay] key_file: needs cert_file too");
+	expect_fail(t, "[relay]\nconnect_timeout_ms = 10001\n",
+	    "2: [relay] connect_timeout_ms: must not be longer than "
+	    "timeout_ms (10000)");
+	expect_fail(t, "[relay]\nbackoff_min_ms = 300001\n",
+	    "2: [relay] backoff_min_ms: must not be larger than "
+	    "backoff_max_ms (300000)");
+	expect_fail(t, "[relay]\nbackoff_max_ms = 499\n",
+	    " [relay] backoff_min_ms: must not be larger than "
+	    "backoff_max_ms (499)");
+	/* A lease must outlast two calls; the default lease names no line. */
+	expect_fail(t, "[relay]\ntimeout_ms = 30000\n",
+	    " [relay] lease_seconds: must outlast a check and a delivery: "
+	    "more than twice timeout_ms (60000 ms)");
+	expect_fail(t, "[relay]\nlease_seconds = 20\n",
+	    "2: [relay] lease_seconds: must outlast a check and a delivery: "
+	    "more than twice timeout_ms (20000 ms)");
+	/* Just over twice is enough; equal values are fine. */
+	assert_int_equal(load_text(t, &cfg, "[relay]\nlease_seconds = 21\n"
+	    "connect_timeout_ms = 10000\nbackoff_min_ms = 300000\n"
+	    "cert_file = /c\nkey_file = /k\n", err, sizeof(err)), RP_OK);
+	assert_int_equal(cfg.relay_lease_seconds, 21);
+}
+
 int
 main(void)
 {
@@ -1322,6 +1587,15 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_policy_hotline_idle,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_missing, setup,
+		    teardown),
+		cmocka_unit_test(test_relay_defaults),
+		cmocka_unit_test_setup_teardown(test_relay_full, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_relay_url_ok, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_relay_http, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_relay_coherence, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_secret_create_reload,
 		    setup, teardown),
