@@ -1066,8 +1066,10 @@ cmd_import_cert(struct admin *a, const struct cmd *c, int argc, char **argv)
 		admin_err("%s: %s", path, why);
 		goto out;
 	}
+	/* The [argon2] cost of the hash made here comes with the file. */
 	if (pfile != NULL) {
-		if (admin_pass_file(pfile, hash, sizeof(hash)) != 0)
+		if (admin_conf(a) != 0 ||
+		    admin_pass_file(pfile, hash, sizeof(hash)) != 0)
 			goto out;
 		imp.pass_hash = hash;
 	}

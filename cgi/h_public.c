@@ -5,11 +5,15 @@
  * /api/v1/requests/{id}).
  *
  * A passphrase request runs in a fixed order: the form's or body's
- * syntax, then the client's rate limit, the idempotency record (a repeat
- * gets the first answer and makes nothing new), the passphrase check
- * (pf_check()), and only then lc_create(), which asks the policy.  So a
- * stranger never learns a certificate's status from a 409 or 422: every
- * policy answer comes after authentication.
+ * syntax (the idempotency key's too), then the client's rate limit, the
+ * passphrase check (pf_check()), the idempotency record under the key
+ * scoped by the passphrase that passed (a repeat gets the first answer
+ * and makes nothing new; a repeat therefore needs the passphrase too,
+ * and counts like any attempt), and only then lc_create(), which asks
+ * the policy about exactly the certificate or token pf_check()
+ * authenticated.  So a stranger never learns a certificate's status from
+ * a 409 or 422, nor that a key was used: every such answer comes after
+ * authentication.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,8 +228,8 @@ pub_refusal(struct req *req, enum rp_err e, enum policy_code res_code,
  * Makes the passphrase request a, in the order the file's comment says,
  * for channel ch, with the idempotency key (kind "api" or "form"; key
  * NULL for none).  Returns RP_OK with m filled (a new request, or the
- * one made before under the same key); otherwise the refusal in req->err,
- * with *retry_after set for RP_ERR_RATE.
+ * one made before under the same key and passphrase); otherwise the
+ * refusal in req->err, with *retry_after set for RP_ERR_RATE.
  */
 static enum rp_err
 pub_submit(struct req *req, const struct pub_ask *a, enum channel ch,
@@ -253,28 +257,26 @@ pub_submit(struct req *req, const struct pub_ask *a, enum channel ch,
 	if ((e = pf_rate(req->db, cfg, req->remote_addr, now, retry_after,
 	    &req->err)) != RP_OK)
 		return e;
+	if ((e = pf_check(req->db, cfg, a->issuer, serial, a->token, a->pass,
+	    a->passlen, PUB_ACTOR, now, &t, &req->err)) != RP_OK)
+		return e;
 	if (key != NULL) {
-		if ((e = pf_idem_find(req->db, &idem, &hit, &found,
+		if ((e = pf_idem_bind(&idem, t.pass, &req->err)) != RP_OK ||
+		    (e = pf_idem_find(req->db, &idem, &hit, &found,
 		    &req->err)) != RP_OK)
 			return e;
 		if (found)
 			goto again;
 	}
-	if ((e = pf_check(req->db, cfg, a->issuer, serial, a->token, a->pass,
-	    a->passlen, PUB_ACTOR, now, &t, &req->err)) != RP_OK) {
-		if (e == RP_ERR_CONFLICT)
-			(void)rp_fail(&req->err, e, "ambiguous_serial",
-			    "Certificates of more than one issuer have this "
-			    "serial number: please give the issuer too, as "
-			    "written in the certificate.");
-		return e;
-	}
 
+	/* Exactly what pf_check() authenticated, by issuer and serial. */
 	memset(&n, 0, sizeof(n));
 	n.action = a->action;
-	n.issuer = a->issuer;
-	n.serial = serial;
-	n.token = a->token;
+	if (a->token == NULL) {
+		n.issuer = t.issuer;
+		n.serial = t.serial;
+	} else
+		n.token = t.token_label;
 	n.reason = a->reason;
 	n.actor.channel = ch;
 	n.actor.auth = AUTH_PASSPHRASE;
@@ -313,11 +315,13 @@ again:
 
 /*
  * Renders the suspension form with status: the two forms (one
- * certificate by serial number, the whole card by token label), each
- * with a fresh CSRF token and form id, what the policy allows, the fee
- * notice and the lockout count.  When the page answers a refusal, error
- * is its message and the entered values come back (never the
- * passphrase).
+ * certificate by serial number, the whole card by token label), with a
+ * fresh CSRF token and each with its own form id (one id per form: the
+ * id names one submission), what the policy allows, the fee notice and
+ * the lockout count.  When the page answers a refusal, error is its
+ * message and the entered values come back (never the passphrase); after
+ * a failed passphrase check the optional issuer field is unfolded, since
+ * the one message for it says an issuer may be needed.
  */
 static enum rp_err
 pub_form(struct req *req, int status, const char *error)
@@ -326,6 +330,7 @@ pub_form(struct req *req, int status, const char *error)
 	const struct input	*in = &req->in;
 	char			 csrf[CSRF_TOKEN_MAX + 1];
 	char			 form_id[RP_ID_LEN + 1];
+	char			 form_id_card[RP_ID_LEN + 1];
 	json_t			*ctx = NULL, *list, *o;
 	enum crl_reason		 chosen = REASON_UNSPECIFIED;
 	enum rp_err		 e;
@@ -333,7 +338,8 @@ pub_form(struct req *req, int status, const char *error)
 	int			 revoke, scope_token, ask_issuer;
 
 	if ((e = resp_csrf_token(req, csrf, sizeof(csrf))) != RP_OK ||
-	    (e = rp_random_id(form_id)) != RP_OK)
+	    (e = rp_random_id(form_id)) != RP_OK ||
+	    (e = rp_random_id(form_id_card)) != RP_OK)
 		return e;
 	if (in->f[FIELD_REASON].set)
 		chosen = dom_reason_parse(in->f[FIELD_REASON].val);
@@ -341,15 +347,16 @@ pub_form(struct req *req, int status, const char *error)
 	    strcmp(in->f[FIELD_ACTION].val, "revoke") == 0;
 	ask_issuer = in->f[FIELD_ISSUER].len > 0 || (error != NULL &&
 	    req->err.code != NULL &&
-	    strcmp(req->err.code, "ambiguous_serial") == 0);
+	    strcmp(req->err.code, "auth_failed") == 0);
 	scope_token = in->f[FIELD_SCOPE].set ?
 	    strcmp(in->f[FIELD_SCOPE].val, "token") == 0 :
 	    in->f[FIELD_TOKEN].set;
-	ctx = json_pack("{s:s, s:s, s:s, s:s*, s:s*, s:s*, s:s*, s:b, s:b, "
-	    "s:b, s:b, s:b, s:b, s:I, s:I, s:b, s:b, s:b}",
+	ctx = json_pack("{s:s, s:s, s:s, s:s, s:s*, s:s*, s:s*, s:s*, s:b, "
+	    "s:b, s:b, s:b, s:b, s:b, s:I, s:I, s:b, s:b, s:b}",
 	    "title", "Suspend a certificate",
 	    "csrf", csrf,
 	    "form_id", form_id,
+	    "form_id_card", form_id_card,
 	    "error", error,
 	    "serial", in->f[FIELD_SERIAL].set ? in->f[FIELD_SERIAL].val : NULL,
 	    "token", in->f[FIELD_TOKEN].set ? in->f[FIELD_TOKEN].val : NULL,

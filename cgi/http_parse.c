@@ -623,12 +623,36 @@ http_parse_multipart(struct input *in, const char *ctype, const char *body,
 	return RP_OK;
 }
 
+#ifdef RP_UNITTEST
+/*
+ * Tests only: fn sees http_parse_json()'s json_error_t as it is left
+ * when the function returns (it must be wiped by then); NULL for none.
+ */
+static void	(*http_jerr_seen)(const void *, size_t);
+
+void		 http_test_jerr(void (*)(const void *, size_t));
+
+void
+http_test_jerr(void (*fn)(const void *, size_t))
+{
+	http_jerr_seen = fn;
+}
+
+#define HTTP_JERR_SEEN(p, n)	do {					\
+	if (http_jerr_seen != NULL)					\
+		http_jerr_seen((p), (n));				\
+} while (0)
+#else
+#define HTTP_JERR_SEEN(p, n)	do { } while (0)
+#endif
+
 /*
  * Parses a JSON object whose members are all fields of the table with
  * string values into in.  NUL characters (\u0000) and duplicate keys are
  * refused.  Returns RP_OK or an error with ei filled; error messages give
- * the position only, since jansson's text may quote the input.  The
- * parsed document is freed here.
+ * the position only, since jansson's text may quote the input (a
+ * passphrase): the json_error_t is wiped on every path.  The parsed
+ * document is freed here.
  */
 enum rp_err
 http_parse_json(struct input *in, const char *s, size_t len,
@@ -645,15 +669,16 @@ http_parse_json(struct input *in, const char *s, size_t len,
 	if ((root = json_loadb(s, len, JSON_REJECT_DUPLICATES, &jerr)) ==
 	    NULL) {
 		if (json_error_code(&jerr) == json_error_duplicate_key)
-			return rp_fail(ei, RP_ERR_BAD_INPUT,
-			    "duplicate_field",
+			e = rp_fail(ei, RP_ERR_BAD_INPUT, "duplicate_field",
 			    "duplicate member in JSON object");
-		if (json_error_code(&jerr) == json_error_out_of_memory)
-			return rp_fail(ei, RP_ERR_NOMEM, "internal_error",
+		else if (json_error_code(&jerr) == json_error_out_of_memory)
+			e = rp_fail(ei, RP_ERR_NOMEM, "internal_error",
 			    "out of memory");
-		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_json",
-		    "invalid JSON at line %d, column %d", jerr.line,
-		    jerr.column);
+		else
+			e = rp_fail(ei, RP_ERR_BAD_INPUT, "bad_json",
+			    "invalid JSON at line %d, column %d", jerr.line,
+			    jerr.column);
+		goto out;
 	}
 	if (!json_is_object(root)) {
 		e = rp_fail(ei, RP_ERR_BAD_INPUT, "bad_json",
@@ -685,6 +710,8 @@ http_parse_json(struct input *in, const char *s, size_t len,
 	}
 out:
 	json_decref(root);
+	explicit_bzero(&jerr, sizeof(jerr));
+	HTTP_JERR_SEEN(&jerr, sizeof(jerr));
 	return e;
 }
 

@@ -258,6 +258,7 @@ main(int argc, char *argv[])
 	struct timespec		 tick = { 1, 0 };
 	time_t			 stop_at = 0;
 	unsigned int		 i;
+	enum rp_err		 e;
 	int			 ch, check = 0, fd = -1, created = 0, rc = 1;
 	int			 sig, killed = 0;
 
@@ -288,9 +289,17 @@ main(int argc, char *argv[])
 		    cpath);
 		return 1;
 	}
-	/* The dummy hash, made once here and inherited by every worker, so
-	 * that no worker's first unknown serial costs more than the rest. */
-	pass_verify_dummy("", 0);
+	/*
+	 * The dummy hash, made once here and inherited by every worker, so
+	 * that no worker's first unknown serial costs more than the rest.
+	 * Without it an unknown serial would answer without Argon2id work:
+	 * refuse to start.
+	 */
+	if ((e = pass_dummy_init()) != RP_OK) {
+		fprintf(stderr, "revportal: cannot make the dummy passphrase "
+		    "hash (%s)\n", rp_err_name(e));
+		return 1;
+	}
 	rplog_set_level(cfg.log_level);
 	if ((tmpl = tmpl_load(cfg.templates, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "revportal: %s\n", err);
@@ -313,6 +322,21 @@ main(int argc, char *argv[])
 		rc = 0;
 		goto out;
 	}
+	/*
+	 * [argon2] answer_floor_ms 0: measured here, on this machine at this
+	 * cost, before any worker forks (the workers read it from cfg).
+	 */
+	if (cfg.argon2_floor_ms == 0) {
+		if ((e = pass_floor_ms(&cfg.argon2_floor_ms)) != RP_OK) {
+			fprintf(stderr, "revportal: cannot measure the "
+			    "passphrase answer floor (%s)\n", rp_err_name(e));
+			goto out;
+		}
+		rplog(RPLOG_INFO, "answer_floor", "ms=%u auto=1",
+		    cfg.argon2_floor_ms);
+	} else
+		rplog(RPLOG_INFO, "answer_floor", "ms=%u auto=0",
+		    cfg.argon2_floor_ms);
 	if (db_migrate(&cfg, err, sizeof(err)) != RP_OK) {
 		fprintf(stderr, "revportal: %s\n", err);
 		goto out;

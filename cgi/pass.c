@@ -11,9 +11,15 @@
  * a 32-byte hash.  Verification takes the cost written in the stored
  * hash, and pass_verify_dummy() spends the current cost on nothing, so
  * that a serial number without a passphrase answers in the time of one
- * with a wrong passphrase.
+ * with a wrong passphrase.  A stored hash of another cost than the
+ * setting is told by pass_rehash_due(): the passphrase check hashes the
+ * passphrase again at the current cost once it was entered right, so
+ * that old hashes converge on the setting.  pass_floor_ms() measures the
+ * dummy verification for the automatic answer floor of the passphrase
+ * check (passflow.c).
  */
 #include <string.h>
+#include <time.h>
 
 #include <argon2.h>
 #include <openssl/crypto.h>
@@ -53,6 +59,9 @@
  */
 #define PASS_VERIFY_MAX	1024u
 
+/* Dummy verifications timed for the automatic answer floor. */
+#define PASS_FLOOR_RUNS	3
+
 static const char pass_prefix[] = "$argon2id$v=19$";
 
 /*
@@ -71,6 +80,21 @@ static unsigned int	 pass_p = PASS_LANES;
  */
 static char		 pass_dummy[RP_PASS_HASH_MAX];
 static int		 pass_dummy_ok;
+
+#ifdef RP_UNITTEST
+/* Tests only: the next pass_hash() fails as if the generator had. */
+static int		 pass_fault;
+
+void
+pass_fault_next(void)
+{
+	pass_fault = 1;
+}
+
+#define PASS_FAULT()	(pass_fault ? (pass_fault = 0, 1) : 0)
+#else
+#define PASS_FAULT()	0
+#endif
 
 /*
  * Returns 1 when pass[0..len) may be a revocation passphrase: PASS_MIN
@@ -123,7 +147,7 @@ pass_hash(const char *pass, size_t len, char *out, size_t outsz)
 	    PASS_HASH_LEN, Argon2_id);
 	if (need == 0 || need > outsz || need > RP_PASS_HASH_MAX)
 		return RP_ERR_NOMEM;
-	if (RAND_bytes(salt, sizeof(salt)) != 1)
+	if (RAND_bytes(salt, sizeof(salt)) != 1 || PASS_FAULT())
 		goto out;
 	rc = argon2id_hash_encoded(pass_t, pass_m, pass_p, pass, len, salt,
 	    sizeof(salt), PASS_HASH_LEN, out, outsz);
@@ -219,19 +243,18 @@ pass_b64ok(const char *s, size_t n, size_t min, size_t max)
 
 /*
  * Returns 1 when s is an Argon2id string this program can verify and
- * would accept from an administrator (--passphrase-hash, the import
- * CSV): "$argon2id$v=19$m=M,t=T,p=P$SALT$HASH" with M 19456..262144
- * (KiB) and at least 8 * P, T 2..10, P 1..4, SALT 8..64 and HASH 16..64
- * bytes in canonical base64 without padding, at most RP_PASS_HASH_MAX - 1
- * characters in all.  Returns 0 for anything else, NULL included.
+ * would accept from an administrator, with its cost in *m (KiB), *t and
+ * *p; see pass_hash_valid().  Returns 0 for anything else, NULL
+ * included (*m, *t and *p are then meaningless).
  */
-int
-pass_hash_valid(const char *s)
+static int
+pass_parse(const char *s, unsigned long *m, unsigned long *t,
+    unsigned long *p)
 {
 	const char	*salt, *hash, *end;
-	unsigned long	 m, t, p;
 	size_t		 len;
 
+	*m = *t = *p = 0;
 	if (s == NULL)
 		return 0;
 	len = strnlen(s, RP_PASS_HASH_MAX);
@@ -243,17 +266,17 @@ pass_hash_valid(const char *s)
 	if (strncmp(s, "m=", 2) != 0)
 		return 0;
 	s += 2;
-	if (pass_num(&s, ',', &m) == -1 || strncmp(s, "t=", 2) != 0)
+	if (pass_num(&s, ',', m) == -1 || strncmp(s, "t=", 2) != 0)
 		return 0;
 	s += 2;
-	if (pass_num(&s, ',', &t) == -1 || strncmp(s, "p=", 2) != 0)
+	if (pass_num(&s, ',', t) == -1 || strncmp(s, "p=", 2) != 0)
 		return 0;
 	s += 2;
-	if (pass_num(&s, '$', &p) == -1)
+	if (pass_num(&s, '$', p) == -1)
 		return 0;
-	if (m < PASS_M_MIN || m > PASS_M_MAX || t < PASS_T_MIN ||
-	    t > PASS_T_MAX || p < PASS_P_MIN || p > PASS_P_MAX ||
-	    m < 8 * p)
+	if (*m < PASS_M_MIN || *m > PASS_M_MAX || *t < PASS_T_MIN ||
+	    *t > PASS_T_MAX || *p < PASS_P_MIN || *p > PASS_P_MAX ||
+	    *m < 8 * *p)
 		return 0;
 	salt = s;
 	if ((hash = strchr(salt, '$')) == NULL)
@@ -264,6 +287,38 @@ pass_hash_valid(const char *s)
 	    PASS_SALTB_MAX) &&
 	    pass_b64ok(hash, (size_t)(end - hash), PASS_HASHB_MIN,
 	    PASS_HASHB_MAX);
+}
+
+/*
+ * Returns 1 when s is an Argon2id string this program can verify and
+ * would accept from an administrator (--passphrase-hash, the import
+ * CSV): "$argon2id$v=19$m=M,t=T,p=P$SALT$HASH" with M 19456..262144
+ * (KiB) and at least 8 * P, T 2..10, P 1..4, SALT 8..64 and HASH 16..64
+ * bytes in canonical base64 without padding, at most RP_PASS_HASH_MAX - 1
+ * characters in all.  Returns 0 for anything else, NULL included.
+ */
+int
+pass_hash_valid(const char *s)
+{
+	unsigned long	 m, t, p;
+
+	return pass_parse(s, &m, &t, &p);
+}
+
+/*
+ * Returns 1 when the stored hash s is one pass_hash_valid() accepts but
+ * of another cost (memory, passes or lanes) than pass_cost_set()'s, so
+ * that a right passphrase should be hashed again; 0 when it has the
+ * current cost or is not valid (nothing can be done about it here).
+ */
+int
+pass_rehash_due(const char *s)
+{
+	unsigned long	 m, t, p;
+
+	if (!pass_parse(s, &m, &t, &p))
+		return 0;
+	return m != pass_m || t != pass_t || p != pass_p;
 }
 
 /*
@@ -316,30 +371,93 @@ pass_verify(const char *hash, const char *pass, size_t len)
 }
 
 /*
- * Makes the dummy hash of the current cost, once per process: the hash
- * of a random passphrase nobody knows.  Returns 1 when there is one.
+ * Makes the dummy hash of the current cost, unless there is one: the
+ * hash of a random passphrase nobody knows.  Returns RP_OK when there is
+ * one; RP_ERR_INTERNAL when the generator or libargon2 failed,
+ * RP_ERR_NOMEM without memory (then there is none, and the next call
+ * tries again).
  */
-static int
+static enum rp_err
 pass_dummy_make(void)
 {
 	static const char	 hex[] = "0123456789abcdef";
 	unsigned char		 rnd[16];
 	char			 secret[2 * sizeof(rnd)];
 	size_t			 i;
+	enum rp_err		 e;
 
 	if (pass_dummy_ok)
-		return 1;
+		return RP_OK;
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		return 0;
+		return RP_ERR_INTERNAL;
 	for (i = 0; i < sizeof(rnd); i++) {
 		secret[2 * i] = hex[rnd[i] >> 4];
 		secret[2 * i + 1] = hex[rnd[i] & 0x0f];
 	}
-	pass_dummy_ok = pass_hash(secret, sizeof(secret), pass_dummy,
-	    sizeof(pass_dummy)) == RP_OK;
+	e = pass_hash(secret, sizeof(secret), pass_dummy, sizeof(pass_dummy));
+	pass_dummy_ok = e == RP_OK;
 	OPENSSL_cleanse(rnd, sizeof(rnd));
 	OPENSSL_cleanse(secret, sizeof(secret));
-	return pass_dummy_ok;
+	return e;
+}
+
+/*
+ * Makes the dummy hash of the current cost now (start-up, after
+ * pass_cost_set() and before any worker forks, so that every worker
+ * inherits it).  Returns RP_OK, or the error of pass_hash(): a program
+ * that cannot make it must not start, since an unknown serial would
+ * then answer without Argon2id work.
+ */
+enum rp_err
+pass_dummy_init(void)
+{
+	return pass_dummy_make();
+}
+
+/* Milliseconds on the monotonic clock, or -1 when it cannot be read. */
+static double
+pass_mono_ms(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return -1;
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/*
+ * Measures the automatic answer floor of the passphrase check: 1.5
+ * times the slowest of PASS_FLOOR_RUNS dummy verifications at the
+ * current cost, in whole milliseconds rounded up, at least 1, into *ms.
+ * Makes the dummy hash first if need be.  Returns RP_OK; the error of
+ * pass_dummy_init(); RP_ERR_INTERNAL when the clock cannot be read.
+ */
+enum rp_err
+pass_floor_ms(unsigned int *ms)
+{
+	double		 t0, t1, worst = 0, want;
+	enum rp_err	 e;
+	int		 i;
+
+	*ms = 0;
+	if ((e = pass_dummy_make()) != RP_OK)
+		return e;
+	for (i = 0; i < PASS_FLOOR_RUNS; i++) {
+		if ((t0 = pass_mono_ms()) < 0)
+			return RP_ERR_INTERNAL;
+		(void)argon2id_verify(pass_dummy, pass_stand_in,
+		    sizeof(pass_stand_in) - 1);
+		if ((t1 = pass_mono_ms()) < t0)
+			return RP_ERR_INTERNAL;
+		if (t1 - t0 > worst)
+			worst = t1 - t0;
+	}
+	/* No cost of pass_cost_set() takes near 2^32 ms; bounded anyway. */
+	want = worst * 1.5 + 0.999;
+	if (want > 4e9)
+		want = 4e9;
+	*ms = want < 1 ? 1 : (unsigned int)want;
+	return RP_OK;
 }
 
 /*
@@ -354,7 +472,7 @@ pass_dummy_make(void)
 void
 pass_verify_dummy(const char *pass, size_t len)
 {
-	if (!pass_dummy_make())
+	if (pass_dummy_make() != RP_OK)
 		return;
 	if (pass == NULL || len == 0 || len > PASS_VERIFY_MAX) {
 		pass = pass_stand_in;

@@ -4,12 +4,16 @@
 # here with openssl and imported with revportal-admin, driven with curl.
 # Covers suspension end to end to "queued" (with its outbox row), reason
 # mapping, a whole card, the lockout at exactly the configured count and
-# its reset, one answer for unknown serials, wrong passphrases and
-# certificates without a passphrase (and a timing comparison), the rate
-# limit with Retry-After, Idempotency-Key replay and reuse, the form's
-# double submission and CSRF, the policy's refusals after
-# authentication, the status page and JSON, and that no passphrase
-# reaches a log, the audit log or the database.
+# its reset (also under 20 parallel wrong entries), one answer for
+# unknown serials, serials of two issuers without the issuer, wrong
+# passphrases and certificates without a passphrase (and a timing
+# comparison, with the start-up's answer floor), a costlier imported
+# hash that a right entry re-hashes at the current cost, the rate limit
+# with Retry-After, Idempotency-Key replay (which needs the passphrase)
+# and reuse, keys scoped by passphrase, the form's own form ids, double
+# submission and CSRF, the policy's refusals after authentication, the
+# status page and JSON, and that no passphrase reaches a log, the audit
+# log or the database.
 # Prints "ok N - name" / "not ok N - name" lines and, last,
 # "RESULT passed=N failed=M".
 set -uo pipefail
@@ -150,6 +154,9 @@ leaf timing "/CN=Jana Bizjak/serialNumber=PNOSI-1010/C=SI" 0x200A 1826 || made=0
 leaf rate "/CN=Klemen Zajc/serialNumber=PNOSI-1011/C=SI" 0x200B 1826 || made=0
 leaf race "/CN=Maja Hribar/serialNumber=PNOSI-1013/C=SI" 0x200C 1826 || made=0
 leaf race2 "/CN=Nejc Petek/serialNumber=PNOSI-1014/C=SI" 0x200D 1826 || made=0
+leaf idem2 "/CN=Petra Vovk/serialNumber=PNOSI-1016/C=SI" 0x200E 1826 || made=0
+leaf costly "/CN=Rok Zupan/serialNumber=PNOSI-1017/C=SI" 0x200F 1826 || made=0
+leaf conc "/CN=Sara Kovac/serialNumber=PNOSI-1018/C=SI" 0x2010 1826 || made=0
 leaf card1 "/CN=Luka Kralj/serialNumber=PNOSI-1012/C=SI" 0x1007 1826 || made=0
 leaf card2 "/CN=Luka Kralj/serialNumber=PNOSI-1012/C=SI" 0x1008 1826 || made=0
 leaf tls "/CN=www.example.si$org" 0x1005 365 || made=0
@@ -178,6 +185,9 @@ declare -A PASS=(
 	[rate]="Klemen rate passphrase 11"
 	[race]="Maja racing passphrase 12"
 	[race2]="Nejc racing passphrase 13"
+	[idem2]="Petra second client passphrase 16"
+	[costly]="Rok costly hash passphrase 17"
+	[conc]="Sara concurrent passphrase 18"
 	[amb1]="Olga first issuer passphrase 14"
 	[amb2]="Olga second issuer passphrase 15"
 	[card]="Luka card passphrase 0001"
@@ -208,9 +218,16 @@ imp() {
 	    >"$work/out" 2>"$work/err"
 }
 imported=1
-for c in ana lock form idem dbl rev reset equal timing rate race race2 amb1 amb2; do
+for c in ana lock form idem dbl rev reset equal timing rate race race2 amb1 amb2 idem2 conc; do
 	imp "$c" personal "$c" || imported=0
 done
+# A hash costlier than the stack's [argon2] (as if imported from a system
+# with another setting): revportal-admin hashes at its config's cost.
+sed 's/^memory_kib = .*/memory_kib = 65536\niterations = 3/' \
+    "$work/stack/revportal.ini" >"$work/costly.ini"
+(umask 077 && printf '%s\n' "${PASS[costly]}" >"$work/pass.txt")
+"$ADMIN" -c "$work/costly.ini" import-cert "$pki/costly.pem" --type personal \
+    --passphrase-file "$work/pass.txt" >"$work/out" 2>"$work/err" || imported=0
 imp nopass personal || imported=0
 imp card1 personal card CARD-0001 || imported=0
 imp card2 personal "" CARD-0001 || imported=0
@@ -219,7 +236,9 @@ imp tls tls tls || imported=0
 "$ADMIN" -c "$work/stack/revportal.ini" import-cert "$pki/tls2.pem" --type tls \
     --passphrase-file "$work/pass.txt" >"$work/out" 2>"$work/err" || imported=0
 rm -f "$work/pass.txt"
-check "revportal-admin imported the certificates" sh -c "[ $imported = 1 ] && [ \"\$(sqlite3 '$work/stack/revportal.db' 'SELECT count(*) FROM certificates')\" = 19 ]"
+check "revportal-admin imported the certificates" sh -c "[ $imported = 1 ] && [ \"\$(sqlite3 '$work/stack/revportal.db' 'SELECT count(*) FROM certificates')\" = 22 ]"
+check "the costly hash was stored at its own cost (m=65536, t=3)" sql_is "SELECT p.hash LIKE '\$argon2id\$v=19\$m=65536,t=3,p=1\$%' FROM passphrases p JOIN certificates c ON c.id = p.certificate_id WHERE c.serial = '200F'" 1
+check "the supervisor measured the answer floor at start-up" sh -c "grep -Eq 'event=answer_floor ms=[1-9][0-9]* auto=1' '$work'/stack/revportal.log*"
 
 ANA=42BA82334FDAB97D86A19279BAB5E87934D85554
 
@@ -229,6 +248,7 @@ check "GET /suspend renders the form" status_is 200
 check "the form has a CSRF token and a form id" sh -c "[ -n '$csrf' ] && [ \${#1} = 22 ]" _ "$form_id"
 check "the form is personal (no-store)" test "$(hdr Cache-Control)" = no-store
 check "the form has a serial and a whole-card form" sh -c "grep -q 'name=\"serial\"' '$work/b' && grep -q 'name=\"token\"' '$work/b' && grep -q 'name=\"scope\" value=\"token\"' '$work/b'"
+check "each of the two forms has its own form id" sh -c "[ \"\$(sed -n 's/.*name=\"form_id\" value=\"\([^\"]*\)\".*/\1/p' '$work/b' | sort -u | wc -l)\" = 2 ]"
 check "the form states the lockout count" body_has "After 3 wrong entries"
 check "the form states that suspension is free" body_has "suspension is free"
 check "the form offers revocation only for what cannot be suspended" sh -c "grep -q 'value=\"revoke\"' '$work/b' && grep -q 'cannot be suspended' '$work/b'"
@@ -329,7 +349,7 @@ for i in 1 2; do
 done
 check "a double-submitted form redirects twice to the same request" sh -c "[ '$code1' = 303 ] && [ '$code2' = 303 ] && [ -n '$loc1' ] && [ '$loc1' = '$loc2' ]"
 check "... and made one request" sql_is "SELECT count(*) FROM request_certificates rc JOIN certificates c ON c.id = rc.certificate_id WHERE c.serial = '2006'" 1
-check "the form's id is recorded for its request" sql_is "SELECT count(*) FROM idempotency WHERE key = 'form:$form_id' AND status = 202" 1
+check "the form's id is recorded for its request, under its passphrase" sql_is "SELECT count(*) FROM idempotency i JOIN passphrases p ON i.key = 'form:' || p.id || ':$form_id' JOIN certificates c ON c.id = p.certificate_id WHERE c.serial = '2006' AND i.status = 202" 1
 
 # The same form sent twice at once: both wait for the passphrase check,
 # one makes the request, the other answers with it.
@@ -378,6 +398,21 @@ check "the lock is stored with its count" sql_is "SELECT failures || '|' || (loc
 check "nothing was made for the locked certificate" sql_is "SELECT count(*) FROM request_certificates rc JOIN certificates c ON c.id = rc.certificate_id WHERE c.serial = '2002'" 0
 check "the lock is audited" sql_is "SELECT count(*) FROM audit WHERE action = 'passphrase.locked' AND subject = 'certificate:2002'" 2
 
+# Twenty wrong entries at once, on three workers: each counted once, the
+# lock at exactly max_failures, and only one attempt locked it.
+pids=()
+for i in $(seq 1 20); do
+	curl -sk --noproxy '*' --max-time 60 -o /dev/null -w '%{http_code}\n' -X POST \
+	    -H 'Content-Type: application/json' --data-binary "$(body 2010 "$WRONG")" \
+	    "$(url /api/v1/requests)" >"$work/conc$i.code" &
+	pids+=($!)
+done
+wait "${pids[@]}"
+pids=()
+check "20 parallel wrong entries: each answered 401 or 423" sh -c "[ \"\$(cat '$work'/conc*.code | grep -Ecx '401|423')\" = 20 ] && grep -qx 423 '$work'/conc*.code"
+check "... the count stops at exactly max_failures, locked" sql_is "SELECT failures || '|' || (locked_at IS NOT NULL) FROM passphrases p JOIN certificates c ON c.id = p.certificate_id WHERE c.serial = '2010'" "3|1"
+check "... three failures audited and exactly one locked_now:true" sql_is "SELECT (SELECT count(*) FROM audit WHERE subject = 'certificate:2010' AND action = 'passphrase.failed') || '|' || (SELECT count(*) FROM audit WHERE subject = 'certificate:2010' AND action = 'passphrase.locked' AND json_extract(details, '\$.locked_now') = 1)" "3|1"
+
 api "$(body 2008 "$WRONG")"
 api "$(body 2008 "$WRONG")"
 api "$(body 2008 "${PASS[reset]}")"
@@ -405,6 +440,16 @@ api "{\"action\":\"suspend\",\"token\":\"NO-SUCH-CARD\",\"passphrase\":\"$WRONG\
 check "an unknown card answers the same" sh -c "[ '$code' = 401 ] && cmp -s '$work/b' '$work/unknown.json'"
 api "$(body 99AA "${PASS[equal]}" revoke)"
 check "revoking an unknown serial is 401, not a policy answer" status_is 401
+check "the one message says an issuer may be needed" grep -q 'issuer' "$work/unknown.json"
+
+# A stored hash costlier than [argon2]: wrong is 401 as ever; the first
+# right entry hashes the passphrase again at the current cost.
+api "$(body 200F "$WRONG")"
+check "a wrong passphrase under a costlier hash: the same 401" sh -c "[ '$code' = 401 ] && cmp -s '$work/b' '$work/unknown.json'"
+api "$(body 200F "${PASS[costly]}")"
+check "the right passphrase under a costlier hash: 202" status_is 202
+check "... and the hash is made again at the current cost, the count reset" sql_is "SELECT (p.hash LIKE '\$argon2id\$v=19\$m=19456,t=2,p=1\$%') || '|' || p.failures FROM passphrases p JOIN certificates c ON c.id = p.certificate_id WHERE c.serial = '200F'" "1|0"
+check "... audited as rehashed" sql_is "SELECT count(*) FROM audit WHERE action = 'passphrase.ok' AND subject = 'certificate:200F' AND json_extract(details, '\$.rehashed') = 1" 1
 
 # timed URL BODY: prints the seconds one API call took.
 timed() {
@@ -436,8 +481,13 @@ cp "$work/b" "$work/idem1.json"
 api "$(body 2005 "${PASS[idem]}" suspend superseded)" -H "Idempotency-Key: $K"
 check "the same key and body: the same answer again" sh -c "[ '$code' = 202 ] && cmp -s '$work/b' '$work/idem1.json'"
 api "$(body 2005 "$WRONG" suspend superseded)" -H "Idempotency-Key: $K"
-check "a replay answers the first answer without checking the passphrase" sh -c "[ '$code' = 202 ] && cmp -s '$work/b' '$work/idem1.json'"
-check "one request, one record, no failure counted" sh -c "[ \"\$(sqlite3 '$work/stack/revportal.db' \"SELECT count(*) FROM request_certificates rc JOIN certificates c ON c.id = rc.certificate_id WHERE c.serial = '2005'\")\" = 1 ] && [ \"\$(sqlite3 '$work/stack/revportal.db' \"SELECT count(*) FROM idempotency WHERE key = 'api:$K'\")\" = 1 ] && [ \"\$(sqlite3 '$work/stack/revportal.db' \"SELECT failures FROM passphrases p JOIN certificates c ON c.id = p.certificate_id WHERE c.serial = '2005'\")\" = 0 ]"
+check "a replay with a wrong passphrase is 401, not the first answer" sh -c "[ '$code' = 401 ] && [ '$(jget error)' = auth_failed ] && ! grep -q request_id '$work/b'"
+check "... and counts as a failure like any attempt" sql_is "SELECT failures FROM passphrases p JOIN certificates c ON c.id = p.certificate_id WHERE c.serial = '2005'" 1
+api "$(body 2005 "${PASS[idem]}" suspend superseded)" -H "Idempotency-Key: $K"
+check "the replay with the passphrase: the first answer again" sh -c "[ '$code' = 202 ] && cmp -s '$work/b' '$work/idem1.json'"
+check "one request, one record under the key and its passphrase, count reset" sh -c "[ \"\$(sqlite3 '$work/stack/revportal.db' \"SELECT count(*) FROM request_certificates rc JOIN certificates c ON c.id = rc.certificate_id WHERE c.serial = '2005'\")\" = 1 ] && [ \"\$(sqlite3 '$work/stack/revportal.db' \"SELECT count(*) FROM idempotency i JOIN passphrases p ON i.key = 'api:' || p.id || ':$K' JOIN certificates c ON c.id = p.certificate_id WHERE c.serial = '2005'\")\" = 1 ] && [ \"\$(sqlite3 '$work/stack/revportal.db' \"SELECT count(*) FROM idempotency WHERE key LIKE '%$K'\")\" = 1 ] && [ \"\$(sqlite3 '$work/stack/revportal.db' \"SELECT failures FROM passphrases p JOIN certificates c ON c.id = p.certificate_id WHERE c.serial = '2005'\")\" = 0 ]"
+api "$(body 200E "${PASS[idem2]}" suspend superseded)" -H "Idempotency-Key: $K"
+check "another client with the same key and its own passphrase: its own request" sh -c "[ '$code' = 202 ] && [ -n '$(jget request_id)' ] && ! cmp -s '$work/b' '$work/idem1.json' && [ \"\$(sqlite3 '$work/stack/revportal.db' \"SELECT count(*) FROM request_certificates rc JOIN certificates c ON c.id = rc.certificate_id WHERE c.serial = '200E'\")\" = 1 ] && [ \"\$(sqlite3 '$work/stack/revportal.db' \"SELECT count(*) FROM idempotency WHERE key LIKE '%:$K'\")\" = 2 ]"
 for i in 1 2; do
 	curl -sk --noproxy '*' --max-time 30 -o "$work/race$i.json" -X POST \
 	    -H 'Content-Type: application/json' -H "Idempotency-Key: $K-race" \
@@ -454,7 +504,7 @@ check "an Idempotency-Key of 201 characters is 400" sh -c "[ '$code' = 400 ] && 
 api "$(body 2005 "${PASS[idem]}")" -H "Idempotency-Key: two words"
 check "an Idempotency-Key with a space is 400" status_is 400
 api "$(body 2007 "$WRONG")" -H "Idempotency-Key: $K-401"
-check "a refused request records nothing under its key" sh -c "[ '$code' = 401 ] && [ \"\$(sqlite3 '$work/stack/revportal.db' \"SELECT count(*) FROM idempotency WHERE key = 'api:$K-401'\")\" = 0 ]"
+check "a refused request records nothing under its key" sh -c "[ '$code' = 401 ] && [ \"\$(sqlite3 '$work/stack/revportal.db' \"SELECT count(*) FROM idempotency WHERE key LIKE '%:$K-401'\")\" = 0 ]"
 sql "UPDATE passphrases SET failures = 0 WHERE certificate_id = (SELECT id FROM certificates WHERE serial = '2007')"
 
 # --- the policy, after authentication -------------------------------------------
@@ -479,7 +529,13 @@ check "a second suspension of a pending certificate: 409" sh -c "[ '$code' = 409
 
 # --- a serial number of two issuers --------------------------------------------
 api "$(body 3001 "${PASS[amb2]}")"
-check "a serial of two issuers without the issuer: 409 ambiguous_serial" sh -c "[ '$code' = 409 ] && [ '$(jget error)' = ambiguous_serial ] && grep -q 'issuer' '$work/b'"
+check "a serial of two issuers without the issuer: 401, the unknown serial's body" sh -c "[ '$code' = 401 ] && cmp -s '$work/b' '$work/unknown.json'"
+check "... counting and auditing nothing" sql_is "SELECT (SELECT count(*) FROM audit WHERE subject = 'certificate:3001' AND action LIKE 'passphrase.%') || '|' || (SELECT sum(p.failures) FROM passphrases p JOIN certificates c ON c.id = p.certificate_id WHERE c.serial = '3001')" "0|0"
+form_get
+form_post --data-urlencode "csrf_token=$csrf" --data-urlencode "form_id=$form_id" \
+    --data-urlencode scope=certificate --data-urlencode "serial=3001" \
+    --data-urlencode "passphrase=${PASS[amb2]}"
+check "... on the form: 401 and the issuer field unfolded" sh -c "[ '$code' = 401 ] && grep -q '<details open>' '$work/b' && grep -q 'name=\"issuer\"' '$work/b'"
 iss2=$(sql "SELECT issuer_dn FROM certificates WHERE serial = '3001' AND issuer_dn LIKE '%Other%'")
 api "{\"action\":\"suspend\",\"serial\":\"3001\",\"issuer\":\"$iss2\",\"passphrase\":\"${PASS[amb2]}\"}"
 check "... with the issuer named: 202 for that issuer's certificate" sh -c "[ '$code' = 202 ] && [ \"\$(sqlite3 '$work/stack/revportal.db' \"SELECT c.issuer_dn FROM request_certificates rc JOIN certificates c ON c.id = rc.certificate_id WHERE c.serial = '3001'\")\" = '$iss2' ]"
@@ -541,7 +597,7 @@ for f in "$work"/stack/revportal.log* "$work"/stack/nginx-error.log* "$work"/sta
 done
 sql 'SELECT * FROM audit' | grep -qF -- "$WRONG" && leaks="$leaks wrong:audit"
 check "no passphrase in the logs, the audit log or the database" test -z "$leaks"
-check "the audit details of passphrase checks hold only count, scope, lock" sql_is "SELECT count(*) FROM audit, json_each(audit.details) WHERE audit.action LIKE 'passphrase.%' AND json_each.key NOT IN ('failures', 'scope', 'locked_now')" 0
+check "the audit details of passphrase checks hold only count, scope, lock, rehash" sql_is "SELECT count(*) FROM audit, json_each(audit.details) WHERE audit.action LIKE 'passphrase.%' AND json_each.key NOT IN ('failures', 'scope', 'locked_now', 'rehashed')" 0
 check "the audit chain is intact" sh -c "'$ADMIN' -c '$work/stack/revportal.ini' audit-verify >'$work/out' 2>'$work/err'"
 check "no sanitizer report in the app's log" sh -c "! grep -q 'ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer' '$work'/stack/revportal.log*"
 

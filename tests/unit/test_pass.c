@@ -2,7 +2,9 @@
  * Tests of pass.c beyond the format checks in test_registry.c: the cost
  * setting and its bounds, verification against stored hashes (right,
  * wrong, truncated, another Argon2 variant, too cheap a cost, empty and
- * over-long passphrases) and the dummy verification of unknown serials.
+ * over-long passphrases), the dummy verification of unknown serials,
+ * its start-up check and the automatic answer floor measured from it,
+ * and which stored hashes are due for a new hash at the current cost.
  */
 #include <time.h>
 
@@ -212,6 +214,103 @@ test_dummy(void **state)
 		fail_msg("t=6 dummy %.4fs, t=2 dummy %.4fs", d, dummy);
 }
 
+/*
+ * A stored hash is due for a new one exactly when it is valid and its
+ * memory, passes or lanes differ from the current setting.
+ */
+static void
+test_rehash_due(void **state)
+{
+	char	 def[RP_PASS_HASH_MAX], other[RP_PASS_HASH_MAX];
+
+	(void)state;
+	assert_int_equal(pass_hash(pass1, strlen(pass1), def, sizeof(def)),
+	    RP_OK);
+	assert_int_equal(pass_rehash_due(def), 0);
+	assert_int_equal(pass_cost_set(20480, 2, 1), RP_OK);
+	assert_int_equal(pass_rehash_due(def), 1);
+	assert_int_equal(pass_hash(pass1, strlen(pass1), other,
+	    sizeof(other)), RP_OK);
+	assert_int_equal(pass_rehash_due(other), 0);
+	/* Passes alone, lanes alone. */
+	assert_int_equal(pass_cost_set(20480, 3, 1), RP_OK);
+	assert_int_equal(pass_rehash_due(other), 1);
+	assert_int_equal(pass_cost_set(20480, 2, 2), RP_OK);
+	assert_int_equal(pass_rehash_due(other), 1);
+	assert_int_equal(pass_cost_set(19456, 2, 1), RP_OK);
+	assert_int_equal(pass_rehash_due(def), 0);
+	assert_int_equal(pass_rehash_due(other), 1);
+	/* Nothing that is not a valid hash is ever due. */
+	assert_int_equal(pass_rehash_due(NULL), 0);
+	assert_int_equal(pass_rehash_due(""), 0);
+	assert_int_equal(pass_rehash_due("$argon2id$v=19$m=4096,t=2,p=1$"
+	    "c29tZXNhbHQ$iWh06vD8Fy27wf9npn6FXWiCX4K6pW6Ue1Bnzz07Z8A"), 0);
+	assert_int_equal(pass_rehash_due("$argon2i$v=19$m=20480,t=2,p=1$"
+	    "c29tZXNhbHQ$iWh06vD8Fy27wf9npn6FXWiCX4K6pW6Ue1Bnzz07Z8A"), 0);
+}
+
+/*
+ * Start-up makes the dummy hash with pass_dummy_init() and learns of a
+ * failure to make it (the program then refuses to start); a later call
+ * tries again.
+ */
+static void
+test_dummy_init(void **state)
+{
+	char		 h[RP_PASS_HASH_MAX];
+	unsigned int	 ms = 99;
+
+	(void)state;
+	/* A new cost throws the old dummy away. */
+	assert_int_equal(pass_cost_set(19456, 3, 1), RP_OK);
+	pass_fault_next();
+	assert_int_equal(pass_dummy_init(), RP_ERR_INTERNAL);
+	assert_int_equal(pass_dummy_init(), RP_OK);
+	/* Made: nothing more to fail. */
+	pass_fault_next();
+	assert_int_equal(pass_dummy_init(), RP_OK);
+	/* Consume the armed fault, so that no later test meets it. */
+	assert_int_equal(pass_hash(pass1, strlen(pass1), h, sizeof(h)),
+	    RP_ERR_INTERNAL);
+	assert_string_equal(h, "");
+	/* The floor measurement needs the dummy and reports its failure. */
+	assert_int_equal(pass_cost_set(19456, 4, 1), RP_OK);
+	pass_fault_next();
+	assert_int_equal(pass_floor_ms(&ms), RP_ERR_INTERNAL);
+	assert_int_equal(ms, 0);
+}
+
+/*
+ * The automatic floor is about 1.5 times a dummy verification: above
+ * one (every unknown serial, every wrong passphrase of the current cost
+ * fits under it), and not absurdly far above it.
+ */
+static void
+test_floor_ms(void **state)
+{
+	unsigned int	 ms = 0, ms6 = 0;
+	double		 t0, d = 1e9, x;
+	int		 i;
+
+	(void)state;
+	assert_int_equal(pass_dummy_init(), RP_OK);
+	assert_int_equal(pass_floor_ms(&ms), RP_OK);
+	for (i = 0; i < 3; i++) {
+		t0 = mono();
+		pass_verify_dummy("wrong passphrase", 16);
+		if ((x = mono() - t0) < d)
+			d = x;
+	}
+	d *= 1000;
+	if (ms < 1 || (double)ms < d * 1.2 || (double)ms > d * 20 + 100)
+		fail_msg("floor %u ms, dummy %.2f ms", ms, d);
+	/* It follows the cost. */
+	assert_int_equal(pass_cost_set(19456, 6, 1), RP_OK);
+	assert_int_equal(pass_floor_ms(&ms6), RP_OK);
+	if ((double)ms6 < (double)ms * 1.5)
+		fail_msg("t=6 floor %u ms, t=2 floor %u ms", ms6, ms);
+}
+
 int
 main(void)
 {
@@ -223,6 +322,9 @@ main(void)
 		cmocka_unit_test_teardown(test_verify_other_variants,
 		    reset_cost),
 		cmocka_unit_test_teardown(test_dummy, reset_cost),
+		cmocka_unit_test_teardown(test_rehash_due, reset_cost),
+		cmocka_unit_test_teardown(test_dummy_init, reset_cost),
+		cmocka_unit_test_teardown(test_floor_ms, reset_cost),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,12 +3,25 @@
  * passphrase check with its lockout (at exactly max_failures, not
  * before; reset by a right passphrase; a locked one stays locked), the
  * precedence of a certificate's own passphrase over its token's, one
- * answer for unknown serials, certificates without a passphrase and
- * wrong passphrases, an audit log without the passphrase, the rate limit
- * and its windows, the sweep, and the idempotency records.
+ * answer for unknown serials, serials of two issuers without the
+ * issuer, certificates without a passphrase and wrong passphrases (the
+ * same code, message, database error and time: the answer floor, also
+ * against a stored hash costlier than the setting), the re-hash of old
+ * costs, a passphrase changed during its check, the target pinned by
+ * issuer and serial, an audit log without the passphrase, the rate
+ * limit and its windows (IPv6 by /64), the sweep, the idempotency
+ * records scoped by passphrase, and the wiped JSON parse error of the
+ * passphrase API.
  */
+#include <time.h>
+
+#include <argon2.h>
+
 #include "unit.h"
 #include "unit_db.h"
+
+/* http_parse.c's test hook (RP_UNITTEST). */
+void	 http_test_jerr(void (*)(const void *, size_t));
 
 #define SEC	1000LL
 #define DAY	(24LL * 3600 * SEC)
@@ -116,6 +129,38 @@ chk_token(struct udb *t, const char *label, const char *pass,
 	    strlen(pass), "passphrase", NOW, &tg, ei);
 }
 
+/* Seconds on the monotonic clock. */
+static double
+mono(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* chk(), timed: returns the milliseconds it took, the error in *e. */
+static double
+timed_chk(struct udb *t, const char *serial, const char *pass,
+    struct rp_errinfo *ei, enum rp_err *e)
+{
+	double	 t0 = mono();
+
+	*e = chk(t, serial, pass, ei);
+	return (mono() - t0) * 1000;
+}
+
+/* The hash of pass at cost m, t (one lane) with a fixed salt, made with
+ * libargon2 directly: pass_hash() would refuse a short passphrase. */
+static void
+raw_hash(const char *pass, uint32_t m, uint32_t tc, char *out, size_t sz)
+{
+	static const unsigned char salt[16] = "0123456789abcdef";
+
+	assert_int_equal(argon2id_hash_encoded(tc, m, 1, pass, strlen(pass),
+	    salt, sizeof(salt), 32, out, sz), ARGON2_OK);
+}
+
 static void
 audit_ok(struct udb *t)
 {
@@ -142,6 +187,8 @@ test_right_passphrase(void **state)
 	assert_int_equal(tg.pass, q(t, "SELECT id FROM passphrases"));
 	assert_string_equal(tg.serial, "1A");
 	assert_string_equal(tg.token_label, "");
+	/* The target is pinned: the stored issuer, though none was given. */
+	assert_string_equal(tg.issuer, issuer);
 	assert_int_equal(q(t, "SELECT count(*) FROM audit WHERE action = "
 	    "'passphrase.ok' AND subject = 'certificate:1A' AND actor = "
 	    "'passphrase'"), 1);
@@ -289,6 +336,8 @@ test_token_precedence(void **state)
 	assert_int_equal(tg.token, card);
 	assert_int_equal(tg.cert, 0);
 	assert_string_equal(tg.token_label, "CARD-4");
+	assert_string_equal(tg.issuer, "");
+	assert_string_equal(tg.serial, "");
 	assert_int_equal(q(t, "SELECT failures FROM passphrases WHERE "
 	    "token_id = %lld", (long long)card), 0);
 	assert_int_equal(chk_token(t, "CARD-4", P2, &ei), RP_ERR_AUTH);
@@ -367,28 +416,287 @@ test_audit_has_no_passphrase(void **state)
 	    "IS NULL)"), 0);
 	assert_int_equal(q(t, "SELECT count(*) FROM audit, json_each("
 	    "audit.details) WHERE audit.action LIKE 'passphrase.%%' AND "
-	    "json_each.key NOT IN ('failures', 'scope', 'locked_now')"), 0);
+	    "json_each.key NOT IN ('failures', 'scope', 'locked_now', "
+	    "'rehashed')"), 0);
 }
 
-/* A serial of two issuers needs the issuer, after the same work. */
+/*
+ * A serial of two issuers without the issuer answers exactly as an
+ * unknown serial (before authentication nobody learns that the serial
+ * exists twice): 401, the same code and message, nothing counted or
+ * audited.  With the issuer named, each certificate is its own.
+ */
 static void
 test_ambiguous_serial(void **state)
 {
 	struct udb		*t = *state;
 	struct pf_target	 tg;
-	struct rp_errinfo	 ei;
+	struct rp_errinfo	 ei, unknown;
+	long long		 audit;
 
 	(void)cert(t, issuer, "7A", NULL, H1);
 	(void)cert(t, issuer2, "7A", NULL, H2);
-	assert_int_equal(chk(t, "7A", P1, &ei), RP_ERR_CONFLICT);
-	assert_string_equal(ei.code, "ambiguous_serial");
+	audit = q(t, "SELECT count(*) FROM audit");
+	assert_int_equal(chk(t, "7B", P1, &unknown), RP_ERR_AUTH);
+	assert_int_equal(chk(t, "7A", P1, &ei), RP_ERR_AUTH);
+	assert_string_equal(ei.code, unknown.code);
+	assert_string_equal(ei.msg, unknown.msg);
+	assert_non_null(strstr(ei.msg, "issuer"));
+	assert_int_equal(chk(t, "7A", P2, &ei), RP_ERR_AUTH);
+	assert_int_equal(q(t, "SELECT count(*) FROM audit"), audit);
+	assert_int_equal(q(t, "SELECT count(*) FROM passphrases WHERE "
+	    "failures > 0"), 0);
 	assert_int_equal(pf_check(t->db, &t->cfg, issuer2, "7A", NULL, P2,
 	    strlen(P2), "passphrase", NOW, &tg, &ei), RP_OK);
+	assert_string_equal(tg.issuer, issuer2);
 	assert_int_equal(pf_check(t->db, &t->cfg, issuer2, "7A", NULL, P1,
 	    strlen(P1), "passphrase", NOW, &tg, &ei), RP_ERR_AUTH);
+	assert_int_equal(tg.pass, 0);
 	/* An empty issuer is no issuer. */
 	assert_int_equal(pf_check(t->db, &t->cfg, "", "7A", NULL, P1,
-	    strlen(P1), "passphrase", NOW, &tg, &ei), RP_ERR_CONFLICT);
+	    strlen(P1), "passphrase", NOW, &tg, &ei), RP_ERR_AUTH);
+	assert_string_equal(ei.msg, unknown.msg);
+}
+
+/*
+ * A busy database answers the same for every target (503 each): an
+ * unknown one runs the same write transaction as a known one.
+ */
+static void
+test_busy_same_for_all(void **state)
+{
+	struct udb		*t = *state;
+	struct rp_errinfo	 known, unknown, nopass, amb;
+	struct pf_target	 tg;
+
+	(void)cert(t, issuer, "BA", NULL, H1);
+	(void)cert(t, issuer, "BB", NULL, NULL);
+	(void)cert(t, issuer, "BC", NULL, H1);
+	(void)cert(t, issuer2, "BC", NULL, H1);
+	db_fault_stmt(DB_BEGIN, SQLITE_BUSY);
+	assert_int_equal(chk(t, "BA", P2, &known), RP_ERR_UNAVAILABLE);
+	db_fault_stmt(DB_BEGIN, SQLITE_BUSY);
+	assert_int_equal(chk(t, "BF", P2, &unknown), RP_ERR_UNAVAILABLE);
+	db_fault_stmt(DB_BEGIN, SQLITE_BUSY);
+	assert_int_equal(chk(t, "BB", P2, &nopass), RP_ERR_UNAVAILABLE);
+	db_fault_stmt(DB_BEGIN, SQLITE_BUSY);
+	assert_int_equal(chk(t, "BC", P2, &amb), RP_ERR_UNAVAILABLE);
+	assert_string_equal(unknown.code, known.code);
+	assert_string_equal(unknown.msg, known.msg);
+	assert_string_equal(nopass.code, known.code);
+	assert_string_equal(amb.msg, known.msg);
+	db_fault_stmt(DB_BEGIN, SQLITE_BUSY);
+	assert_int_equal(pf_check(t->db, &t->cfg, NULL, NULL, "NO-CARD", P1,
+	    strlen(P1), "passphrase", NOW, &tg, &unknown), RP_ERR_UNAVAILABLE);
+	assert_string_equal(unknown.msg, known.msg);
+	assert_int_equal(q(t, "SELECT count(*) FROM passphrases WHERE "
+	    "failures > 0"), 0);
+	/* Without the fault, the usual answers. */
+	assert_int_equal(chk(t, "BF", P2, &unknown), RP_ERR_AUTH);
+	assert_int_equal(chk(t, "BA", P1, &known), RP_OK);
+}
+
+/*
+ * Every answer takes at least the floor: unknown, no passphrase, wrong,
+ * right, locked, and a busy database.
+ */
+static void
+test_floor_every_answer(void **state)
+{
+	struct udb		*t = *state;
+	struct rp_errinfo	 ei;
+	enum rp_err		 e;
+	double			 ms;
+	const double		 floor_ms = 150;
+
+	t->cfg.argon2_floor_ms = (unsigned int)floor_ms;
+	t->cfg.policy.max_failures = 2;
+	(void)cert(t, issuer, "FA", NULL, H1);
+	(void)cert(t, issuer, "FB", NULL, NULL);
+#define FLOOR(ser, pass, want) do {					\
+	ms = timed_chk(t, ser, pass, &ei, &e);				\
+	assert_int_equal(e, want);					\
+	if (ms < floor_ms)						\
+		fail_msg("%s: %.1f ms < floor %.0f ms", ser, ms,	\
+		    floor_ms);						\
+} while (0)
+	FLOOR("FC", P1, RP_ERR_AUTH);
+	FLOOR("FB", P1, RP_ERR_AUTH);
+	FLOOR("FA", P2, RP_ERR_AUTH);
+	FLOOR("FA", P1, RP_OK);
+	FLOOR("FA", P2, RP_ERR_AUTH);
+	FLOOR("FA", P2, RP_ERR_LOCKED);
+	FLOOR("FA", P1, RP_ERR_LOCKED);
+	db_fault_stmt(DB_BEGIN, SQLITE_BUSY);
+	FLOOR("FC", P1, RP_ERR_UNAVAILABLE);
+#undef FLOOR
+	/* Floor 0: none (the unit tests' default; main.c measures one). */
+	t->cfg.argon2_floor_ms = 0;
+	assert_int_equal(chk(t, "FC", P1, &ei), RP_ERR_AUTH);
+}
+
+/*
+ * A stored hash costlier than the setting (imported from elsewhere, or
+ * made before the setting went down) verifies slower than the dummy of
+ * an unknown serial; a floor above its time makes both answers take the
+ * same time.
+ */
+static void
+test_floor_costly_hash(void **state)
+{
+	struct udb		*t = *state;
+	struct rp_errinfo	 unknown, wrong;
+	char			 costly[RP_PASS_HASH_MAX];
+	double			 t0, v = 1e9, d, tu = 0, tw = 0, mu = 1e9;
+	double			 mw = 1e9;
+	enum rp_err		 e;
+	unsigned int		 floor_ms;
+	int			 i;
+
+	assert_int_equal(pass_cost_set(65536, 3, 1), RP_OK);
+	assert_int_equal(pass_hash(P1, strlen(P1), costly, sizeof(costly)),
+	    RP_OK);
+	assert_int_equal(pass_cost_set(19456, 2, 1), RP_OK);
+	assert_int_equal(pass_dummy_init(), RP_OK);
+	(void)cert(t, issuer, "CA", NULL, costly);
+	t->cfg.policy.max_failures = 20;
+	for (i = 0; i < 2; i++) {
+		t0 = mono();
+		(void)pass_verify(costly, P2, strlen(P2));
+		if ((d = (mono() - t0) * 1000) < v)
+			v = d;
+	}
+	floor_ms = (unsigned int)(v * 3) + 100;
+	t->cfg.argon2_floor_ms = floor_ms;
+	for (i = 0; i < 2; i++) {
+		d = timed_chk(t, "CB", P2, &unknown, &e);
+		assert_int_equal(e, RP_ERR_AUTH);
+		tu += d;
+		mu = d < mu ? d : mu;
+		d = timed_chk(t, "CA", P2, &wrong, &e);
+		assert_int_equal(e, RP_ERR_AUTH);
+		tw += d;
+		mw = d < mw ? d : mw;
+	}
+	tu /= 2;
+	tw /= 2;
+	print_message("costly hash %.1f ms, floor %u ms: unknown %.1f ms, "
+	    "wrong %.1f ms\n", v, floor_ms, tu, tw);
+	if (mu < floor_ms || mw < floor_ms)
+		fail_msg("under the floor %u ms: unknown %.1f, wrong %.1f",
+		    floor_ms, mu, mw);
+	if (tw - tu > floor_ms * 0.25 || tu - tw > floor_ms * 0.25)
+		fail_msg("unknown %.1f ms, wrong %.1f ms: differ by more than "
+		    "%.1f ms", tu, tw, floor_ms * 0.25);
+	assert_string_equal(unknown.msg, wrong.msg);
+	assert_int_equal(q(t, "SELECT failures FROM passphrases"), 2);
+}
+
+/*
+ * A right passphrase under a hash of another cost is hashed again at the
+ * current cost, in the transaction that resets the count, and audited
+ * as "rehashed"; a wrong one, a locked one and one the current rules
+ * would not accept keep their hash.
+ */
+static void
+test_rehash(void **state)
+{
+	struct udb		*t = *state;
+	struct rp_errinfo	 ei;
+	char			 old[RP_PASS_HASH_MAX], shorth[RP_PASS_HASH_MAX];
+	int64_t			 a, b, c;
+
+	t->cfg.policy.max_failures = 5;
+	raw_hash(P1, 20480, 3, old, sizeof(old));
+	raw_hash("short", 20480, 3, shorth, sizeof(shorth));
+	a = cert(t, issuer, "E1", NULL, old);
+	b = cert(t, issuer, "E2", NULL, old);
+	c = cert(t, issuer, "E3", NULL, shorth);
+#define HASH_IS(id, h)	assert_int_equal(q(t, "SELECT hash = '%s' FROM "  \
+	"passphrases WHERE certificate_id = %lld", (h), (long long)(id)), 1)
+	assert_int_equal(chk(t, "E1", P2, &ei), RP_ERR_AUTH);
+	HASH_IS(a, old);
+	assert_int_equal(chk(t, "E1", P1, &ei), RP_OK);
+	assert_int_equal(q(t, "SELECT count(*) FROM passphrases WHERE "
+	    "certificate_id = %lld AND failures = 0 AND hash LIKE "
+	    "'$argon2id$v=19$m=19456,t=2,p=1$%%'", (long long)a), 1);
+	assert_int_equal(q(t, "SELECT count(*) FROM audit WHERE action = "
+	    "'passphrase.ok' AND subject = 'certificate:E1' AND "
+	    "json_extract(details, '$.rehashed') = 1 AND "
+	    "json_extract(details, '$.failures') = 1"), 1);
+	/* The new hash holds the same passphrase, and is not made again. */
+	assert_int_equal(q(t, "SELECT count(*) FROM audit WHERE "
+	    "json_extract(details, '$.rehashed') IS NOT NULL"), 1);
+	assert_int_equal(chk(t, "E1", P1, &ei), RP_OK);
+	assert_int_equal(chk(t, "E1", P2, &ei), RP_ERR_AUTH);
+	assert_int_equal(q(t, "SELECT count(*) FROM audit WHERE "
+	    "json_extract(details, '$.rehashed') IS NOT NULL"), 1);
+	/* Locked: right or not, nothing changes. */
+	(void)udb_raw(t, "UPDATE passphrases SET locked_at = 5 WHERE "
+	    "certificate_id IN (SELECT id FROM certificates WHERE serial = "
+	    "'E2')");
+	assert_int_equal(chk(t, "E2", P1, &ei), RP_ERR_LOCKED);
+	HASH_IS(b, old);
+	/* A passphrase pass_hash() refuses (too short) keeps its hash. */
+	assert_int_equal(chk(t, "E3", "short", &ei), RP_OK);
+	HASH_IS(c, shorth);
+	/* A failing re-hash is no failure of the check. */
+	(void)udb_raw(t, "UPDATE passphrases SET locked_at = NULL, "
+	    "failures = 0");
+	pass_fault_next();
+	assert_int_equal(chk(t, "E2", P1, &ei), RP_OK);
+	HASH_IS(b, old);
+	assert_int_equal(chk(t, "E2", P1, &ei), RP_OK);
+	assert_int_equal(q(t, "SELECT hash LIKE '$argon2id$v=19$m=19456,t=2,"
+	    "p=1$%%' FROM passphrases WHERE certificate_id = %lld",
+	    (long long)b), 1);
+#undef HASH_IS
+	audit_ok(t);
+}
+
+/* pf_test_between(): swaps the passphrases' hash between H1 and H2. */
+static void
+swap_hash(void *arg)
+{
+	struct udb	*t = arg;
+
+	(void)q(t, "UPDATE passphrases SET hash = CASE WHEN hash = '%s' "
+	    "THEN '%s' ELSE '%s' END", H1, H2, H1);
+}
+
+/*
+ * A passphrase changed between its verification and its count (an
+ * administrator set a new one) fails closed: 401, nothing counted,
+ * nothing audited, the new hash kept.
+ */
+static void
+test_hash_changed_meanwhile(void **state)
+{
+	struct udb		*t = *state;
+	struct pf_target	 tg;
+	struct rp_errinfo	 ei, unknown;
+	long long		 audit;
+
+	t->cfg.policy.max_failures = 5;
+	(void)cert(t, issuer, "D1", NULL, H1);
+	audit = q(t, "SELECT count(*) FROM audit");
+	assert_int_equal(chk(t, "D9", P1, &unknown), RP_ERR_AUTH);
+	pf_test_between(swap_hash, t);
+	/* Right for the hash read, which is gone by the count. */
+	assert_int_equal(pf_check(t->db, &t->cfg, NULL, "D1", NULL, P1,
+	    strlen(P1), "passphrase", NOW, &tg, &ei), RP_ERR_AUTH);
+	assert_string_equal(ei.msg, unknown.msg);
+	assert_int_equal(tg.pass, 0);
+	assert_int_equal(q(t, "SELECT hash = '%s' FROM passphrases", H2), 1);
+	/* Wrong for the hash read: not counted either. */
+	assert_int_equal(chk(t, "D1", P1, &ei), RP_ERR_AUTH);
+	assert_int_equal(q(t, "SELECT hash = '%s' FROM passphrases", H1), 1);
+	assert_int_equal(q(t, "SELECT failures FROM passphrases"), 0);
+	assert_int_equal(q(t, "SELECT count(*) FROM audit"), audit);
+	pf_test_between(NULL, NULL);
+	assert_int_equal(chk(t, "D1", P1, &ei), RP_OK);
+	assert_int_equal(chk(t, "D1", P2, &ei), RP_ERR_AUTH);
+	assert_int_equal(q(t, "SELECT failures FROM passphrases"), 1);
 }
 
 /* A failure to store the count refuses and stores nothing. */
@@ -510,11 +818,64 @@ test_rate_sweep(void **state)
 	assert_int_equal(pf_sweep(t->db, &t->cfg, NOW + 90 * SEC, NULL, &ei),
 	    RP_OK);
 	assert_int_equal(q(t, "SELECT count(*) FROM rate_limits"), 0);
+	/* A failing idempotency sweep is reported. */
+	db_fault_stmt(DB_PF_IDEM_SWEEP, SQLITE_FULL);
+	assert_int_equal(pf_sweep(t->db, &t->cfg, NOW, &n, &ei),
+	    RP_ERR_UNAVAILABLE);
 	/* A failing rate-limit store refuses (fail closed). */
 	db_fault_stmt(DB_PF_RATE_HIT, SQLITE_FULL);
 	assert_int_equal(pf_rate(t->db, &t->cfg, "192.0.2.1", NOW, &ra, &ei),
 	    RP_ERR_UNAVAILABLE);
 	assert_int_equal(q(t, "SELECT count(*) FROM rate_limits"), 0);
+}
+
+/*
+ * Per client address, except that an IPv6 address counts for its /64
+ * (and an IPv4-mapped one for its IPv4 address); other text as given.
+ */
+static void
+test_rate_ipv6_64(void **state)
+{
+	struct udb		*t = *state;
+	struct rp_errinfo	 ei;
+	unsigned int		 ra;
+
+	t->cfg.rate_attempts = 2;
+	t->cfg.rate_window = 60;
+#define RATE(addr, want) assert_int_equal(pf_rate(t->db, &t->cfg, addr, \
+	NOW, &ra, &ei), want)
+	RATE("2001:db8:1:2::1", RP_OK);
+	RATE("2001:db8:1:2:ffff:ffff:ffff:ffff", RP_OK);
+	RATE("2001:DB8:1:2:0:0:0:77", RP_ERR_RATE);
+	RATE("2001:db8:1:3::1", RP_OK);
+	RATE("2001:db8:1:3::2", RP_OK);
+	RATE("2001:db8:1:3:8000::", RP_ERR_RATE);
+	assert_int_equal(q(t, "SELECT hits FROM rate_limits WHERE key = "
+	    "'pass:2001:db8:1:2::/64'"), 3);
+	assert_int_equal(q(t, "SELECT hits FROM rate_limits WHERE key = "
+	    "'pass:2001:db8:1:3::/64'"), 3);
+	RATE("::ffff:192.0.2.9", RP_OK);
+	RATE("192.0.2.9", RP_OK);
+	RATE("::ffff:c000:209", RP_ERR_RATE);
+	assert_int_equal(q(t, "SELECT hits FROM rate_limits WHERE key = "
+	    "'pass:192.0.2.9'"), 3);
+	/* IPv4 addresses are not grouped. */
+	RATE("192.0.2.10", RP_OK);
+	assert_int_equal(q(t, "SELECT hits FROM rate_limits WHERE key = "
+	    "'pass:192.0.2.10'"), 1);
+	/* Not addresses: kept as they are. */
+	RATE("staff:7", RP_OK);
+	RATE("fe80::1%eth0", RP_OK);
+	RATE("2001:db8::1::2", RP_OK);
+	assert_int_equal(q(t, "SELECT count(*) FROM rate_limits WHERE key IN "
+	    "('pass:staff:7', 'pass:fe80::1%%eth0', 'pass:2001:db8::1::2')"),
+	    3);
+	/* The whole /64 of ::1 and :: itself. */
+	RATE("::1", RP_OK);
+	RATE("::", RP_OK);
+	assert_int_equal(q(t, "SELECT hits FROM rate_limits WHERE key = "
+	    "'pass:::/64'"), 2);
+#undef RATE
 }
 
 static void
@@ -529,8 +890,16 @@ test_idem_key_syntax(void **state)
 	k[PF_IDEM_KEY_MAX] = '\0';
 	assert_int_equal(pf_idem_init(&id, "api", k, ACT_SUSPEND, NULL, "1A",
 	    NULL, REASON_UNSPECIFIED, NOW, &ei), RP_OK);
-	assert_int_equal(strlen(id.key), 4 + PF_IDEM_KEY_MAX);
+	/* Not bound to a passphrase yet. */
+	assert_string_equal(id.key, "");
 	assert_int_equal(strlen(id.fingerprint), 64);
+	assert_int_equal(pf_idem_bind(&id, 0, &ei), RP_ERR_INTERNAL);
+	assert_int_equal(pf_idem_bind(&id, -3, &ei), RP_ERR_INTERNAL);
+	assert_string_equal(id.key, "");
+	assert_int_equal(pf_idem_bind(&id, INT64_MAX, &ei), RP_OK);
+	assert_int_equal(strlen(id.key), 4 + 19 + 1 + PF_IDEM_KEY_MAX);
+	assert_int_equal(strncmp(id.key, "api:9223372036854775807:kkk", 27),
+	    0);
 	k[PF_IDEM_KEY_MAX] = 'k';
 	k[PF_IDEM_KEY_MAX + 1] = '\0';
 	assert_int_equal(pf_idem_init(&id, "api", k, ACT_SUSPEND, NULL, "1A",
@@ -550,7 +919,12 @@ test_idem_key_syntax(void **state)
 	    NULL, "1A", NULL, REASON_UNSPECIFIED, NOW, &ei), RP_ERR_BAD_INPUT);
 	assert_int_equal(pf_idem_init(&id, "api", "!~", ACT_SUSPEND, NULL,
 	    "1A", NULL, REASON_UNSPECIFIED, NOW, &ei), RP_OK);
-	assert_string_equal(id.key, "api:!~");
+	assert_int_equal(pf_idem_bind(&id, 12, &ei), RP_OK);
+	assert_string_equal(id.key, "api:12:!~");
+	/* A refused key leaves nothing to bind. */
+	assert_int_equal(pf_idem_init(&id, "api", "a b", ACT_SUSPEND, NULL,
+	    "1A", NULL, REASON_UNSPECIFIED, NOW, &ei), RP_ERR_BAD_INPUT);
+	assert_int_equal(pf_idem_bind(&id, 12, &ei), RP_ERR_INTERNAL);
 	/* Bad calls. */
 	assert_int_equal(pf_idem_init(&id, "other", "k", ACT_SUSPEND, NULL,
 	    "1A", NULL, REASON_UNSPECIFIED, NOW, &ei), RP_ERR_INTERNAL);
@@ -586,11 +960,12 @@ test_idem_fingerprint(void **state)
 	assert_string_not_equal(a.fingerprint, b.fingerprint);
 	FP(b, ACT_SUSPEND, NULL, "1A", NULL, REASON_KEY_COMPROMISE);
 	assert_string_not_equal(a.fingerprint, b.fingerprint);
-	/* The key is not part of it. */
+	/* The key is not part of it, nor the passphrase it is bound to. */
 	assert_int_equal(pf_idem_init(&b, "form", "other", ACT_SUSPEND, NULL,
 	    "1A", NULL, REASON_UNSPECIFIED, NOW, &ei), RP_OK);
+	assert_int_equal(pf_idem_bind(&b, 5, &ei), RP_OK);
 	assert_string_equal(a.fingerprint, b.fingerprint);
-	assert_string_equal(b.key, "form:other");
+	assert_string_equal(b.key, "form:5:other");
 #undef FP
 }
 
@@ -614,31 +989,57 @@ make(struct udb *t, const char *serial, struct pf_idem *idem,
 	return lc_create(t->db, &t->cfg.policy, &n, res, ei);
 }
 
+/* pf_idem_init() and pf_idem_bind() of a suspension of serial. */
+static void
+idem(struct pf_idem *x, const char *kind, const char *key,
+    const char *serial, int64_t pass)
+{
+	struct rp_errinfo	 ei;
+
+	assert_int_equal(pf_idem_init(x, kind, key, ACT_SUSPEND, NULL, serial,
+	    NULL, REASON_UNSPECIFIED, NOW, &ei), RP_OK);
+	assert_int_equal(pf_idem_bind(x, pass, &ei), RP_OK);
+}
+
 static void
 test_idem_record_and_find(void **state)
 {
 	struct udb		*t = *state;
-	struct pf_idem		 idem, other, form;
+	struct pf_idem		 first, other, form, unbound;
 	struct pf_idem_hit	 hit;
 	struct lc_result	 res;
 	struct rp_errinfo	 ei;
+	int64_t			 pa, pb;
 	int			 found = 7;
 
 	(void)cert(t, issuer, "9A", NULL, H1);
 	(void)cert(t, issuer, "9B", NULL, H1);
-	assert_int_equal(pf_idem_init(&idem, "api", "key-1", ACT_SUSPEND,
+	pa = q(t, "SELECT p.id FROM passphrases p JOIN certificates c ON "
+	    "c.id = p.certificate_id WHERE c.serial = '9A'");
+	pb = q(t, "SELECT p.id FROM passphrases p JOIN certificates c ON "
+	    "c.id = p.certificate_id WHERE c.serial = '9B'");
+	assert_true(pa > 0 && pb > 0 && pa != pb);
+	/* A key not bound to a passphrase is neither looked up nor kept. */
+	assert_int_equal(pf_idem_init(&unbound, "api", "key-1", ACT_SUSPEND,
 	    NULL, "9A", NULL, REASON_UNSPECIFIED, NOW, &ei), RP_OK);
-	assert_int_equal(pf_idem_find(t->db, &idem, &hit, &found, &ei),
+	assert_int_equal(pf_idem_find(t->db, &unbound, &hit, &found, &ei),
+	    RP_ERR_INTERNAL);
+	assert_int_equal(found, 0);
+	assert_int_equal(make(t, "9A", &unbound, &res, &ei), RP_ERR_INTERNAL);
+	assert_int_equal(q(t, "SELECT count(*) FROM requests"), 0);
+
+	idem(&first, "api", "key-1", "9A", pa);
+	assert_int_equal(pf_idem_find(t->db, &first, &hit, &found, &ei),
 	    RP_OK);
 	assert_int_equal(found, 0);
-	assert_int_equal(make(t, "9A", &idem, &res, &ei), RP_OK);
+	assert_int_equal(make(t, "9A", &first, &res, &ei), RP_OK);
 	assert_int_equal(q(t, "SELECT count(*) FROM idempotency WHERE key = "
-	    "'api:key-1' AND status = 202 AND state = 'queued' AND "
+	    "'api:%lld:key-1' AND status = 202 AND state = 'queued' AND "
 	    "created_at = %lld AND request_id = (SELECT id FROM requests)",
-	    (long long)NOW), 1);
+	    (long long)pa, (long long)NOW), 1);
 
-	/* Same key, same request: the first answer. */
-	assert_int_equal(pf_idem_find(t->db, &idem, &hit, &found, &ei),
+	/* Same key, same passphrase, same request: the first answer. */
+	assert_int_equal(pf_idem_find(t->db, &first, &hit, &found, &ei),
 	    RP_OK);
 	assert_int_equal(found, 1);
 	assert_string_equal(hit.public_id, res.public_id);
@@ -646,41 +1047,154 @@ test_idem_record_and_find(void **state)
 	assert_int_equal(hit.status, 202);
 	/* The answer stays the first even when the request moved on. */
 	(void)udb_raw(t, "UPDATE requests SET state = 'relayed'");
-	assert_int_equal(pf_idem_find(t->db, &idem, &hit, &found, &ei),
+	assert_int_equal(pf_idem_find(t->db, &first, &hit, &found, &ei),
 	    RP_OK);
 	assert_int_equal(hit.state, RS_QUEUED);
 
-	/* Same key, another request: 422. */
-	assert_int_equal(pf_idem_init(&other, "api", "key-1", ACT_SUSPEND,
-	    NULL, "9B", NULL, REASON_UNSPECIFIED, NOW, &ei), RP_OK);
+	/* Same key, same passphrase, another request: 422. */
+	idem(&other, "api", "key-1", "9B", pa);
 	assert_int_equal(pf_idem_find(t->db, &other, &hit, &found, &ei),
 	    RP_ERR_POLICY);
 	assert_string_equal(ei.code, "idempotency_key_reused");
 	assert_int_equal(found, 0);
 	assert_string_equal(hit.public_id, "");
+	/* The same key under another passphrase is another key. */
+	idem(&other, "api", "key-1", "9B", pb);
+	assert_int_equal(pf_idem_find(t->db, &other, &hit, &found, &ei),
+	    RP_OK);
+	assert_int_equal(found, 0);
+	idem(&other, "api", "key-1", "9A", pb);
+	assert_int_equal(pf_idem_find(t->db, &other, &hit, &found, &ei),
+	    RP_OK);
+	assert_int_equal(found, 0);
 	/* A form's id is another name space. */
-	assert_int_equal(pf_idem_init(&form, "form", "key-1", ACT_SUSPEND,
-	    NULL, "9B", NULL, REASON_UNSPECIFIED, NOW, &ei), RP_OK);
+	idem(&form, "form", "key-1", "9B", pa);
 	assert_int_equal(pf_idem_find(t->db, &form, &hit, &found, &ei),
 	    RP_OK);
 	assert_int_equal(found, 0);
 
 	/* A second request under a stored key rolls back entirely. */
-	assert_int_equal(make(t, "9B", &idem, &res, &ei), RP_ERR_CONFLICT);
+	assert_int_equal(make(t, "9B", &first, &res, &ei), RP_ERR_CONFLICT);
 	assert_string_equal(ei.code, "idempotency_race");
 	assert_int_equal(q(t, "SELECT count(*) FROM requests"), 1);
 	assert_int_equal(q(t, "SELECT count(*) FROM outbox"), 1);
 	assert_int_equal(q(t, "SELECT count(*) FROM idempotency"), 1);
-	/* Under a new key it is made, with its own record. */
-	assert_int_equal(make(t, "9B", &form, &res, &ei), RP_OK);
+	/* Under the same key and another passphrase it is made, with its
+	 * own record. */
+	idem(&other, "api", "key-1", "9B", pb);
+	assert_int_equal(make(t, "9B", &other, &res, &ei), RP_OK);
+	assert_int_equal(q(t, "SELECT count(*) FROM idempotency WHERE key = "
+	    "'api:%lld:key-1'", (long long)pb), 1);
 	assert_int_equal(q(t, "SELECT count(*) FROM idempotency"), 2);
 	/* A request refused by the lifecycle records nothing. */
-	assert_int_equal(pf_idem_init(&other, "api", "key-2", ACT_SUSPEND,
-	    NULL, "9B", NULL, REASON_UNSPECIFIED, NOW, &ei), RP_OK);
+	idem(&other, "api", "key-2", "9B", pb);
 	assert_int_equal(make(t, "9B", &other, &res, &ei), RP_ERR_CONFLICT);
 	assert_string_equal(ei.code, "request_pending");
 	assert_int_equal(q(t, "SELECT count(*) FROM idempotency"), 2);
 	audit_ok(t);
+}
+
+/*
+ * The sweep deletes idempotency records older than PF_IDEM_KEEP_DAYS
+ * (the hotline's too), not younger ones, and counts them.
+ */
+static void
+test_idem_sweep(void **state)
+{
+	struct udb		*t = *state;
+	struct pf_idem		 a;
+	struct lc_result	 res;
+	struct rp_errinfo	 ei;
+	unsigned int		 n = 99;
+	int64_t			 keep = (int64_t)PF_IDEM_KEEP_DAYS * DAY;
+
+	t->cfg.rate_window = 60;
+	(void)cert(t, issuer, "9C", NULL, H1);
+	idem(&a, "api", "old", "9C", 1);
+	assert_int_equal(make(t, "9C", &a, &res, &ei), RP_OK);
+	(void)q(t, "INSERT INTO idempotency (key, fingerprint, request_id, "
+	    "status, state, created_at) SELECT 'form:1:edge', fingerprint, "
+	    "request_id, 202, 'queued', %lld FROM idempotency",
+	    (long long)(NOW + 1));
+	(void)q(t, "INSERT INTO idempotency (key, fingerprint, request_id, "
+	    "status, state, created_at) SELECT 'hotline:x', fingerprint, "
+	    "request_id, 202, 'queued', %lld FROM idempotency WHERE key = "
+	    "'api:1:old'", (long long)NOW);
+	assert_int_equal(q(t, "SELECT count(*) FROM idempotency"), 3);
+	assert_int_equal(pf_sweep(t->db, &t->cfg, NOW + keep, &n, &ei),
+	    RP_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(pf_sweep(t->db, &t->cfg, NOW + keep + 1, &n, &ei),
+	    RP_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(q(t, "SELECT count(*) FROM idempotency WHERE key = "
+	    "'form:1:edge'"), 1);
+	assert_int_equal(q(t, "SELECT count(*) FROM idempotency"), 1);
+	/* Rate-limit windows and records count together. */
+	assert_int_equal(pf_rate(t->db, &t->cfg, "192.0.2.1", NOW, &n, &ei),
+	    RP_OK);
+	assert_int_equal(pf_sweep(t->db, &t->cfg, NOW + keep + 2, &n, &ei),
+	    RP_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(q(t, "SELECT count(*) FROM idempotency"), 0);
+}
+
+/* What the json_error_t looked like when http_parse_json() returned. */
+static int	 jerr_calls;
+static int	 jerr_clean;
+
+static void
+jerr_seen(const void *p, size_t n)
+{
+	const unsigned char	*b = p;
+	size_t			 i;
+
+	jerr_calls++;
+	jerr_clean = 1;
+	for (i = 0; i < n; i++)
+		if (b[i] != 0)
+			jerr_clean = 0;
+}
+
+/*
+ * The passphrase API's body parser wipes jansson's error, whose text
+ * quotes the input near the error (a passphrase), on every path: bad
+ * JSON, a duplicate member, a document that is no object, an unknown
+ * field and a good body.
+ */
+static void
+test_json_error_wiped(void **state)
+{
+	static const char *const bodies[] = {
+		"{\"passphrase\": \"Secret passphrase 1\" \"x\"}",
+		"{\"passphrase\": Secret-passphrase-2}",
+		"{\"passphrase\": \"a\", \"passphrase\": \"Secret 3\"}",
+		"[\"Secret passphrase 4\"]",
+		"{\"secret\": \"Secret passphrase 5\"}",
+		"{\"passphrase\": \"Secret passphrase 6\"}",
+	};
+	static const enum rp_err want[] = { RP_ERR_BAD_INPUT,
+	    RP_ERR_BAD_INPUT, RP_ERR_BAD_INPUT, RP_ERR_BAD_INPUT,
+	    RP_ERR_BAD_INPUT, RP_OK };
+	struct input		 in;
+	struct rp_errinfo	 ei;
+	size_t			 i;
+
+	(void)state;
+	http_test_jerr(jerr_seen);
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		memset(&in, 0, sizeof(in));
+		memset(&ei, 0, sizeof(ei));
+		jerr_calls = 0;
+		jerr_clean = 0;
+		assert_int_equal(http_parse_json(&in, bodies[i],
+		    strlen(bodies[i]), &ei), want[i]);
+		if (jerr_calls != 1 || !jerr_clean)
+			fail_msg("body %zu: json_error_t not wiped", i);
+		assert_null(strstr(ei.msg, "Secret"));
+		input_free(&in);
+	}
+	http_test_jerr(NULL);
 }
 
 int
@@ -696,13 +1210,21 @@ main(void)
 		T(test_one_answer),
 		T(test_audit_has_no_passphrase),
 		T(test_ambiguous_serial),
+		T(test_busy_same_for_all),
+		T(test_floor_every_answer),
+		T(test_floor_costly_hash),
+		T(test_rehash),
+		T(test_hash_changed_meanwhile),
 		T(test_count_fails_closed),
 		T(test_rate_window),
 		T(test_rate_unknown_client),
+		T(test_rate_ipv6_64),
 		T(test_rate_sweep),
 		T(test_idem_key_syntax),
 		T(test_idem_fingerprint),
 		T(test_idem_record_and_find),
+		T(test_idem_sweep),
+		T(test_json_error_wiped),
 #undef T
 	};
 
