@@ -5,11 +5,14 @@
  * the role of its pages (staff_auth()); a refusal is the staff_denied page
  * with 403.  The agent finds a certificate, checks the caller's
  * passphrase (pf_check(), which counts toward the same lockout as the
- * online form), and acts with the proof of that check (a "verified"
- * token, see staff.c) through lc_create() on the hotline channel.  The
+ * online form; the checks of one agent are rate-limited), and acts with
+ * the proof of that check (a "verified" token bound to the agent, the
+ * target, the passphrase and one action form, see staff.c) through
+ * lc_create() on the hotline channel: one check, one request.  The
  * officer watches the queue and retries or rejects requests through
- * lc_transition().  Every step is audited with the staff account: the
- * searches, views and checks here, the requests in lifecycle.c.
+ * lc_transition().  Every step is audited with the staff account
+ * ("staff:<name>#<id>"): the searches, views and checks here, the
+ * requests in lifecycle.c.
  *
  * Only POST changes anything, and the router has checked the CSRF token
  * of every POST before a handler runs.
@@ -26,6 +29,9 @@
 #define HS_RESULTS_MAX	50	/* search results shown */
 #define HS_HISTORY_MAX	50	/* requests of a certificate shown */
 #define HS_TRAIL_MAX	100u	/* audit entries shown: the newest */
+#define HS_VIEWS_MAX	20u	/* views of a request shown: newest */
+#define HS_CERT_TRAIL_MAX 10u	/* a request's entries per certificate */
+#define HS_CHECKS_MAX	10u	/* passphrase checks before a request */
 #define HS_DETAILS_MAX	600u	/* bytes of one audit entry's details shown */
 #define HS_QUEUE_MAX	200	/* requests of the queue shown */
 #define HS_REFRESH	5	/* seconds between refreshes of a page */
@@ -463,23 +469,23 @@ hs_cert_load(struct req *req, int64_t id, struct cert_row *c, json_t **o)
 	return e;
 }
 
-/* The state of an audit trail being collected by hs_trail_add(). */
+/* The state of an audit trail being collected. */
 struct hs_trail {
-	json_t		*rows;		/* the newest HS_TRAIL_MAX */
+	json_t		*rows;
 	const char	*issuer;	/* keep only entries of this issuer */
 	int		 nomem;
 };
 
 /*
- * audit_each() callback: adds entry e to the trail, dropping the oldest
- * beyond HS_TRAIL_MAX.  An entry whose details name another issuer is
- * about another certificate with the same serial and is left out.
- * Returns 0 to go on, 1 to stop (out of memory).
+ * Adds entry e to the trail's rows (seq, at, actor, action, subject,
+ * details; the texts made fit to show).  An entry whose details name
+ * another issuer than t->issuer is about another certificate with the
+ * same serial and is left out.  Returns 0, or 1 (t->nomem set) without
+ * memory.
  */
 static int
-hs_trail_add(void *arg, const struct audit_entry *e)
+hs_trail_row(struct hs_trail *t, const struct audit_entry *e)
 {
-	struct hs_trail	*t = arg;
 	json_t		*d, *iss, *row;
 	int		 other = 0;
 
@@ -492,14 +498,29 @@ hs_trail_add(void *arg, const struct audit_entry *e)
 	}
 	if (other)
 		return 0;
-	if ((row = json_pack("{s:I, s:o, s:o, s:s, s:o}",
+	if ((row = json_pack("{s:I, s:o, s:o, s:s, s:o, s:o}",
 	    "seq", (json_int_t)e->seq, "at", hs_time(e->at),
 	    "actor", hs_text(e->actor, RP_TEXT_MAX), "action", e->action,
+	    "subject", hs_text(e->subject, RP_TEXT_MAX),
 	    "details", hs_text(e->details, HS_DETAILS_MAX))) == NULL ||
 	    json_array_append_new(t->rows, row) != 0) {
 		t->nomem = 1;
 		return 1;
 	}
+	return 0;
+}
+
+/*
+ * audit_each() callback: adds entry e to the trail, dropping the oldest
+ * beyond HS_TRAIL_MAX.  Returns 0 to go on, 1 to stop (out of memory).
+ */
+static int
+hs_trail_add(void *arg, const struct audit_entry *e)
+{
+	struct hs_trail	*t = arg;
+
+	if (hs_trail_row(t, e) != 0)
+		return 1;
 	if (json_array_size(t->rows) > HS_TRAIL_MAX &&
 	    json_array_remove(t->rows, 0) != 0) {
 		t->nomem = 1;
@@ -807,6 +828,7 @@ hs_form_cert(struct req *req, enum staff_scope scope, struct cert_row *c,
 	enum rp_err		 e;
 
 	*o = NULL;
+	memset(c, 0, sizeof(*c));
 	if (!p->set || !hs_row_id(p->val, &id))
 		return rp_fail(&req->err, RP_ERR_BAD_INPUT, "no_certificate",
 		    "The form names no certificate. Go back to the search "
@@ -867,7 +889,8 @@ struct hs_act {
 /*
  * Fills the "actions" and "reasons" of act with what the policy lets an
  * agent do on the targets (rows[0..n)): an action or a reason is
- * offered when it is allowed for at least one of them.
+ * offered when it is allowed for at least one of them.  Also sets
+ * "revoke_hint", "have_actions" and "suspend_only".
  */
 static enum rp_err
 hs_offer(struct req *req, json_t *act, const struct cert_row *rows,
@@ -935,11 +958,13 @@ hs_offer(struct req *req, json_t *act, const struct cert_row *rows,
 	    (e = hs_set(act, "revoke_hint", json_stringn(hint.p,
 	    hint.len))) != RP_OK)
 		goto out;
-	e = RP_ERR_NOMEM;
+	/* "A telephone call only suspends" tells the agent to suspend: said
+	 * only where suspending is offered (not for a TLS certificate). */
 	if ((e = hs_set(act, "have_actions",
 	    json_boolean(json_array_size(acts) > 0))) != RP_OK ||
 	    (e = hs_set(act, "suspend_only",
-	    json_boolean(pol->hotline_action == ACT_SUSPEND))) != RP_OK)
+	    json_boolean(pol->hotline_action == ACT_SUSPEND &&
+	    (offered & 1u << ACT_SUSPEND)))) != RP_OK)
 		goto out;
 	e = hs_set(act, "actions", acts);
 	acts = NULL;
@@ -1030,9 +1055,13 @@ out:
  * POST /agent/verify: checks the passphrase the caller gave for the
  * certificate (or its whole token) with pf_check(), which counts a
  * wrong one toward the lockout and audits it; audited here as
- * agent.verify with the outcome.  A wrong or locked passphrase shows
- * the certificate page again with 401 or 423; a right one, the action
- * form with a verified token for this agent and target.
+ * agent.verify with the outcome (ok, failed, locked, or error when the
+ * check itself failed).  The checks of one agent are rate-limited like
+ * a client address's (pf_rate() on "staff:<id>"): over the limit, the
+ * certificate page with 429 and Retry-After, nothing checked.  A wrong
+ * or locked passphrase shows the certificate page again with 401 or
+ * 423; a right one, the action form with a new form id and a verified
+ * token bound to this agent, target, form and passphrase row.
  */
 enum rp_err
 h_agent_verify(struct req *req)
@@ -1042,14 +1071,17 @@ h_agent_verify(struct req *req)
 	struct cert_row		 c;
 	struct pf_target	 t;
 	struct rp_errinfo	 ei;
+	struct staff_proof	 p;
 	struct hs_act		 a;
 	enum staff_scope	 scope;
-	json_t			*o = NULL;
+	json_t			*o = NULL, *d;
 	char			 tok[STAFF_VERIFIED_LEN + 1];
 	char			 form_id[RP_ID_LEN + 1];
+	char			 client[32], msg[160];
 	const char		*outcome;
+	unsigned int		 retry = 0;
 	enum rp_err		 e, pe;
-	int			 done;
+	int			 done, n;
 
 	if ((e = hs_auth(req, ROLE_AGENT, &w, &done)) != RP_OK || done)
 		return e;
@@ -1062,6 +1094,30 @@ h_agent_verify(struct req *req)
 		goto out;
 	}
 	memset(&ei, 0, sizeof(ei));
+	n = snprintf(client, sizeof(client), "staff:%lld", (long long)w.id);
+	if (n < 0 || (size_t)n >= sizeof(client)) {
+		e = RP_ERR_INTERNAL;
+		goto out;
+	}
+	if ((e = pf_rate(req->db, req->cfg, client, rp_now_ms(), &retry,
+	    &ei)) == RP_ERR_RATE) {
+		rplog(RPLOG_WARN, "agent_verify_rate", "staff=%lld "
+		    "retry_after=%u", (long long)w.id, retry);
+		if ((e = resp_header(&req->resp, "Retry-After", "%u",
+		    retry)) != RP_OK)
+			goto out;
+		n = snprintf(msg, sizeof(msg), "Too many passphrase checks "
+		    "from this console in a short time; nothing was checked. "
+		    "Try again in %u seconds.", retry);
+		e = hs_cert_page(req, &w, &c, o, 429, n > 0 &&
+		    (size_t)n < sizeof(msg) ? msg : "Too many passphrase "
+		    "checks; nothing was checked. Try again later.");
+		goto out;
+	}
+	if (e != RP_OK) {
+		req->err = ei;
+		goto out;
+	}
 	memset(&t, 0, sizeof(t));
 	pe = pf_check(req->db, req->cfg, c.issuer,
 	    scope == STAFF_SCOPE_CERT ? c.serial : NULL,
@@ -1078,14 +1134,27 @@ h_agent_verify(struct req *req)
 		outcome = "locked";
 		break;
 	default:
+		outcome = "error";
+		break;
+	}
+	if ((d = json_pack("{s:s, s:s, s:s?, s:s*}", "outcome", outcome,
+	    "scope", scope == STAFF_SCOPE_TOKEN ? "token" : "certificate",
+	    "token", scope == STAFF_SCOPE_TOKEN ? c.token_label : NULL,
+	    "code", pe != RP_OK && pe != RP_ERR_AUTH && pe != RP_ERR_LOCKED ?
+	    ei.code : NULL)) == NULL)
+		e = RP_ERR_NOMEM;
+	else
+		e = hs_audit_cert(req, &w, "agent.verify", &c, d);
+	if (pe != RP_OK && pe != RP_ERR_AUTH && pe != RP_ERR_LOCKED) {
+		/* The check's own failure is the answer, audited or not. */
+		if (e != RP_OK)
+			rplog(RPLOG_ERROR, "agent_verify_audit", "error=%s",
+			    rp_err_name(e));
 		req->err = ei;
 		e = pe;
 		goto out;
 	}
-	if ((e = hs_audit_cert(req, &w, "agent.verify", &c,
-	    json_pack("{s:s, s:s, s:s?}", "outcome", outcome, "scope",
-	    scope == STAFF_SCOPE_TOKEN ? "token" : "certificate", "token",
-	    scope == STAFF_SCOPE_TOKEN ? c.token_label : NULL))) != RP_OK)
+	if (e != RP_OK)
 		goto out;
 	if (pe == RP_ERR_AUTH) {
 		e = hs_cert_page(req, &w, &c, o, 401, "The passphrase does "
@@ -1101,10 +1170,17 @@ h_agent_verify(struct req *req)
 		    "the registration office.");
 		goto out;
 	}
-	if ((e = staff_verified_make(req->cfg->secret, w.id, scope,
-	    scope == STAFF_SCOPE_TOKEN ? c.token : c.id, req->now, tok,
-	    sizeof(tok))) != RP_OK ||
-	    (e = rp_random_id(form_id)) != RP_OK)
+	if ((e = rp_random_id(form_id)) != RP_OK)
+		goto out;
+	memset(&p, 0, sizeof(p));
+	p.staff = w.id;
+	p.scope = scope;
+	p.target = scope == STAFF_SCOPE_TOKEN ? c.token : c.id;
+	p.form_id = form_id;
+	p.pass = t.pass;
+	p.issued = req->now;
+	if ((e = staff_verified_make(req->cfg->secret, &p, tok,
+	    sizeof(tok))) != RP_OK)
 		goto out;
 	memset(&a, 0, sizeof(a));
 	a.verified = tok;
@@ -1167,17 +1243,19 @@ hs_fingerprint(int64_t staff, int64_t cert, enum staff_scope scope,
 
 /* The idempotency record of one hotline form, for hs_idem_add(). */
 struct hs_idem {
-	char		 key[8 + RP_ID_LEN];	/* "form:<form_id>" */
+	char		 key[16 + RP_ID_LEN];	/* "hotline:<form_id>" */
 	char		 fp[65];
 	int64_t		 now;
-	int		 dup;	/* the key was there: a concurrent twin */
+	int64_t		 pass;		/* passphrases.id checked */
 };
 
 /*
- * lc_create()'s in-transaction hook: records that form key made request
- * row, so the same form never makes a second request.  A key that is
- * there already sets dup and fails (RP_ERR_CONFLICT, "form_used"),
- * which rolls the request back.
+ * lc_create()'s in-transaction hook.  First the passphrase the caller's
+ * check matched is read again: locked since (RP_ERR_LOCKED) or gone
+ * (RP_ERR_FORBIDDEN) refuses the request.  Then it records that form
+ * key made request row, so the same form never makes a second request:
+ * a key that is there already fails (RP_ERR_CONFLICT, "form_used").
+ * Any failure rolls the request back.
  */
 static enum rp_err
 hs_idem_add(struct db *db, void *arg, int64_t row,
@@ -1186,6 +1264,26 @@ hs_idem_add(struct db *db, void *arg, int64_t row,
 	struct hs_idem	*h = arg;
 	struct dbq	 q;
 	enum rp_err	 e;
+	int		 found = 0, locked = 0;
+
+	dbq_start(&q, db, DB_STAFF_PASS_LOCKED);
+	dbq_int(&q, h->pass);
+	if (dbq_step(&q)) {
+		found = 1;
+		locked = dbq_col_int(&q, 0) != 0;
+	}
+	if ((e = dbq_end(&q)) != RP_OK)
+		return rp_fail(ei, e, "db", "cannot read the passphrase");
+	if (!found)
+		return rp_fail(ei, RP_ERR_FORBIDDEN, "not_verified",
+		    "The passphrase the caller gave is no longer on record; "
+		    "nothing was done. Verify the caller again.");
+	if (locked)
+		return rp_fail(ei, RP_ERR_LOCKED, "passphrase_locked",
+		    "The passphrase was locked after the caller was verified "
+		    "(too many wrong entries since); nothing was done. The "
+		    "caller must send a request with a qualified electronic "
+		    "signature or visit the registration office.");
 
 	dbq_start(&q, db, DB_STAFF_IDEM_ADD);
 	dbq_text(&q, h->key);
@@ -1194,11 +1292,9 @@ hs_idem_add(struct db *db, void *arg, int64_t row,
 	dbq_int(&q, 303);
 	dbq_text(&q, dom_state_name(res->state));
 	dbq_int(&q, h->now);
-	if ((e = dbq_exec(&q, NULL)) == RP_ERR_CONFLICT) {
-		h->dup = 1;
+	if ((e = dbq_exec(&q, NULL)) == RP_ERR_CONFLICT)
 		return rp_fail(ei, e, "form_used", "This form was sent "
 		    "already.");
-	}
 	if (e != RP_OK)
 		return rp_fail(ei, e, "db", "cannot record the form");
 	return RP_OK;
@@ -1312,14 +1408,23 @@ hs_required(struct req *req, enum field f, const char **out, size_t *len)
 	return rp_text_visible(*out, *len) ? 1 : -1;
 }
 
+#ifdef RP_UNITTEST
+/* Tests only: see extern.h. */
+void	(*hs_test_before_create)(struct req *);
+#endif
+
 /*
  * POST /agent/act: the agent acts on the verified caller's behalf.
- * Needs a valid verified token for this agent and target, the call
- * reference and the caller's stated name; makes the request through
- * lc_create() on the hotline channel (audited there as received, with
- * the call reference) with the form's idempotency record in the same
- * transaction, nudges the relay, and answers 303 to the request's page.
- * The same form sent again goes to the same request.
+ * Needs the form id and a valid verified token for this agent, target
+ * and form, the call reference and the caller's stated name; makes the
+ * request through lc_create() on the hotline channel (audited there as
+ * received, with the call reference) with, in the same transaction, a
+ * look at the checked passphrase (locked since: refused) and the form's
+ * idempotency record "hotline:<form_id>"; nudges the relay, and answers
+ * 303 to the request's page.  The same form sent again, also while its
+ * twin is being made by another worker, goes to the same request; the
+ * verification with another form id is refused (one check, one
+ * request).
  */
 enum rp_err
 h_agent_act(struct req *req)
@@ -1333,40 +1438,45 @@ h_agent_act(struct req *req)
 	struct hs_idem		 h;
 	struct lc_new		 n;
 	struct lc_result	 res;
+	struct staff_proof	 p;
+	struct rp_errinfo	 why;
 	enum staff_scope	 scope;
 	json_t			*o = NULL;
 	char			*cref = NULL, *cname = NULL, *notes = NULL;
 	char			 public_id[RP_ID_LEN + 1];
 	const char		*s, *msg;
-	int64_t			 issued = 0;
 	size_t			 len, nlen = 0;
 	enum rp_err		 e;
-	int			 done, same, rref, rname;
+	int			 done, same, rref, rname, k;
 
 	if ((e = hs_auth(req, ROLE_AGENT, &w, &done)) != RP_OK || done)
 		return e;
 	scope = hs_scope(req);
 	if ((e = hs_form_cert(req, scope, &c, &o)) != RP_OK)
 		return e;
-	if (!pv->set || staff_verified_check(req->cfg->secret, w.id, scope,
-	    scope == STAFF_SCOPE_TOKEN ? c.token : c.id, pv->val, req->now,
-	    &issued) != RP_OK) {
-		e = rp_fail(&req->err, RP_ERR_FORBIDDEN, "not_verified",
-		    "The caller's verification is missing, has expired, or "
-		    "was made for another agent or certificate. Check the "
-		    "caller's passphrase again.");
-		goto out;
-	}
 	if (!pf->set) {
 		e = rp_fail(&req->err, RP_ERR_BAD_INPUT, "no_form_id",
-		    "The form is incomplete; check the passphrase again.");
+		    "The form is incomplete; verify the caller again.");
+		goto out;
+	}
+	memset(&p, 0, sizeof(p));
+	p.staff = w.id;
+	p.scope = scope;
+	p.target = scope == STAFF_SCOPE_TOKEN ? c.token : c.id;
+	p.form_id = pf->val;
+	if (!pv->set || staff_verified_check(req->cfg->secret, &p, pv->val,
+	    req->now) != RP_OK) {
+		e = rp_fail(&req->err, RP_ERR_FORBIDDEN, "not_verified",
+		    "The caller's verification is missing, has expired, was "
+		    "made for another agent or certificate, or was used for "
+		    "another form already: verify the caller again.");
 		goto out;
 	}
 
 	memset(&a, 0, sizeof(a));
 	a.verified = pv->val;
 	a.form_id = pf->val;
-	a.issued = issued;
+	a.issued = p.issued;
 	a.action = req->in.f[FIELD_ACTION].set ?
 	    dom_action_parse(req->in.f[FIELD_ACTION].val) : ACT__MAX;
 	a.reason = req->in.f[FIELD_REASON].set ?
@@ -1421,10 +1531,11 @@ h_agent_act(struct req *req)
 
 	memset(&h, 0, sizeof(h));
 	h.now = rp_now_ms();
-	if (snprintf(h.key, sizeof(h.key), "form:%s", pf->val) !=
-	    (int)(5 + RP_ID_LEN)) {
+	h.pass = p.pass;
+	k = snprintf(h.key, sizeof(h.key), "hotline:%s", pf->val);
+	if (k < 0 || (size_t)k >= sizeof(h.key)) {
 		e = rp_fail(&req->err, RP_ERR_BAD_INPUT, "bad_form_id",
-		    "The form is damaged; check the passphrase again.");
+		    "The form is damaged; verify the caller again.");
 		goto out;
 	}
 	if ((e = hs_fingerprint(w.id, c.id, scope, a.action, a.reason, cref,
@@ -1454,18 +1565,23 @@ h_agent_act(struct req *req)
 	n.now = h.now;
 	n.in_tx = hs_idem_add;
 	n.in_tx_arg = &h;
+#ifdef RP_UNITTEST
+	if (hs_test_before_create != NULL)
+		hs_test_before_create(req);
+#endif
 	memset(&req->err, 0, sizeof(req->err));
 	if ((e = lc_create(req->db, &req->cfg->policy, &n, &res,
 	    &req->err)) != RP_OK) {
-		if (h.dup) {
-			memset(&req->err, 0, sizeof(req->err));
-			if ((e = hs_idem_get(req, &h, public_id, &same)) ==
-			    RP_OK)
-				goto again;
-			if (e == RP_ERR_NOT_FOUND)	/* it was there */
-				e = RP_ERR_INTERNAL;
-			goto out;
-		}
+		/*
+		 * The same form sent twice at once: the twin may have made
+		 * the request first, so this one was refused (the form's
+		 * key, or the open request on the certificate).  Then this
+		 * one answers as the twin did.
+		 */
+		why = req->err;
+		if (hs_idem_get(req, &h, public_id, &same) == RP_OK)
+			goto again;
+		req->err = why;
 		if (res.code != POL_ALLOW &&
 		    (msg = hs_policy_text(res.code)) != NULL)
 			(void)snprintf(req->err.msg, sizeof(req->err.msg),
@@ -1481,8 +1597,8 @@ h_agent_act(struct req *req)
 again:
 	if (!same) {
 		e = rp_fail(&req->err, RP_ERR_CONFLICT, "form_used",
-		    "This form was already used for another request. Check "
-		    "the passphrase again to start a new one.");
+		    "This form was already used for another request: verify "
+		    "the caller again to start a new one.");
 		goto out;
 	}
 	e = hs_redirect(req, "/agent/requests/", public_id);
@@ -1579,9 +1695,33 @@ out:
 }
 
 /*
+ * Audits step action (agent.request_view, officer.view) of staff member
+ * w on request r: subject "request:<public id>", details its state.
+ */
+static enum rp_err
+hs_audit_request(struct req *req, const struct staff_who *w,
+    const char *action, const struct request *r)
+{
+	char		 subject[16 + RP_ID_LEN];
+	json_t		*d;
+	enum rp_err	 e;
+	int		 n;
+
+	n = snprintf(subject, sizeof(subject), "request:%s", r->public_id);
+	if (n < 0 || (size_t)n >= sizeof(subject))
+		return RP_ERR_INTERNAL;
+	if ((d = json_pack("{s:s}", "state", dom_state_name(r->state))) ==
+	    NULL)
+		return RP_ERR_NOMEM;
+	e = hs_audit(req, w, action, subject, d);
+	json_decref(d);
+	return e;
+}
+
+/*
  * GET /agent/requests/{id}: the request's live state, its due time and
  * whether it is overdue; the page refreshes itself while the request is
- * open.
+ * open.  Each view is audited as agent.request_view.
  */
 enum rp_err
 h_agent_request(struct req *req)
@@ -1596,6 +1736,9 @@ h_agent_request(struct req *req)
 		return e;
 	if ((e = hs_request_load(req, &r, &o, &certs)) != RP_OK)
 		return e;
+	if ((e = hs_audit_request(req, &w, "agent.request_view", &r)) !=
+	    RP_OK)
+		goto out;
 	if ((ctx = hs_ctx(req, &w, "Hotline request", 0, &e)) == NULL)
 		goto out;
 	if ((e = hs_set(o, "certs", certs)) != RP_OK) {
@@ -1620,8 +1763,9 @@ out:
 
 /*
  * GET /officer/?state=: requests in state (every open one when absent),
- * overdue ones first, then by received time, with the CA's last error
- * of each.
+ * overdue ones first, then open ones oldest first and closed ones
+ * newest first, at most HS_QUEUE_MAX, with the CA's last error of each;
+ * audited as officer.queue.
  */
 enum rp_err
 h_officer(struct req *req)
@@ -1639,13 +1783,15 @@ h_officer(struct req *req)
 	struct staff_who	 w;
 	struct dbq		 q;
 	json_t			*ctx = NULL, *rows = NULL, *states = NULL, *v;
+	json_t			*d = NULL;
+	char			 subject[80];
 	enum req_state		 st = RS__MAX;
 	int64_t			 now = rp_now_ms(), overdue;
 	json_int_t		 noverdue = 0;
 	unsigned int		 dm = req->cfg->policy.due_minutes;
 	size_t			 i;
 	enum rp_err		 e;
-	int			 done, more = 0;
+	int			 done, more = 0, n;
 
 	if ((e = hs_auth(req, ROLE_OFFICER, &w, &done)) != RP_OK || done)
 		return e;
@@ -1712,6 +1858,19 @@ h_officer(struct req *req)
 		(void)rp_fail(&req->err, e, "db", "cannot read the queue");
 		goto out;
 	}
+	n = snprintf(subject, sizeof(subject), "staff:%s", w.sha256);
+	if (n < 0 || (size_t)n >= sizeof(subject)) {
+		e = RP_ERR_INTERNAL;
+		goto out;
+	}
+	if ((d = json_pack("{s:s?, s:I, s:b}", "state", st == RS__MAX ?
+	    NULL : dom_state_name(st), "rows",
+	    (json_int_t)json_array_size(rows), "more", more)) == NULL) {
+		e = RP_ERR_NOMEM;
+		goto out;
+	}
+	if ((e = hs_audit(req, &w, "officer.queue", subject, d)) != RP_OK)
+		goto out;
 	if ((e = hs_set(ctx, "have_rows",
 	    json_boolean(json_array_size(rows) > 0))) != RP_OK ||
 	    (e = hs_set(ctx, "row_count",
@@ -1733,6 +1892,7 @@ h_officer(struct req *req)
 		goto out;
 	e = resp_html(req, 200, TMPL_OFFICER, ctx);
 out:
+	json_decref(d);
 	json_decref(states);
 	json_decref(rows);
 	json_decref(ctx);
@@ -1790,9 +1950,183 @@ hs_outbox(struct req *req, json_t *ctx, const struct request *r,
 }
 
 /*
+ * Runs q (started and bound: a DB_STAFF_TRAIL_* statement) and adds its
+ * rows to t.  Returns RP_OK, RP_ERR_NOMEM, or the statement's error.
+ */
+static enum rp_err
+hs_trail_read(struct dbq *q, struct hs_trail *t)
+{
+	struct audit_entry	 ae;
+
+	while (dbq_step(q)) {
+		memset(&ae, 0, sizeof(ae));
+		ae.seq = dbq_col_int(q, 0);
+		ae.at = dbq_col_int(q, 1);
+		ae.actor = dbq_col_text(q, 2);
+		ae.action = dbq_col_text(q, 3);
+		ae.subject = dbq_col_text(q, 4);
+		ae.details = dbq_col_text(q, 5);
+		if (ae.actor == NULL || ae.action == NULL ||
+		    ae.subject == NULL || ae.details == NULL) {
+			q->err = RP_ERR_INTERNAL;
+			break;
+		}
+		if (hs_trail_row(t, &ae) != 0) {
+			q->err = RP_ERR_NOMEM;
+			break;
+		}
+	}
+	return dbq_end(q);
+}
+
+/* qsort() order of trail rows: by seq. */
+static int
+hs_seq_cmp(const void *a, const void *b)
+{
+	json_int_t	 x, y;
+
+	x = json_integer_value(json_object_get(*(json_t *const *)a, "seq"));
+	y = json_integer_value(json_object_get(*(json_t *const *)b, "seq"));
+	return (x > y) - (x < y);
+}
+
+/*
+ * Replaces the rows of t with the same rows in the order of the log
+ * (by seq), each entry once.  Returns RP_OK or RP_ERR_NOMEM (t->rows
+ * unchanged then).
+ */
+static enum rp_err
+hs_trail_sort(struct hs_trail *t)
+{
+	json_t		**v = NULL, *sorted = NULL;
+	size_t		  i, n = json_array_size(t->rows);
+	enum rp_err	  e = RP_ERR_NOMEM;
+
+	if ((sorted = json_array()) == NULL)
+		return RP_ERR_NOMEM;
+	if (n > 0 && (v = calloc(n, sizeof(*v))) == NULL)
+		goto out;
+	for (i = 0; i < n; i++)
+		v[i] = json_array_get(t->rows, i);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), hs_seq_cmp);
+	for (i = 0; i < n; i++)
+		if ((i == 0 || hs_seq_cmp(&v[i - 1], &v[i]) != 0) &&
+		    json_array_append(sorted, v[i]) != 0)
+			goto out;
+	json_decref(t->rows);
+	t->rows = sorted;
+	sorted = NULL;
+	e = RP_OK;
+out:
+	free(v);
+	json_decref(sorted);
+	return e;
+}
+
+/*
+ * Sets "trail" and "have_trail" of ctx to the officer's audit trail of
+ * request r, in the order of the log: its own entries (the newest
+ * HS_TRAIL_MAX, and apart from them the newest HS_VIEWS_MAX views, so
+ * that a page left open cannot push the rest out); for each of its
+ * certificates (certs: objects with serial and issuer) what the request
+ * did to it (certificate.status, certificate.unchanged naming the
+ * request and the issuer, at most HS_CERT_TRAIL_MAX) and the last
+ * HS_CHECKS_MAX passphrase checks (agent.verify, passphrase.*) up to the
+ * request's receipt; and those of its token (label token, "" for none).
+ * Returns RP_OK or an error (req->err filled for the database's).
+ */
+UNITTEST enum rp_err
+hs_request_trail(struct req *req, json_t *ctx, const struct request *r,
+    const json_t *certs, const char *token)
+{
+	struct hs_trail	 t;
+	struct dbq	 q;
+	const json_t	*c;
+	const char	*serial, *issuer;
+	char		 subject[16 + RP_LABEL_MAX];
+	size_t		 i;
+	enum rp_err	 e;
+	int		 n, views;
+
+	memset(&t, 0, sizeof(t));
+	if ((t.rows = json_array()) == NULL)
+		return RP_ERR_NOMEM;
+	n = snprintf(subject, sizeof(subject), "request:%s", r->public_id);
+	if (n < 0 || (size_t)n >= sizeof(subject)) {
+		e = RP_ERR_INTERNAL;
+		goto out;
+	}
+	for (views = 0; views < 2; views++) {
+		dbq_start(&q, req->db, DB_STAFF_TRAIL_OF);
+		dbq_text(&q, subject);
+		dbq_int(&q, views);
+		dbq_int(&q, views ? HS_VIEWS_MAX : HS_TRAIL_MAX);
+		if ((e = hs_trail_read(&q, &t)) != RP_OK)
+			goto dberr;
+	}
+	json_array_foreach(certs, i, c) {
+		serial = json_string_value(json_object_get(c, "serial"));
+		issuer = json_string_value(json_object_get(c, "issuer"));
+		if (serial == NULL || issuer == NULL) {
+			e = RP_ERR_INTERNAL;
+			goto out;
+		}
+		n = snprintf(subject, sizeof(subject), "certificate:%s",
+		    serial);
+		if (n < 0 || (size_t)n >= sizeof(subject)) {
+			e = RP_ERR_INTERNAL;
+			goto out;
+		}
+		t.issuer = issuer;
+		dbq_start(&q, req->db, DB_STAFF_TRAIL_CERT);
+		dbq_text(&q, subject);
+		dbq_text(&q, r->public_id);
+		dbq_text(&q, issuer);
+		dbq_int(&q, HS_CERT_TRAIL_MAX);
+		if ((e = hs_trail_read(&q, &t)) != RP_OK)
+			goto dberr;
+		dbq_start(&q, req->db, DB_STAFF_TRAIL_CHECKS);
+		dbq_text(&q, subject);
+		dbq_int(&q, r->received_at);
+		dbq_int(&q, HS_CHECKS_MAX);
+		if ((e = hs_trail_read(&q, &t)) != RP_OK)
+			goto dberr;
+	}
+	t.issuer = NULL;
+	if (token != NULL && token[0] != '\0') {
+		n = snprintf(subject, sizeof(subject), "token:%s", token);
+		if (n < 0 || (size_t)n >= sizeof(subject)) {
+			e = RP_ERR_INTERNAL;
+			goto out;
+		}
+		dbq_start(&q, req->db, DB_STAFF_TRAIL_CHECKS);
+		dbq_text(&q, subject);
+		dbq_int(&q, r->received_at);
+		dbq_int(&q, HS_CHECKS_MAX);
+		if ((e = hs_trail_read(&q, &t)) != RP_OK)
+			goto dberr;
+	}
+	if ((e = hs_trail_sort(&t)) != RP_OK ||
+	    (e = hs_set(ctx, "have_trail",
+	    json_boolean(json_array_size(t.rows) > 0))) != RP_OK)
+		goto out;
+	e = hs_set(ctx, "trail", t.rows);
+	t.rows = NULL;
+	goto out;
+dberr:
+	if (e != RP_ERR_NOMEM)
+		(void)rp_fail(&req->err, e, "db", "cannot read the audit log");
+out:
+	json_decref(t.rows);
+	return e;
+}
+
+/*
  * GET /officer/requests/{id}: one request with its certificates, its
- * delivery to the CA, its whole audit trail, and the retry (failed) and
- * reject (failed or awaiting signatures) forms.
+ * delivery to the CA, its whole audit trail (hs_request_trail()), and
+ * the retry (failed) and reject (failed or awaiting signatures) forms;
+ * audited as officer.view.
  */
 enum rp_err
 h_officer_request(struct req *req)
@@ -1800,23 +2134,20 @@ h_officer_request(struct req *req)
 	struct staff_who	 w;
 	struct request		 r;
 	json_t			*ctx = NULL, *o = NULL, *certs = NULL;
-	char			 subject[16 + RP_ID_LEN];
 	enum rp_err		 e;
-	int			 done, n;
+	int			 done;
 
 	if ((e = hs_auth(req, ROLE_OFFICER, &w, &done)) != RP_OK || done)
 		return e;
 	if ((e = hs_request_load(req, &r, &o, &certs)) != RP_OK)
 		return e;
+	if ((e = hs_audit_request(req, &w, "officer.view", &r)) != RP_OK)
+		goto out;
 	if ((ctx = hs_ctx(req, &w, "Request", 1, &e)) == NULL)
 		goto out;
-	n = snprintf(subject, sizeof(subject), "request:%s", r.public_id);
-	if (n < 0 || (size_t)n >= sizeof(subject)) {
-		e = RP_ERR_INTERNAL;
-		goto out;
-	}
 	if ((e = hs_outbox(req, ctx, &r, certs)) != RP_OK ||
-	    (e = hs_trail(req, ctx, "trail", subject, NULL)) != RP_OK ||
+	    (e = hs_request_trail(req, ctx, &r, certs,
+	    json_string_value(json_object_get(o, "token")))) != RP_OK ||
 	    (e = hs_set(ctx, "can_retry",
 	    json_boolean(lc_legal(r.state, RS_QUEUED) &&
 	    r.state != RS_AWAITING_APPROVAL))) != RP_OK ||

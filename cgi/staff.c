@@ -9,16 +9,20 @@
  * parse as one certificate, and its SHA-256 must name an active account
  * holding the role the page needs.  Every refusal is audited.
  *
- * The "verified" token of the hotline console has the shape of a CSRF
+ * The "verified" token of the hotline console is shaped like a CSRF
  * token (csrf.c), with its own domain label:
  *
- *	token = b64url(issued_at || HMAC-SHA256(secret,
+ *	token = b64url(issued_at || pass || HMAC-SHA256(secret,
  *	    "revportal-verified\0" || staff id || scope || target ||
- *	    issued_at))
+ *	    pass || form_id || issued_at))
  *
- * with staff id, target (a row id) and issued_at (seconds) as 8 bytes
- * big-endian and scope as one byte, so a token is 40 bytes or 54
- * characters and binds the agent, the scope and the target.
+ * with staff id, target (a row id), pass (the passphrases.id that
+ * matched) and issued_at (seconds) as 8 bytes big-endian, scope as one
+ * byte and form_id as its RP_ID_LEN characters, so a token is 48 bytes
+ * or 64 characters.  It binds the agent, the scope, the target, the
+ * passphrase that was checked (re-read at act time: a lock since then
+ * refuses) and the one action form it was issued with, whose
+ * idempotency record then makes one check good for one request.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,8 +35,10 @@
 #include "extern.h"
 
 #define STAFF_TS_LEN	8u			/* issued_at, big-endian */
+#define STAFF_PASS_LEN	8u			/* passphrases.id */
 #define STAFF_MAC_LEN	32u			/* HMAC-SHA256 */
-#define STAFF_RAW_LEN	(STAFF_TS_LEN + STAFF_MAC_LEN)
+#define STAFF_RAW_LEN	(STAFF_TS_LEN + STAFF_PASS_LEN + \
+			    STAFF_MAC_LEN)		/* 48 bytes */
 #define STAFF_SKEW	60			/* seconds a clock may lead */
 /* The longest escaped PEM read: every byte of RP_PEM_MAX as %XX. */
 #define STAFF_ESCAPED_MAX (3u * RP_PEM_MAX)
@@ -162,6 +168,45 @@ out:
 }
 
 /*
+ * Writes the audit actor of staff account id named name, "staff:<name>#
+ * <id>", into out (outsz bytes): the account id keeps two accounts with
+ * one display name apart.  A name too long for out is cut short at a
+ * UTF-8 character boundary; the id is never cut.  Returns 0, or -1 (out
+ * empty when outsz allows) when not even the id fits or id is not
+ * positive.
+ */
+UNITTEST int
+staff_actor(const char *name, int64_t id, char *out, size_t outsz)
+{
+	char	 tail[24];
+	size_t	 len, room;
+	int	 n;
+
+	if (outsz > 0)
+		out[0] = '\0';
+	if (id <= 0)
+		return -1;
+	n = snprintf(tail, sizeof(tail), "#%lld", (long long)id);
+	if (n < 0 || (size_t)n >= sizeof(tail))
+		return -1;
+	/* "staff:" with its NUL counted, then the tail. */
+	if (outsz < sizeof("staff:") + (size_t)n)
+		return -1;
+	room = outsz - sizeof("staff:") - (size_t)n;
+	if ((len = strlen(name)) > room) {
+		len = room;
+		while (len > 0 && ((unsigned char)name[len] & 0xc0) == 0x80)
+			len--;
+	}
+	n = snprintf(out, outsz, "staff:%.*s%s", (int)len, name, tail);
+	if (n < 0 || (size_t)n >= outsz) {
+		out[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Maps the request's verified client certificate to an active staff
  * account holding every bit of role, and fills w.  Returns RP_OK;
  * RP_ERR_FORBIDDEN (req->err filled, staff.denied audited) for no
@@ -179,7 +224,6 @@ staff_auth(struct req *req, unsigned int role, struct staff_who *w)
 	int64_t			 id = 0, active = 0;
 	unsigned int		 have;
 	enum rp_err		 e;
-	int			 n;
 
 	memset(w, 0, sizeof(*w));
 	sha[0] = name[0] = roles[0] = '\0';
@@ -228,8 +272,7 @@ staff_auth(struct req *req, unsigned int role, struct staff_who *w)
 	w->roles = have;
 	memcpy(w->name, name, sizeof(w->name));
 	memcpy(w->sha256, sha, sizeof(w->sha256));
-	n = snprintf(w->actor, sizeof(w->actor), "staff:%s", name);
-	if (n < 0 || (size_t)n >= sizeof(w->actor)) {
+	if (staff_actor(name, id, w->actor, sizeof(w->actor)) == -1) {
 		memset(w, 0, sizeof(*w));
 		return rp_fail(&req->err, RP_ERR_INTERNAL, "internal",
 		    "staff actor name");
@@ -250,35 +293,71 @@ staff_be64(unsigned char *out, uint64_t v)
 }
 
 /*
- * Computes the MAC of a verified token for staff, scope, target and the
- * 8-byte issued_at ts into mac.  Returns RP_OK or RP_ERR_INTERNAL.
+ * Returns the 8 big-endian bytes at in as a number.
+ */
+static uint64_t
+staff_get64(const unsigned char *in)
+{
+	uint64_t	 v = 0;
+	size_t		 i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | in[i];
+	return v;
+}
+
+/*
+ * Returns 1 when p names a proof a token can be made for or checked
+ * against: an agent, a scope, a target and a form id of exactly
+ * RP_ID_LEN characters.  Says nothing about pass and issued.
+ */
+static int
+staff_proof_ok(const struct staff_proof *p)
+{
+	return p != NULL && p->staff > 0 && p->target > 0 &&
+	    (unsigned int)p->scope < STAFF_SCOPE__MAX && p->form_id != NULL &&
+	    strnlen(p->form_id, RP_ID_LEN + 1) == RP_ID_LEN;
+}
+
+/*
+ * Computes the MAC of a verified token for p (staff, scope, target,
+ * form_id) with the 8-byte passphrase id pass and the 8-byte issued_at
+ * ts into mac.  Returns RP_OK or RP_ERR_INTERNAL.
  */
 static enum rp_err
-staff_mac(const unsigned char *secret, int64_t staff, enum staff_scope scope,
-    int64_t target, const unsigned char ts[STAFF_TS_LEN],
-    unsigned char mac[STAFF_MAC_LEN])
+staff_mac(const unsigned char *secret, const struct staff_proof *p,
+    const unsigned char pass[STAFF_PASS_LEN],
+    const unsigned char ts[STAFF_TS_LEN], unsigned char mac[STAFF_MAC_LEN])
 {
-	unsigned char	 msg[STAFF_LABEL_LEN + 8 + 1 + 8 + STAFF_TS_LEN];
+	unsigned char	 msg[STAFF_LABEL_LEN + 8 + 1 + 8 + STAFF_PASS_LEN +
+			     RP_ID_LEN + STAFF_TS_LEN];
 	unsigned int	 maclen = 0;
 	size_t		 o = 0;
+	enum rp_err	 e = RP_OK;
 
 	memcpy(msg, staff_label, STAFF_LABEL_LEN);
 	o += STAFF_LABEL_LEN;
-	staff_be64(msg + o, (uint64_t)staff);
+	staff_be64(msg + o, (uint64_t)p->staff);
 	o += 8;
-	msg[o++] = (unsigned char)scope;
-	staff_be64(msg + o, (uint64_t)target);
+	msg[o++] = (unsigned char)p->scope;
+	staff_be64(msg + o, (uint64_t)p->target);
 	o += 8;
+	memcpy(msg + o, pass, STAFF_PASS_LEN);
+	o += STAFF_PASS_LEN;
+	memcpy(msg + o, p->form_id, RP_ID_LEN);
+	o += RP_ID_LEN;
 	memcpy(msg + o, ts, STAFF_TS_LEN);
 	if (HMAC(EVP_sha256(), secret, RP_SECRET_LEN, msg, sizeof(msg),
 	    mac, &maclen) == NULL || maclen != STAFF_MAC_LEN)
-		return RP_ERR_INTERNAL;
-	return RP_OK;
+		e = RP_ERR_INTERNAL;
+	OPENSSL_cleanse(msg, sizeof(msg));
+	return e;
 }
 
 /*
  * Writes the unpadded base64url form of the STAFF_RAW_LEN bytes at in
- * into out (STAFF_VERIFIED_LEN characters and a NUL).
+ * into out (STAFF_VERIFIED_LEN characters and a NUL).  48 bytes are
+ * sixteen groups of three: no padding, no unused bits.
  */
 static void
 staff_b64_encode(const unsigned char in[STAFF_RAW_LEN],
@@ -287,7 +366,6 @@ staff_b64_encode(const unsigned char in[STAFF_RAW_LEN],
 	size_t		 i, o = 0;
 	uint32_t	 v;
 
-	/* 40 bytes: thirteen groups of three, then one byte. */
 	for (i = 0; i + 3 <= STAFF_RAW_LEN; i += 3) {
 		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
 		    in[i + 2];
@@ -296,9 +374,6 @@ staff_b64_encode(const unsigned char in[STAFF_RAW_LEN],
 		out[o++] = staff_b64[v >> 6 & 0x3f];
 		out[o++] = staff_b64[v & 0x3f];
 	}
-	v = (uint32_t)in[i] << 16;
-	out[o++] = staff_b64[v >> 18 & 0x3f];
-	out[o++] = staff_b64[v >> 12 & 0x3f];
 	out[o] = '\0';
 }
 
@@ -315,8 +390,7 @@ staff_b64_val(unsigned char c)
 
 /*
  * Decodes the STAFF_VERIFIED_LEN characters at in into out.  Any other
- * character, and unused low bits that are not zero (a second spelling
- * of the same bytes), make it fail.  Returns 1, or 0 on failure.
+ * character makes it fail.  Returns 1, or 0 on failure.
  */
 static int
 staff_b64_decode(const char *in, unsigned char out[STAFF_RAW_LEN])
@@ -336,25 +410,19 @@ staff_b64_decode(const char *in, unsigned char out[STAFF_RAW_LEN])
 			v = 0;
 		}
 	}
-	/* Two characters remain: twelve bits, the low four unused. */
-	if (v & 0x0f)
-		return 0;
-	out[o++] = v >> 4 & 0xff;
 	return o == STAFF_RAW_LEN;
 }
 
 /*
- * Writes the verified token of agent staff (staff.id) for scope and
- * target (a certificates.id for STAFF_SCOPE_CERT, a tokens.id for
- * STAFF_SCOPE_TOKEN), issued at now (seconds), into out (outsz bytes,
- * at least STAFF_VERIFIED_LEN + 1).  Returns RP_OK; RP_ERR_NOMEM when
- * out is too small; RP_ERR_INTERNAL for a bad argument or a crypto
- * failure.  On failure out is empty when outsz allows.
+ * Writes the verified token of proof p (agent, scope, target, form id,
+ * the passphrase row that matched, issued at p->issued seconds) into out
+ * (outsz bytes, at least STAFF_VERIFIED_LEN + 1).  Returns RP_OK;
+ * RP_ERR_NOMEM when out is too small; RP_ERR_INTERNAL for a bad proof or
+ * a crypto failure.  On failure out is empty when outsz allows.
  */
 enum rp_err
-staff_verified_make(const unsigned char *secret, int64_t staff,
-    enum staff_scope scope, int64_t target, int64_t now, char *out,
-    size_t outsz)
+staff_verified_make(const unsigned char *secret, const struct staff_proof *p,
+    char *out, size_t outsz)
 {
 	unsigned char	 raw[STAFF_RAW_LEN];
 	enum rp_err	 e;
@@ -363,49 +431,53 @@ staff_verified_make(const unsigned char *secret, int64_t staff,
 		out[0] = '\0';
 	if (out == NULL || outsz <= STAFF_VERIFIED_LEN)
 		return RP_ERR_NOMEM;
-	if (secret == NULL || staff <= 0 || target <= 0 || now < 0 ||
-	    (unsigned int)scope >= STAFF_SCOPE__MAX)
+	if (secret == NULL || !staff_proof_ok(p) || p->pass <= 0 ||
+	    p->issued < 0)
 		return RP_ERR_INTERNAL;
-	staff_be64(raw, (uint64_t)now);
-	if ((e = staff_mac(secret, staff, scope, target, raw,
-	    raw + STAFF_TS_LEN)) == RP_OK)
+	staff_be64(raw, (uint64_t)p->issued);
+	staff_be64(raw + STAFF_TS_LEN, (uint64_t)p->pass);
+	if ((e = staff_mac(secret, p, raw + STAFF_TS_LEN, raw,
+	    raw + STAFF_TS_LEN + STAFF_PASS_LEN)) == RP_OK)
 		staff_b64_encode(raw, out);
 	OPENSSL_cleanse(raw, sizeof(raw));
 	return e;
 }
 
 /*
- * Checks a verified token against agent staff, scope and target at now
- * (seconds).  Returns RP_OK only when the token is the canonical
- * spelling of 40 bytes, its MAC matches (compared in constant time), and
- * it was issued at most STAFF_SKEW seconds after now and at most
- * STAFF_VERIFIED_TTL seconds before; then *issued (when not NULL) is
- * when.  Everything else, a NULL secret included, is RP_ERR_FORBIDDEN.
+ * Checks a verified token against the agent, scope, target and form id
+ * of p at now (seconds).  Returns RP_OK only when the token is 64
+ * base64url characters, its MAC matches (compared in constant time), it
+ * names a passphrase row, and it was issued at most STAFF_SKEW seconds
+ * after now and at most STAFF_VERIFIED_TTL seconds before; then p->pass
+ * and p->issued are the token's.  Everything else, a NULL secret or a
+ * form id that is not RP_ID_LEN characters included, is
+ * RP_ERR_FORBIDDEN with p->pass and p->issued 0.
  */
 enum rp_err
-staff_verified_check(const unsigned char *secret, int64_t staff,
-    enum staff_scope scope, int64_t target, const char *token, int64_t now,
-    int64_t *issued)
+staff_verified_check(const unsigned char *secret, struct staff_proof *p,
+    const char *token, int64_t now)
 {
 	unsigned char	 raw[STAFF_RAW_LEN], mac[STAFF_MAC_LEN];
-	uint64_t	 t = 0;
-	size_t		 i;
+	uint64_t	 t, pass;
 	enum rp_err	 e = RP_ERR_FORBIDDEN;
 
-	if (issued != NULL)
-		*issued = 0;
-	if (secret == NULL || token == NULL || staff <= 0 || target <= 0 ||
-	    (unsigned int)scope >= STAFF_SCOPE__MAX)
+	if (p == NULL)
+		return RP_ERR_FORBIDDEN;
+	p->pass = p->issued = 0;
+	if (secret == NULL || token == NULL || !staff_proof_ok(p))
 		return RP_ERR_FORBIDDEN;
 	if (strnlen(token, STAFF_VERIFIED_LEN + 1) != STAFF_VERIFIED_LEN ||
 	    !staff_b64_decode(token, raw))
 		return RP_ERR_FORBIDDEN;
-	if (staff_mac(secret, staff, scope, target, raw, mac) != RP_OK)
+	if (staff_mac(secret, p, raw + STAFF_TS_LEN, raw, mac) != RP_OK)
 		goto out;
-	if (!rp_ct_equal(mac, raw + STAFF_TS_LEN, STAFF_MAC_LEN))
+	if (!rp_ct_equal(mac, raw + STAFF_TS_LEN + STAFF_PASS_LEN,
+	    STAFF_MAC_LEN))
 		goto out;
-	for (i = 0; i < STAFF_TS_LEN; i++)
-		t = t << 8 | raw[i];
+	t = staff_get64(raw);
+	pass = staff_get64(raw + STAFF_TS_LEN);
+	if (pass == 0 || pass > (uint64_t)INT64_MAX)
+		goto out;
 	/* As in csrf_check(): compare signed, subtract unsigned. */
 	if (t > (uint64_t)INT64_MAX || now < 0)
 		goto out;
@@ -414,8 +486,8 @@ staff_verified_check(const unsigned char *secret, int64_t staff,
 			goto out;
 	} else if ((uint64_t)now - t > STAFF_VERIFIED_TTL)
 		goto out;
-	if (issued != NULL)
-		*issued = (int64_t)t;
+	p->pass = (int64_t)pass;
+	p->issued = (int64_t)t;
 	e = RP_OK;
 out:
 	OPENSSL_cleanse(mac, sizeof(mac));

@@ -145,11 +145,15 @@ leaf qca leaf tls "/CN=www.example.si$org" 0x1005 365 || made=0
 leaf qca leaf fail1 "/CN=Franc Fail/serialNumber=PNOSI-1020/C=SI" 0x1020 1826 || made=0
 leaf qca leaf fail2 "/CN=Frida Fail/serialNumber=PNOSI-1021/C=SI" 0x1021 1826 || made=0
 leaf qca leaf pct "/CN=Percy 100%_!/serialNumber=PNOSI-1030/C=SI" 0x1030 1826 || made=0
+# Its serial is also a part of the organisation's VATSI-12345678.
+leaf qca leaf numbers "/CN=Zala Serial/serialNumber=PNOSI-1040/C=SI" 0x12345678 1826 || made=0
 leaf staffca client agent "/CN=Agent Ana/O=Test TSP/C=SI" 0x2001 365 || made=0
 leaf staffca client agent2 "/CN=Agent Bine/O=Test TSP/C=SI" 0x2002 365 || made=0
 leaf staffca client officer "/CN=Officer Bor/O=Test TSP/C=SI" 0x2003 365 || made=0
 leaf staffca client disabled "/CN=Agent Dis/O=Test TSP/C=SI" 0x2004 365 || made=0
 leaf staffca client stranger "/CN=Stranger/O=Test TSP/C=SI" 0x2005 365 || made=0
+# A second account with the first agent's display name.
+leaf staffca client agent3 "/CN=Agent Ana/O=Test TSP/C=SI" 0x2006 365 || made=0
 # The agent's very subject, from a CA nginx does not trust.
 leaf otherca client forged "/CN=Agent Ana/O=Test TSP/C=SI" 0x2001 365 || made=0
 check "openssl made the test certificates" test "$made" = 1
@@ -183,10 +187,12 @@ adm import-cert "$pki/tls.pem" --type tls --passphrase-file "$work/pass.tls" || 
 adm import-cert "$pki/fail1.pem" --type personal --passphrase-file "$work/pass.fail" || imported=0
 adm import-cert "$pki/fail2.pem" --type personal --passphrase-file "$work/pass.fail" || imported=0
 adm import-cert "$pki/pct.pem" --type personal || imported=0
+adm import-cert "$pki/numbers.pem" --type personal || imported=0
 adm add-staff "$pki/agent.pem" --role agent || imported=0
 adm add-staff "$pki/agent2.pem" --role agent || imported=0
 adm add-staff "$pki/officer.pem" --role officer || imported=0
 adm add-staff "$pki/disabled.pem" --role agent || imported=0
+adm add-staff "$pki/agent3.pem" --role agent || imported=0
 dis_sha=$(openssl x509 -in "$pki/disabled.pem" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr 'A-F' 'a-f')
 adm disable-staff "$dis_sha" || imported=0
 check "revportal-admin filled the registry and the staff accounts" test "$imported" = 1
@@ -199,9 +205,17 @@ ID_HAL=$(certid 1011)
 ID_TLS=$(certid 1005)
 ID_FAIL1=$(certid 1020)
 ID_FAIL2=$(certid 1021)
-AGENT_ID=$(sql "SELECT id FROM staff WHERE name = 'Agent Ana'")
+ID_NUM=$(certid 12345678)
+AGENT_ID=$(sql "SELECT min(id) FROM staff WHERE name = 'Agent Ana'")
+AGENT3_ID=$(sql "SELECT max(id) FROM staff WHERE name = 'Agent Ana'")
+OFFICER_ID=$(sql "SELECT id FROM staff WHERE name = 'Officer Bor'")
+# The audit actors: the display name and the account id.
+ANA="staff:Agent Ana#$AGENT_ID"
+BOR="staff:Officer Bor#$OFFICER_ID"
+check "two accounts share the display name Agent Ana" bash -c "[ -n '$AGENT_ID' ] && [ -n '$AGENT3_ID' ] && [ '$AGENT_ID' != '$AGENT3_ID' ]"
 
-ini=$'[policy.passphrase]\nmax_failures = 3\n[log]\nlevel = debug\n'
+# The agents' own rate limit is tested last, on a stack of its own.
+ini=$'[policy.passphrase]\nmax_failures = 3\n[ratelimit]\npassphrase_attempts = 1000\n[log]\nlevel = debug\n'
 listen="127.0.0.1:$(stack_free_port)"
 export STACK_STAFF_CA=$pki/staffca.pem
 if ! stack_start "$stack" "$BIN" "$listen" "$WORKERS" "$ini"; then
@@ -219,9 +233,10 @@ as none "$(url /agent/)"
 check "no client certificate: /agent/ refused" is 403
 as none "$(url /officer/)"
 check "no client certificate: /officer/ refused" is 403
+denied_before=$(sql "SELECT count(*) FROM audit WHERE action = 'staff.denied'")
 as forged "$(url /agent/)"
-check "a certificate of another CA (same subject as an agent) is refused" bash -c "[ '$code' = 400 ] || [ '$code' = 403 ]"
-check "... and the portal never saw it" hasnt "Hotline console"
+check "a certificate of another CA (same subject as an agent): nginx answers 400 Bad certificate" bash -c "[ '$code' = 400 ] && grep -q 'Bad certificate' '$work/b'"
+check "... and the portal never saw it" bash -c "! grep -q 'Hotline console' '$work/b' && [ \"\$(sql \"SELECT count(*) FROM audit WHERE action = 'staff.denied'\")\" = '$denied_before' ]"
 
 as stranger "$(url /agent/)"
 check "a staff-CA certificate without an account: 403" is 403
@@ -268,20 +283,28 @@ search "%%"
 check "LIKE wildcards are matched literally (%% finds nothing)" has 'id="no-results"'
 search "_"
 check "a lone _ is too short to search" has "Type at least 2 characters"
-search "0%_"
-check "a name with % and _ is found by them" has "<code>1030</code>"
+search "%_"
+check "a literal %_ finds the one name holding it, not every row the wildcards would" bash -c "grep -q '<code>1030</code>' '$work/b' && ! grep -q '$SER_ANA' '$work/b' && ! grep -q '<code>1002</code>' '$work/b'"
+search "100%"
+check "a literal % is no wildcard (100% is not PNOSI-1001, -1002, ...)" bash -c "grep -q '<code>1030</code>' '$work/b' && ! grep -q '$SER_ANA' '$work/b' && ! grep -q '<code>1002</code>' '$work/b'"
+search "1_0"
+check "a literal _ is no wildcard (1_0 is not PNOSI-1010, -1020, ...)" has 'id="no-results"'
+search "12345678"
+check "the certificate with that very serial comes first, then the other matches" bash -c "[ \"\$(grep -o 'href=\"/agent/certificates/[0-9]*\"' '$work/b' | head -n 1)\" = 'href=\"/agent/certificates/$ID_NUM\"' ] && grep -q '<code>1002</code>' '$work/b' && grep -q '<code>1005</code>' '$work/b'"
 search "nobody at all"
 check "no match says so" has 'id="no-results"'
 search "<script>x"
 check "the search text is escaped on the page" bash -c "grep -q '&lt;script&gt;x' '$work/b' && ! grep -q '<script>x' '$work/b'"
-check "searches are audited as agent.search with the query and the agent" test "$(sql "SELECT count(*) FROM audit WHERE action = 'agent.search' AND actor = 'staff:Agent Ana' AND details LIKE '%\"q\":\"novak\"%'")" = 1
+check "searches are audited as agent.search with the query and the agent" test "$(sql "SELECT count(*) FROM audit WHERE action = 'agent.search' AND actor = '$ANA' AND details LIKE '%\"q\":\"novak\"%'")" = 1
+as agent3 -G --data-urlencode "q=novak" "$(url /agent/)"
+check "an account with the same display name is another actor" bash -c "[ '$code' = 200 ] && [ \"\$(sql \"SELECT count(*) FROM audit WHERE action = 'agent.search' AND actor = 'staff:Agent Ana#$AGENT3_ID'\")\" = 1 ] && [ \"\$(sql \"SELECT count(*) FROM audit WHERE actor = 'staff:Agent Ana'\")\" = 0 ]"
 
 # --- the certificate page ---------------------------------------------------------
 as agent "$(url /agent/certificates/$ID_ANA)"
 check "the certificate page shows the certificate" bash -c "[ '$code' = 200 ] && grep -q 'id=\"serial\">$SER_ANA<' '$work/b' && grep -q 'PNOSI-1001' '$work/b'"
 check "... with the verify form and its CSRF token" bash -c "grep -q 'action=\"/agent/verify\"' '$work/b' && [ -n \"\$(field csrf_token)\" ]"
 check "... and its audit entries (the import)" has "certificate.import"
-check "viewing is audited as agent.view" test "$(sql "SELECT count(*) FROM audit WHERE action = 'agent.view' AND actor = 'staff:Agent Ana' AND subject = 'certificate:$SER_ANA'")" = 1
+check "viewing is audited as agent.view" test "$(sql "SELECT count(*) FROM audit WHERE action = 'agent.view' AND actor = '$ANA' AND subject = 'certificate:$SER_ANA'")" = 1
 as agent "$(url /agent/certificates/$ID_CARD1)"
 check "a card certificate lists the other certificate on its token" bash -c "grep -q 'id=\"token-certs\"' '$work/b' && grep -q '<code>1008</code>' '$work/b' && grep -q 'value=\"token\"' '$work/b'"
 as agent "$(url /agent/certificates/999999)"
@@ -325,7 +348,7 @@ verify agent "$ID_ANA" "$WRONG"
 check "a wrong passphrase: 401 on the certificate page" bash -c "[ '$code' = 401 ] && grep -q 'id=\"verify-error\"' '$work/b' && grep -q 'id=\"serial\"' '$work/b'"
 check "... which shows the wrong entry" has "set, 1 wrong"
 check "... counted toward the lockout" test "$(fails_of "$ID_ANA")" = 1
-check "... audited as agent.verify failed" test "$(sql "SELECT count(*) FROM audit WHERE action = 'agent.verify' AND actor = 'staff:Agent Ana' AND details LIKE '%\"outcome\":\"failed\"%'")" = 1
+check "... audited as agent.verify failed" test "$(sql "SELECT count(*) FROM audit WHERE action = 'agent.verify' AND actor = '$ANA' AND details LIKE '%\"outcome\":\"failed\"%'")" = 1
 as agent --data "cert=$ID_ANA&passphrase=x" "$(url /agent/verify)"
 check "verify without a CSRF token: 403" is 403
 check "... not counted" test "$(fails_of "$ID_ANA")" = 1
@@ -335,7 +358,7 @@ check "... resets the count" test "$(fails_of "$ID_ANA")" = 0
 check "... the revocation reasons of the hotline are named (Fina: theft, loss, compromise)" bash -c "grep -q 'id=\"revoke-reasons\"' '$work/b' && grep -q 'value=\"superseded\"' '$work/b'"
 check "... audited as agent.verify ok" test "$(sql "SELECT count(*) FROM audit WHERE action = 'agent.verify' AND details LIKE '%\"outcome\":\"ok\"%'")" = 1
 keep
-check "the form carries a verified token and a form id" bash -c "[ \"\${#1}\" = 54 ] && [ \"\${#2}\" = 22 ]" _ "$F_VER" "$F_FORM"
+check "the form carries a verified token and a form id" bash -c "[ \"\${#1}\" = 64 ] && [ \"\${#2}\" = 22 ]" _ "$F_VER" "$F_FORM"
 check "the default policy offers suspension and revocation" bash -c "grep -q 'id=\"action-suspend\"' '$work/b' && grep -q 'id=\"action-revoke\"' '$work/b' && ! grep -q 'id=\"suspend-only\"' '$work/b'"
 check "privilegeWithdrawn is not offered at the hotline by default" hasnt 'value="privilegeWithdrawn"'
 
@@ -366,38 +389,55 @@ F_SCOPE=token
 act agent action=suspend reason=keyCompromise call_reference=CALL-7 "caller_name=Ana Novak"
 check "a certificate without a token cannot act in token scope" is 400
 F_SCOPE=certificate
-# Tokens made with the instance secret: issued 16 minutes ago (expired),
-# and for another agent.
+# Tokens made with the instance secret (mint STAFF SCOPE TARGET PASS FORM
+# ISSUED, the format of staff.c): issued 16 minutes ago (expired), ahead
+# of the clock, and for another agent.
 mint() {
-	python3 - "$stack/secret.key" "$1" "$2" "$3" "$4" <<'EOF'
+	python3 - "$stack/secret.key" "$@" <<'EOF'
 import base64, hashlib, hmac, struct, sys
 key = open(sys.argv[1], 'rb').read()
-staff, scope, target, ts = (int(x) for x in sys.argv[2:6])
-msg = b'revportal-verified\0' + struct.pack('>qBqq', staff, scope, target, ts)
+staff, scope, target, pas = (int(x) for x in sys.argv[2:6])
+form, ts = sys.argv[6].encode(), int(sys.argv[7])
+msg = (b'revportal-verified\0' + struct.pack('>qBqq', staff, scope, target, pas) +
+    form + struct.pack('>q', ts))
 mac = hmac.new(key, msg, hashlib.sha256).digest()
-print(base64.urlsafe_b64encode(struct.pack('>q', ts) + mac).decode().rstrip('='))
+print(base64.urlsafe_b64encode(struct.pack('>qq', ts, pas) + mac).decode().rstrip('='))
 EOF
 }
+PASS_ID_ANA=$(sql "SELECT id FROM passphrases WHERE certificate_id = $ID_ANA")
 now=$(date +%s)
-F_VER=$(mint "$AGENT_ID" 0 "$ID_ANA" $((now - 16 * 60)))
+F_VER=$(mint "$AGENT_ID" 0 "$ID_ANA" "$PASS_ID_ANA" "$F_FORM" $((now - 16 * 60)))
 act agent action=suspend reason=keyCompromise call_reference=CALL-7 "caller_name=Ana Novak"
 check "an expired verified token (16 minutes old): 403" is 403
-F_VER=$(mint "$AGENT_ID" 0 "$ID_ANA" $((now + 10 * 60)))
+F_VER=$(mint "$AGENT_ID" 0 "$ID_ANA" "$PASS_ID_ANA" "$F_FORM" $((now + 10 * 60)))
 act agent action=suspend reason=keyCompromise call_reference=CALL-7 "caller_name=Ana Novak"
 check "a verified token from the future: 403" is 403
-F_VER=$(mint "$((AGENT_ID + 1))" 0 "$ID_ANA" "$now")
+F_VER=$(mint "$((AGENT_ID + 1))" 0 "$ID_ANA" "$PASS_ID_ANA" "$F_FORM" "$now")
 act agent action=suspend reason=keyCompromise call_reference=CALL-7 "caller_name=Ana Novak"
 check "a verified token made for another agent: 403" is 403
 F_VER=$good_ver
 act agent2 action=suspend reason=keyCompromise call_reference=CALL-7 "caller_name=Ana Novak"
 check "another agent cannot use this agent's verification" is 403
 check "nothing was created by any of these" test "$(sql 'SELECT count(*) FROM requests')" = 0
-# A token made here with the instance secret the way the design says
-# (issued now, for this agent and certificate) is accepted: the format is
-# the one documented.
-F_VER=$(mint "$AGENT_ID" 0 "$ID_ANA" "$now")
+# A token made here with the instance secret the way staff.c says
+# (issued now, for this agent, certificate, passphrase and form) is
+# accepted: the format is the one documented.
+F_VER=$(mint "$AGENT_ID" 0 "$ID_ANA" "$PASS_ID_ANA" "$F_FORM" "$now")
 act agent action=suspend reason=keyCompromise call_reference=CALL-7 "caller_name=Ana Novak"
 check "a verified token made as documented (HMAC of the instance secret) acts" bash -c "[ '$code' = 303 ] && [ \"\$(sql \"SELECT action || '|' || call_reference FROM requests\")\" = 'suspend|CALL-7' ]"
+first=$(hdr Location)
+
+act agent action=suspend reason=keyCompromise call_reference=CALL-7 "caller_name=Ana Novak"
+check "... the same form again goes to the first request" bash -c "[ '$code' = 303 ] && [ \"\$(hdr Location)\" = '$first' ]"
+check "... and still one request" sql_is "SELECT count(*) FROM requests" 1
+
+# A lock after the check: the action is refused.
+verify agent "$ID_LOCK" "$PASS_LOCK"
+keep
+sql "UPDATE passphrases SET failures = 3, locked_at = 1 WHERE certificate_id = $ID_LOCK"
+act agent action=suspend reason=keyCompromise call_reference=CALL-9 "caller_name=Lojze Lock"
+check "a passphrase locked after the check: 423, nothing made" bash -c "[ '$code' = 423 ] && [ \"\$(sql \"SELECT count(*) FROM requests WHERE call_reference = 'CALL-9'\")\" = 0 ]"
+sql "UPDATE passphrases SET failures = 0, locked_at = NULL WHERE certificate_id = $ID_LOCK"
 
 # The token of a card: every certificate on it in one request.
 verify agent "$ID_CARD1" "$PASS_CARD" token
@@ -407,19 +447,29 @@ act agent action=suspend reason=keyCompromise call_reference=CALL-0042 "caller_n
 check "the action: 303 to the request's page" bash -c "[ '$code' = 303 ] && hdr Location | grep -q '^/agent/requests/[A-Za-z0-9_-]\{22\}$'"
 loc=$(hdr Location)
 rid=${loc##*/}
-check "the request is queued, on the hotline channel, for both certificates of the token" bash -c "[ \"\$(sql \"SELECT state || '|' || channel || '|' || requester || '|' || (SELECT count(*) FROM request_certificates WHERE request_id = requests.id) FROM requests WHERE public_id = '$rid'\")\" = 'queued|hotline|staff:Agent Ana|2' ]"
+check "the request is queued, on the hotline channel, for both certificates of the token" bash -c "[ \"\$(sql \"SELECT state || '|' || channel || '|' || requester || '|' || (SELECT count(*) FROM request_certificates WHERE request_id = requests.id) FROM requests WHERE public_id = '$rid'\")\" = 'queued|hotline|$ANA|2' ]"
 check "the call reference and the caller's name are stored" sql_is "SELECT call_reference || '|' || caller_name || '|' || staff_id FROM requests WHERE public_id = '$rid'" "CALL-0042|Cene Zupan|$AGENT_ID"
-check "lifecycle audited received with the call reference, by the agent" test "$(sql "SELECT count(*) FROM audit WHERE subject = 'request:$rid' AND action = 'request.received' AND actor = 'staff:Agent Ana' AND details LIKE '%\"call_reference\":\"CALL-0042\"%'")" = 1
+check "lifecycle audited received with the call reference, by the agent" test "$(sql "SELECT count(*) FROM audit WHERE subject = 'request:$rid' AND action = 'request.received' AND actor = '$ANA' AND details LIKE '%\"call_reference\":\"CALL-0042\"%'")" = 1
 check "the outbox has one row per certificate" sql_is "SELECT count(*) FROM outbox o JOIN requests r ON r.id = o.request_id WHERE r.public_id = '$rid'" 2
 act agent action=suspend reason=keyCompromise call_reference=CALL-0042 "caller_name=Cene Zupan" "note=Lost the card on the train."
 check "the same form sent again goes to the same request" bash -c "[ '$code' = 303 ] && [ \"\$(hdr Location)\" = '$loc' ]"
 check "... and makes no second request" sql_is "SELECT count(*) FROM requests WHERE call_reference = 'CALL-0042'" 1
 act agent action=revoke reason=keyCompromise call_reference=CALL-0042 "caller_name=Cene Zupan"
 check "the same form id with other values: 409" is 409
-check "the form's idempotency record names the request" sql_is "SELECT count(*) FROM idempotency i JOIN requests r ON r.id = i.request_id WHERE i.key = 'form:$F_FORM' AND r.public_id = '$rid'" 1
+# One passphrase check, one request: the verification is bound to its
+# form, whose record is single-use.
+used_form=$F_FORM
+F_FORM=AAAAAAAAAAAAAAAAAAAAAA
+act agent action=suspend reason=keyCompromise call_reference=CALL-0043 "caller_name=Cene Zupan"
+check "the same verification with another form id: 403, verify the caller again" bash -c "[ '$code' = 403 ] && grep -q 'verify the caller again' '$work/b'"
+F_FORM=$used_form
+check "... nothing made" sql_is "SELECT count(*) FROM requests WHERE call_reference = 'CALL-0043'" 0
+check "the form's idempotency record names the request" sql_is "SELECT count(*) FROM idempotency i JOIN requests r ON r.id = i.request_id WHERE i.key = 'hotline:$F_FORM' AND r.public_id = '$rid'" 1
+check "... under the hotline's own prefix, not the public form's" sql_is "SELECT count(*) FROM idempotency WHERE key LIKE 'form:%'" 0
 
 as agent "$(url "$loc")"
 check "the request page shows the live state" bash -c "[ '$code' = 200 ] && grep -q 'id=\"state\">queued<' '$work/b'"
+check "... the view is audited as agent.request_view" sql_is "SELECT count(*) FROM audit WHERE action = 'agent.request_view' AND subject = 'request:$rid' AND actor = '$ANA'" 1
 check "... refreshes itself without JavaScript" bash -c "grep -q '<meta http-equiv=\"refresh\" content=\"5\">' '$work/b' && ! grep -qi '<script' '$work/b'"
 check "... shows its due time and is not overdue" bash -c "grep -q '<dt>Due</dt>' '$work/b' && ! grep -q 'id=\"overdue\"' '$work/b'"
 sql "UPDATE requests SET due_at = received_at - 1 WHERE public_id = '$rid'"
@@ -445,6 +495,7 @@ check "a card's page shows the token's passphrase checks in its own trail" bash 
 # --- the officer queue ------------------------------------------------------------------
 as officer "$(url /officer/)"
 check "the officer's queue lists the open request" bash -c "[ '$code' = 200 ] && grep -q '$rid' '$work/b'"
+check "... audited as officer.queue" sql_is "SELECT count(*) FROM audit WHERE action = 'officer.queue' AND actor = '$BOR' AND details LIKE '%\"state\":null%'" 1
 check "... overdue first, marked" bash -c "grep -q 'id=\"overdue-count\"' '$work/b' && grep -q 'overdue-row' '$work/b'"
 as officer -G --data-urlencode "state=completed" "$(url /officer/)"
 check "the queue by state (completed: none yet)" bash -c "[ '$code' = 200 ] && grep -q 'id=\"queue-empty\"' '$work/b'"
@@ -461,6 +512,11 @@ mkreq() {
 f1=$(mkreq "$ID_FAIL1" CALL-F1)
 f2=$(mkreq "$ID_FAIL2" CALL-F2)
 check "two more hotline requests for the failure tests" bash -c "[ \${#1} = 22 ] && [ \${#2} = 22 ]" _ "$f1" "$f2"
+# order: the public ids on the page in $work/b, one a line.
+order() { grep -o "/officer/requests/[A-Za-z0-9_-]\{22\}" "$work/b" | sed 's|.*/||' | tr '\n' ' '; }
+export -f order
+as officer "$(url /officer/)"
+check "open requests: the overdue one first, then the oldest first" test "$(order)" = "$rid ${first##*/} $f1 $f2 "
 # What the relay does when the CA refuses for good: the request failed,
 # its outbox row dead with the CA's words.
 for r in "$f1" "$f2"; do
@@ -471,6 +527,8 @@ check "failed requests are listed with the CA's last error, escaped" bash -c "gr
 as officer "$(url "/officer/requests/$f1")"
 check "a failed request's page: retry and reject forms" bash -c "[ '$code' = 200 ] && grep -q 'id=\"retry-form\"' '$work/b' && grep -q 'id=\"reject-form\"' '$work/b'"
 check "... its delivery rows and audit trail" bash -c "grep -q 'id=\"outbox\"' '$work/b' && grep -q 'request.received' '$work/b' && grep -q 'CALL-F1' '$work/b'"
+check "... with the agent's check of its certificate's passphrase before it, not another's" bash -c "grep -q 'agent.verify' '$work/b' && grep -q 'passphrase.ok' '$work/b' && grep -q 'certificate:1020' '$work/b' && ! grep -q 'certificate:1021' '$work/b'"
+check "... the view audited as officer.view" sql_is "SELECT count(*) FROM audit WHERE action = 'officer.view' AND subject = 'request:$f1' AND actor = '$BOR'" 1
 otok=$(field csrf_token)
 as officer --data "request_id=$f1" "$(url /officer/retry)"
 check "retry without a CSRF token: 403" bash -c "[ '$code' = 403 ] && [ \"\$(sql \"SELECT state FROM requests WHERE public_id = '$f1'\")\" = failed ]"
@@ -481,7 +539,7 @@ check "an agent cannot retry" is 403
 as officer --data-urlencode "csrf_token=$otok" --data "request_id=$f1" "$(url /officer/retry)"
 check "retry: 303 to the request" bash -c "[ '$code' = 303 ] && [ \"\$(hdr Location)\" = '/officer/requests/$f1' ]"
 check "... the request is queued again, its outbox row pending" sql_is "SELECT r.state || '|' || o.state FROM requests r JOIN outbox o ON o.request_id = r.id WHERE r.public_id = '$f1'" "queued|pending"
-check "... audited by the officer" test "$(sql "SELECT count(*) FROM audit WHERE subject = 'request:$f1' AND action = 'request.queued' AND actor = 'staff:Officer Bor'")" = 1
+check "... audited by the officer" test "$(sql "SELECT count(*) FROM audit WHERE subject = 'request:$f1' AND action = 'request.queued' AND actor = '$BOR'")" = 1
 as officer --data-urlencode "csrf_token=$otok" --data "request_id=$f1" "$(url /officer/retry)"
 check "retrying a queued request: 409" is 409
 as officer --data-urlencode "csrf_token=$otok" --data "request_id=$f2" "$(url /officer/reject)"
@@ -492,17 +550,21 @@ check "... the request is still failed" sql_is "SELECT state FROM requests WHERE
 as officer --data-urlencode "csrf_token=$otok" --data "request_id=$f2" --data-urlencode "note=Caller withdrew; confirmed by phone." "$(url /officer/reject)"
 check "reject with a reason: 303" is 303
 check "... rejected, the reason kept as its outcome" sql_is "SELECT state || '|' || outcome FROM requests WHERE public_id = '$f2'" "rejected|Caller withdrew; confirmed by phone."
-check "... audited by the officer" test "$(sql "SELECT count(*) FROM audit WHERE subject = 'request:$f2' AND action = 'request.rejected' AND actor = 'staff:Officer Bor'")" = 1
+check "... audited by the officer" test "$(sql "SELECT count(*) FROM audit WHERE subject = 'request:$f2' AND action = 'request.rejected' AND actor = '$BOR'")" = 1
 as officer "$(url "/officer/requests/$f2")"
 check "a rejected request offers neither retry nor reject" bash -c "[ '$code' = 200 ] && ! grep -q 'id=\"retry-form\"' '$work/b' && ! grep -q 'id=\"reject-form\"' '$work/b'"
 as officer --data-urlencode "csrf_token=$otok" --data "request_id=AAAAAAAAAAAAAAAAAAAAAA" "$(url /officer/retry)"
 check "retrying an unknown request: 404" is 404
 as agent --data "cert=$ID_ANA" "$(url /agent/act)"
 check "act without a CSRF token: 403" is 403
+# Closed lists read newest first.
+sql "UPDATE requests SET state = 'expired' WHERE public_id IN ('$f1', '$f2')"
+as officer -G --data-urlencode "state=expired" "$(url /officer/)"
+check "closed requests: the newest first" test "$(order)" = "$f2 $f1 "
 
 # --- the Halcom setting -----------------------------------------------------------
 stack_stop "$stack" >/dev/null 2>&1
-ini2=$'[policy.passphrase]\nmax_failures = 3\n[policy.hotline]\npassphrase_action = suspend\n'
+ini2=$'[policy.passphrase]\nmax_failures = 3\n[policy.hotline]\npassphrase_action = suspend\n[ratelimit]\npassphrase_attempts = 1000\n'
 if stack_start "$stack" "$BIN" "$listen" "$WORKERS" "$ini2"; then
 	ok "the stack restarts with [policy.hotline] passphrase_action = suspend"
 else
@@ -519,6 +581,29 @@ act agent action=suspend reason=keyCompromise call_reference=CALL-H2 "caller_nam
 check "Halcom: the suspension goes through" bash -c "[ '$code' = 303 ] && [ \"\$(sql \"SELECT action || '|' || state FROM requests WHERE call_reference = 'CALL-H2'\")\" = 'suspend|queued' ]"
 verify agent "$ID_TLS" "$PASS_TLS"
 check "Halcom: a TLS certificate, which cannot be suspended, is offered revocation" bash -c "[ '$code' = 200 ] && grep -q 'id=\"action-revoke\"' '$work/b' && ! grep -q 'id=\"action-suspend\"' '$work/b'"
+check "... without the notice that a call only suspends" hasnt 'id="suspend-only"'
+
+# --- the agents' rate limit ---------------------------------------------------------
+stack_stop "$stack" >/dev/null 2>&1
+ini3=$'[policy.passphrase]\nmax_failures = 3\n[ratelimit]\npassphrase_attempts = 3\nwindow_seconds = 600\n'
+if stack_start "$stack" "$BIN" "$listen" "$WORKERS" "$ini3"; then
+	ok "the stack restarts with [ratelimit] passphrase_attempts = 3"
+else
+	notok "the stack restarts with [ratelimit] passphrase_attempts = 3" "see $stack"
+fi
+AGENT2_ID=$(sql "SELECT id FROM staff WHERE name = 'Agent Bine'")
+rl=1
+for _ in 1 2 3; do
+	verify agent2 "$ID_HAL" "$PASS_HAL"
+	[ "$code" = 200 ] || rl=0
+done
+check "an agent's first three checks in the window go through" test "$rl" = 1
+verify agent2 "$ID_HAL" "$WRONG"
+check "the fourth: 429 with Retry-After, on the certificate page" bash -c "[ '$code' = 429 ] && [ \"\$(hdr Retry-After)\" -ge 1 ] && [ \"\$(hdr Retry-After)\" -le 600 ] && grep -q 'Too many passphrase checks' '$work/b' && grep -q 'id=\"serial\"' '$work/b'"
+check "... the passphrase was not checked (no failure counted)" test "$(fails_of "$ID_HAL")" = 0
+check "... logged as a warning naming the agent" bash -c "cat '$stack/revportal.log' '$stack/revportal.log.1' 2>/dev/null | grep 'level=warn' | grep -q 'event=agent_verify_rate staff=$AGENT2_ID'"
+verify agent3 "$ID_HAL" "$PASS_HAL"
+check "another agent checks on: the limit is per agent" is 200
 
 # --- secrets ---------------------------------------------------------------------
 sqlite3 "$stack/revportal.db" .dump >"$work/dump.sql"
