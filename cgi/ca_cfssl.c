@@ -25,9 +25,12 @@
  * stores an EMPTY key identifier for the certificates it signs itself, as
  * tests/unit/test_ca_cfssl.c shows: its signer reads the identifier from
  * the certificate template, which the Go library no longer fills in while
- * signing.  So when cfssl knows no row under the certificate's real
- * identifier, the driver asks once more under the empty one.  cfssl's
- * serial numbers are 20 random bytes, so that row is the certificate.
+ * signing.  So when cfssl knows no row under the one identifier, the
+ * driver asks once more under the other.  cfssl's serial numbers are 20
+ * random bytes, so that row is the certificate.  Which of the two forms
+ * cfssl last knew a certificate under is remembered for the process and
+ * tried first, so that a delivery is one call, not two, against a cfssl
+ * that stores every certificate the same way.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,8 +54,33 @@ enum cfssl_verdict {
 };
 
 #ifdef RP_UNITTEST
-/* Reached by tests/unit/test_ca_cfssl.c, which declares it too. */
+/* Reached by tests/unit/test_ca_cfssl.c, which declares them too. */
 enum rp_err	 cfssl_serial_decimal(const char *, char *, size_t);
+int		 cfssl_aki_hint(int);
+#endif
+
+/*
+ * 1 when cfssl last knew a certificate under the empty key identifier,
+ * 0 under its real one: the form the next delivery tries first.  The one
+ * mutable state of a driver, a hint for this process (the relay talks
+ * to one CA, one call at a time): it orders two calls that would both
+ * be made otherwise, and never changes what a call says or what counts
+ * as done.
+ */
+static int	 cfssl_empty_first;
+
+#ifdef RP_UNITTEST
+/*
+ * Returns the hint (1: the empty identifier first), after setting it to
+ * set when set is 0 or 1.  For the tests only.
+ */
+int
+cfssl_aki_hint(int set)
+{
+	if (set == 0 || set == 1)
+		cfssl_empty_first = set;
+	return cfssl_empty_first;
+}
 #endif
 
 /* Returns the value of hex digit c (either case), or -1. */
@@ -257,6 +285,7 @@ cfssl_deliver(struct hc *hc, const char *base_url, const struct ca_job *job,
 	char			 aki[CFSSL_AKI_MAX + 1];
 	const char		*reason;
 	enum cfssl_verdict	 v;
+	int			 empty;
 
 	memset(r, 0, sizeof(*r));
 	buf_init(&url, RP_PATH_MAX * 2);
@@ -290,10 +319,17 @@ cfssl_deliver(struct hc *hc, const char *base_url, const struct ca_job *job,
 		    "URL is empty or too long");
 		goto out;
 	}
-	v = cfssl_revoke(hc, url.p, serial, aki, reason, r);
-	/* The row cfssl 1.2.0 writes under an empty key identifier. */
-	if (v == CFSSL_NOT_FOUND && aki[0] != '\0')
-		v = cfssl_revoke(hc, url.p, serial, "", reason, r);
+	/* The form that worked last first; cfssl 1.2.0 writes rows under
+	 * an empty key identifier.  A certificate without one has one form. */
+	empty = aki[0] == '\0' || cfssl_empty_first;
+	v = cfssl_revoke(hc, url.p, serial, empty ? "" : aki, reason, r);
+	if (v == CFSSL_NOT_FOUND && aki[0] != '\0') {
+		empty = !empty;
+		v = cfssl_revoke(hc, url.p, serial, empty ? "" : aki, reason,
+		    r);
+	}
+	if (v == CFSSL_REVOKED && aki[0] != '\0')
+		cfssl_empty_first = empty;
 	if (v == CFSSL_REVOKED)
 		ca_result_set(r, CA_DONE, r->http_status, "%s at cfssl (%s)",
 		    job->action == ACT_SUSPEND ? "suspended" : "revoked",

@@ -17,8 +17,11 @@
  * its message: EJBCA says "Successfully revoked" after a REMOVE_FROM_CRL
  * as well, when the certificate is active again.  After a 200 the driver
  * reads the status; 202 means the action waits for an approval inside
- * EJBCA (CA_PENDING, and check reads the status later); 409 means
- * already revoked, and the status tells whether that is what was wanted.
+ * EJBCA (CA_PENDING, and check reads the status later), and so does a
+ * 202 to a revoke sent again while that approval is pending (the
+ * reference does not say what EJBCA answers then; the contract server
+ * answers 202 again); 409 means already revoked, and the status tells
+ * whether that is what was wanted.
  */
 #include <stdio.h>
 #include <string.h>
@@ -28,9 +31,40 @@
 
 #include "extern.h"
 
-#define EJBCA_PATH	"/ejbca/ejbca-rest-api/v1/certificate/"
 #define EJBCA_URL_MAX	(RP_DN_MAX * 3 + 1024)	/* encoded DN and the rest */
 #define EJBCA_WORD_MAX	32u			/* one reason word */
+
+/*
+ * What the driver asks of EJBCA, each piece named once, so that
+ * tests/unit/test_ca_ejbca_ref.c finds every one in the OpenAPI
+ * document: the server's base path (servers[].url), the resource of a
+ * certificate ({issuer_dn}/{certificate_serial_number} follow it), and
+ * the calls on it with their method and query parameter.
+ */
+#define EJBCA_SERVER	"/ejbca/ejbca-rest-api"
+#define EJBCA_RESOURCE	"/v1/certificate/"
+
+enum ejbca_op {
+	EJBCA_REVOKE,
+	EJBCA_STATUS,
+	EJBCA__OPS
+};
+
+static const struct ejbca_call {
+	const char	*method;
+	const char	*op;		/* the path after the serial's "/" */
+	const char	*query;		/* its one query parameter, NULL */
+} ejbca_calls[EJBCA__OPS] = {
+	[EJBCA_REVOKE] = { "PUT", "revoke", "reason" },
+	[EJBCA_STATUS] = { "GET", "revocationstatus", NULL },
+};
+
+#ifdef RP_UNITTEST
+/* Reached by tests/unit/test_ca_ejbca_ref.c, which declares them too. */
+int		 ejbca_ref_call(unsigned int, const char **, const char **,
+		    const char **, const char **, const char **);
+const char	*ejbca_ref_word(unsigned int);
+#endif
 
 /* EJBCA's reason words (RevocationReasons), by RFC 5280 value. */
 static const char *const ejbca_words[REASON__MAX] = {
@@ -52,6 +86,38 @@ struct ejbca_status {
 	enum crl_reason	 reason;	/* REASON__MAX: none or unknown */
 	char		 word[EJBCA_WORD_MAX];	/* as reported, printable */
 };
+
+#ifdef RP_UNITTEST
+/*
+ * Gives call i of the driver (0 to EJBCA__OPS - 1): the server's base
+ * path, the certificate resource, the method, the operation's path
+ * segment and its query parameter (NULL for none).  Returns 1, or 0 past
+ * the last call.  For the tests only.
+ */
+int
+ejbca_ref_call(unsigned int i, const char **server, const char **resource,
+    const char **method, const char **op, const char **query)
+{
+	if (i >= EJBCA__OPS)
+		return 0;
+	*server = EJBCA_SERVER;
+	*resource = EJBCA_RESOURCE;
+	*method = ejbca_calls[i].method;
+	*op = ejbca_calls[i].op;
+	*query = ejbca_calls[i].query;
+	return 1;
+}
+
+/*
+ * Returns EJBCA's word for reason (an enum crl_reason), NULL for a value
+ * EJBCA has none for (7) or out of range.  For the tests only.
+ */
+const char *
+ejbca_ref_word(unsigned int reason)
+{
+	return reason < REASON__MAX ? ejbca_words[reason] : NULL;
+}
+#endif
 
 /* Returns the reason EJBCA's word names, or REASON__MAX. */
 static enum crl_reason
@@ -113,7 +179,7 @@ ejbca_cert_url(struct buf *url, const char *base_url,
     const struct ca_job *job, struct ca_result *r)
 {
 	if (ca_url_base(url, base_url) != RP_OK ||
-	    buf_adds(url, EJBCA_PATH) != RP_OK ||
+	    buf_adds(url, EJBCA_SERVER EJBCA_RESOURCE) != RP_OK ||
 	    ca_url_segment(url, job->issuer) != RP_OK ||
 	    buf_addc(url, '/') != RP_OK ||
 	    buf_adds(url, job->serial) != RP_OK) {
@@ -181,14 +247,14 @@ ejbca_status(struct hc *hc, const char *cert_url, const struct ca_job *job,
 
 	memset(&hr, 0, sizeof(hr));
 	buf_init(&url, EJBCA_URL_MAX);
-	if (buf_adds(&url, cert_url) != RP_OK ||
-	    buf_adds(&url, "/revocationstatus") != RP_OK) {
+	if (buf_addf(&url, "%s/%s", cert_url,
+	    ejbca_calls[EJBCA_STATUS].op) != RP_OK) {
 		ca_result_set(r, CA_PERMANENT, 0, "status: the URL is too "
 		    "long");
 		goto out;
 	}
-	if ((e = hc_request(hc, "GET", url.p, NULL, NULL, 0, &hr)) !=
-	    RP_OK) {
+	if ((e = hc_request(hc, ejbca_calls[EJBCA_STATUS].method, url.p,
+	    NULL, NULL, 0, &hr)) != RP_OK) {
 		ca_transport(r, e, &hr, "status");
 		goto out;
 	}
@@ -324,15 +390,16 @@ ejbca_deliver(struct hc *hc, const char *base_url, const struct ca_job *job,
 	if (!ca_job_valid(job, r) || !ejbca_cert_url(&cert_url, base_url,
 	    job, r))
 		goto out;
-	if (buf_adds(&url, cert_url.p) != RP_OK ||
-	    buf_addf(&url, "/revoke?reason=%s", ejbca_words[job->reason]) !=
-	    RP_OK) {
+	/* The reason words are [A-Z_]: nothing to encode. */
+	if (buf_addf(&url, "%s/%s?%s=%s", cert_url.p,
+	    ejbca_calls[EJBCA_REVOKE].op, ejbca_calls[EJBCA_REVOKE].query,
+	    ejbca_words[job->reason]) != RP_OK) {
 		ca_result_set(r, CA_PERMANENT, 0, "not sent: the URL is too "
 		    "long");
 		goto out;
 	}
-	if ((e = hc_request(hc, "PUT", url.p, NULL, NULL, 0, &hr)) !=
-	    RP_OK) {
+	if ((e = hc_request(hc, ejbca_calls[EJBCA_REVOKE].method, url.p,
+	    NULL, NULL, 0, &hr)) != RP_OK) {
 		ca_transport(r, e, &hr, "revoke");
 		goto out;
 	}

@@ -143,6 +143,8 @@ static const struct conf_key conf_keys[] = {
 	KEY("argon2", "memory_kib", CONF_UINT, argon2_m_kib, 19456, 262144),
 	KEY("argon2", "iterations", CONF_UINT, argon2_t, 2, 10),
 	KEY("argon2", "parallelism", CONF_UINT, argon2_p, 1, 4),
+	KEY("argon2", "answer_floor_ms", CONF_UINT, argon2_floor_ms, 0,
+	    10000),
 	KEY("ratelimit", "passphrase_attempts", CONF_UINT, rate_attempts, 1,
 	    100000),
 	KEY("ratelimit", "window_seconds", CONF_UINT, rate_window, 1, 86400),
@@ -167,6 +169,8 @@ static const struct conf_key conf_keys[] = {
 	    86400000),
 	KEY("relay", "pending_check_ms", CONF_UINT, relay_pending_check_ms,
 	    100, 86400000),
+	KEY("relay", "pending_max_hours", CONF_UINT, relay_pending_max_hours,
+	    1, 8760),
 	KEY("relay", "metrics_file", CONF_PATH_OPT, relay_metrics_file, 0, 0),
 
 	PKEY("suspend", "types", CONF_SUSPEND_TYPES, suspend_types, 0,
@@ -355,6 +359,7 @@ conf_defaults(struct config *cfg)
 	cfg->argon2_m_kib = 19456;
 	cfg->argon2_t = 2;
 	cfg->argon2_p = 1;
+	cfg->argon2_floor_ms = 0;	/* automatic: main.c measures it */
 	cfg->rate_attempts = 10;
 	cfg->rate_window = 60;
 	/* [relay]: url, ca_file, cert_file, key_file and metrics_file
@@ -368,6 +373,7 @@ conf_defaults(struct config *cfg)
 	cfg->relay_backoff_min_ms = 500;
 	cfg->relay_backoff_max_ms = 300000;
 	cfg->relay_pending_check_ms = 30000;
+	cfg->relay_pending_max_hours = 72;
 	/* policy_file stays empty: db_dir/policy.ini. */
 	policy_defaults(&cfg->policy);
 }
@@ -1379,6 +1385,19 @@ conf_relay_error(const struct conf_parse *mp, const char *name, char *err,
 }
 
 /*
+ * Returns the longest the relay may hold a row for one driver call and
+ * the recording of its outcome, in ms: two HTTP requests of timeout_ms
+ * (an EJBCA delivery reads the status after the revoke call), the
+ * database's busy_timeout_ms before the recording gets its write lock,
+ * and a second for everything else.
+ */
+unsigned long long
+conf_relay_call_max(const struct config *c)
+{
+	return 2ull * c->relay_timeout_ms + c->busy_timeout_ms + 1000u;
+}
+
+/*
  * Checks the [relay] rules that involve more than one key:
  *
  * - plain http:// only with allow_http = yes, and then only to a
@@ -1386,8 +1405,12 @@ conf_relay_error(const struct conf_parse *mp, const char *name, char *err,
  * - a client certificate and its key come together;
  * - the connect timeout fits in the whole call's, the shortest backoff
  *   in the longest;
- * - a lease outlasts the two CA calls a row may take (a check and a
- *   delivery), so that no other relay takes a row still in hand.
+ * - a lease outlasts the longest driver call (an EJBCA delivery makes
+ *   two HTTP requests of timeout_ms each) and the wait for the database
+ *   to record its outcome (busy_timeout_ms), with a second to spare, so
+ *   that no other relay takes a row still in hand.  The relay renews a
+ *   lease with less left before each further call of a turn
+ *   (outbox.c), so that a check followed by a delivery is covered too.
  *
  * mp is the parse of the main file, for the lines.  Returns RP_OK, or
  * RP_ERR_BAD_INPUT with a sentence in err naming the key.
@@ -1421,10 +1444,11 @@ conf_check_relay(const struct config *c, const struct conf_parse *mp,
 		    "must not be larger than backoff_max_ms (%u)",
 		    c->relay_backoff_max_ms);
 	if ((unsigned long long)c->relay_lease_seconds * 1000u <=
-	    2ull * c->relay_timeout_ms)
+	    conf_relay_call_max(c))
 		return conf_relay_error(mp, "lease_seconds", err, errlen,
-		    "must outlast a check and a delivery: more than twice "
-		    "timeout_ms (%llu ms)", 2ull * c->relay_timeout_ms);
+		    "must outlast a CA call and its recording: more than "
+		    "2 x timeout_ms + [database] busy_timeout_ms + 1 s "
+		    "(%llu ms)", conf_relay_call_max(c));
 	return RP_OK;
 }
 

@@ -207,14 +207,16 @@ static const char *const db_sql[DB__MAX] = {
 	[DB_OUTBOX_OF] = "SELECT id, certificate_id, action, payload, "
 	    "idempotency_key, state, attempts, next_attempt_at, last_error "
 	    "FROM outbox WHERE request_id = ? ORDER BY id",
-	/* now, now, request: dead rows go back to pending */
+	/* now, now, request: dead rows go back to pending (a wait for an
+	 * approval that ended in a dead row starts afresh) */
 	[DB_OUTBOX_REQUEUE] = "UPDATE outbox SET state = 'pending', "
 	    "attempts = 0, next_attempt_at = ?, updated_at = ?, "
-	    "lease_owner = NULL, lease_until = NULL WHERE request_id = ? AND "
-	    "state = 'dead'",
-	/* request id: the certificates the CA confirmed -> certificate_id */
+	    "lease_owner = NULL, lease_until = NULL, sent_at = NULL WHERE "
+	    "request_id = ? AND state = 'dead'",
+	/* request id, since: the certificates the CA confirmed at since or
+	 * later (0: ever) -> certificate_id */
 	[DB_OUTBOX_DONE_CERTS] = "SELECT certificate_id FROM outbox WHERE "
-	    "request_id = ? AND state = 'done'",
+	    "request_id = ? AND state = 'done' AND coalesce(done_at, 0) >= ?",
 	/* now: held certificates past their limit, without an open
 	 * revocation or a reactivation already on its way to the CA (one
 	 * still waiting for signatures does not stop the limit) */
@@ -249,13 +251,15 @@ static const char *const db_sql[DB__MAX] = {
 	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 
 	/* Passphrase checks, rate limit, idempotency (passflow.c). */
-	/* passphrase id: its count and lock, re-read inside the check's
-	 * transaction */
-	[DB_PF_PASS_GET] = "SELECT failures, locked_at FROM passphrases "
+	/* passphrase id: its count, lock and hash, re-read inside the
+	 * check's transaction */
+	[DB_PF_PASS_GET] = "SELECT failures, locked_at, hash FROM passphrases "
 	    "WHERE id = ?",
-	/* failures, locked_at or NULL, now, id */
+	/* failures, locked_at or NULL, now, a new hash or NULL to keep the
+	 * stored one, id */
 	[DB_PF_PASS_SET] = "UPDATE passphrases SET failures = ?, "
-	    "locked_at = ?, updated_at = ? WHERE id = ?",
+	    "locked_at = ?, updated_at = ?, hash = coalesce(?, hash) "
+	    "WHERE id = ?",
 	/* key, now, window (ms): counts one hit in the key's window, or
 	 * starts a new window at now when the last one ended (or lies in
 	 * the future: the clock went back); returns hits, window_start */
@@ -276,6 +280,8 @@ static const char *const db_sql[DB__MAX] = {
 	/* key, fingerprint, request row, status, state, now */
 	[DB_PF_IDEM_ADD] = "INSERT INTO idempotency (key, fingerprint, "
 	    "request_id, status, state, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+	/* before (ms): the records made before it */
+	[DB_PF_IDEM_SWEEP] = "DELETE FROM idempotency WHERE created_at < ?",
 
 	/* Staff console and officer queue (staff.c, h_staff.c). */
 	/* h_staff.c reads the rows of these two: id, serial, type, status,
@@ -287,12 +293,13 @@ static const char *const db_sql[DB__MAX] = {
 	"FROM certificates c LEFT JOIN persons p ON p.id = c.person_id " \
 	"LEFT JOIN organisations o ON o.id = c.organisation_id " \
 	"LEFT JOIN tokens t ON t.id = c.token_id "
-	/* canonical serial or NULL, LIKE pattern ('!' escapes), limit */
+	/* canonical serial or NULL, LIKE pattern ('!' escapes), limit: the
+	 * certificate of that very serial first */
 	[DB_STAFF_SEARCH] = STAFF_CERT_COLS "WHERE c.serial = ?1 OR "
 	    "p.name LIKE ?2 ESCAPE '!' OR p.email LIKE ?2 ESCAPE '!' OR "
 	    "p.person_id LIKE ?2 ESCAPE '!' OR o.name LIKE ?2 ESCAPE '!' OR "
 	    "o.org_id LIKE ?2 ESCAPE '!' OR t.label LIKE ?2 ESCAPE '!' "
-	    "ORDER BY c.id LIMIT ?3",
+	    "ORDER BY (c.serial = ?1) DESC, c.id LIMIT ?3",
 	[DB_STAFF_CERT] = STAFF_CERT_COLS "WHERE c.id = ?",
 #undef STAFF_CERT_COLS
 	/* certificate, limit: its requests, newest first */
@@ -304,7 +311,8 @@ static const char *const db_sql[DB__MAX] = {
 	/* state or NULL for every open one, now, limit: public id, action,
 	 * state, channel, requester, received, due, outcome, call
 	 * reference, overdue (open past due), its serials, the outbox's
-	 * last errors; overdue first, then by received time */
+	 * last errors; overdue first, then open ones oldest first and
+	 * closed ones newest first */
 	[DB_STAFF_QUEUE] = "SELECT r.public_id, r.action, r.state, "
 	    "r.channel, r.requester, r.received_at, r.due_at, r.outcome, "
 	    "r.call_reference, r.state IN " OPEN_STATES " AND r.due_at <= ?2 "
@@ -314,7 +322,9 @@ static const char *const db_sql[DB__MAX] = {
 	    "substr(group_concat(o.last_error, ' | '), 1, 400) FROM outbox o "
 	    "WHERE o.request_id = r.id AND o.last_error IS NOT NULL) "
 	    "FROM requests r WHERE (?1 IS NULL AND r.state IN " OPEN_STATES
-	    ") OR r.state = ?1 ORDER BY overdue DESC, r.received_at, r.id "
+	    ") OR r.state = ?1 ORDER BY overdue DESC, CASE WHEN r.state IN "
+	    OPEN_STATES " THEN r.received_at ELSE -r.received_at END, "
+	    "CASE WHEN r.state IN " OPEN_STATES " THEN r.id ELSE -r.id END "
 	    "LIMIT ?3",
 	/* key: the fingerprint and request of a form already sent */
 	[DB_STAFF_IDEM_GET] = "SELECT i.fingerprint, r.public_id FROM "
@@ -323,17 +333,57 @@ static const char *const db_sql[DB__MAX] = {
 	/* key, fingerprint, request, status, state, now */
 	[DB_STAFF_IDEM_ADD] = "INSERT INTO idempotency (key, fingerprint, "
 	    "request_id, status, state, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+	/* passphrases.id: whether it is locked (no row: it is gone) */
+	[DB_STAFF_PASS_LOCKED] = "SELECT locked_at IS NOT NULL FROM "
+	    "passphrases WHERE id = ?",
+	/* The audit entries the officer reads, newest first: seq, at,
+	 * actor, action, subject, details. */
+#define STAFF_AUDIT_COLS \
+	"SELECT seq, at, actor, action, subject, details FROM audit "
+	/* subject, 1 for the views of it only or 0 for everything else,
+	 * limit */
+	[DB_STAFF_TRAIL_OF] = STAFF_AUDIT_COLS "WHERE subject = ?1 AND "
+	    "(action IN ('agent.request_view', 'officer.view')) = ?2 "
+	    "ORDER BY seq DESC LIMIT ?3",
+	/* subject "certificate:<serial>", request public id, issuer, limit:
+	 * what that request did to the certificate */
+	[DB_STAFF_TRAIL_CERT] = STAFF_AUDIT_COLS "WHERE subject = ?1 AND "
+	    "action IN ('certificate.status', 'certificate.unchanged') AND "
+	    "CASE WHEN json_valid(details) THEN json_extract(details, "
+	    "'$.request') = ?2 AND json_extract(details, '$.issuer') IS ?3 "
+	    "ELSE 0 END ORDER BY seq DESC LIMIT ?4",
+	/* subject, until (ms), limit: the passphrase checks of a
+	 * certificate or token up to a request's receipt */
+	[DB_STAFF_TRAIL_CHECKS] = STAFF_AUDIT_COLS "WHERE subject = ?1 AND "
+	    "(action = 'agent.verify' OR action GLOB 'passphrase.*') AND "
+	    "at <= ?2 ORDER BY seq DESC LIMIT ?3",
+#undef STAFF_AUDIT_COLS
 
 	/* Relay (outbox.c).  A row waits for the CA while it is pending or
-	 * sent and its request is queued or relayed. */
-	/* now: the row due first whose lease is free or has run out */
-	[DB_OUTBOX_DUE] = "SELECT o.id, o.request_id, o.state, o.attempts, "
-	    "o.first_sent_at, o.payload, o.idempotency_key, r.public_id, "
-	    "r.received_at FROM outbox o JOIN requests r ON r.id = "
-	    "o.request_id WHERE o.state IN ('pending', 'sent') AND "
-	    "o.next_attempt_at <= ?1 AND (o.lease_until IS NULL OR "
-	    "o.lease_until <= ?1) AND r.state IN ('queued', 'relayed') "
-	    "ORDER BY o.next_attempt_at, o.id LIMIT 1",
+	 * sent and its request is queued or relayed; a sent row also while
+	 * its request has moved on (failed, rejected), since the CA may
+	 * still carry it out.  The claim walks the partial index
+	 * outbox_waiting in next_attempt_at order (id, the rowid, breaks
+	 * ties), so it sorts nothing. */
+#define OUTBOX_WAITING \
+	"o.state IN ('pending', 'sent') AND (r.state IN ('queued', " \
+	"'relayed') OR (o.state = 'sent' AND r.state IN ('failed', " \
+	"'rejected')))"
+	/* now, limit: the rows due first whose lease is free or has run
+	 * out */
+#define OUTBOX_DUE \
+	"SELECT o.id, o.request_id, o.state, o.attempts, o.first_sent_at, " \
+	"o.payload, o.idempotency_key, r.public_id, r.received_at, " \
+	"o.certificate_id, r.state, o.sent_at FROM outbox o INDEXED BY " \
+	"outbox_waiting JOIN requests r ON r.id = o.request_id WHERE " \
+	OUTBOX_WAITING " AND o.next_attempt_at <= ?1 AND (o.lease_until " \
+	"IS NULL OR o.lease_until <= ?1) ORDER BY o.next_attempt_at, o.id " \
+	"LIMIT ?2"
+	[DB_OUTBOX_DUE] = OUTBOX_DUE,
+	/* the same: its plan (id, parent, notused, detail), for the test
+	 * that the claim sorts nothing */
+	[DB_OUTBOX_DUE_PLAN] = "EXPLAIN QUERY PLAN " OUTBOX_DUE,
+#undef OUTBOX_DUE
 	/* owner, lease_until, now (first_sent_at if none), now, id, now */
 	[DB_OUTBOX_LEASE] = "UPDATE outbox SET lease_owner = ?, "
 	    "lease_until = ?, first_sent_at = coalesce(first_sent_at, ?), "
@@ -341,12 +391,14 @@ static const char *const db_sql[DB__MAX] = {
 	    "lease_until <= ?)",
 	/* state, attempts, next_attempt_at, last_error or NULL, ca_status
 	 * or NULL (kept), done_at or NULL, now, id, owner: only while the
-	 * lease is still the owner's */
-	[DB_OUTBOX_RECORD] = "UPDATE outbox SET state = ?, attempts = ?, "
-	    "next_attempt_at = ?, last_error = ?, ca_status = "
-	    "coalesce(?, ca_status), done_at = ?, lease_owner = NULL, "
-	    "lease_until = NULL, updated_at = ? WHERE id = ? AND "
-	    "lease_owner = ?",
+	 * lease is still the owner's; sent_at stamped when the row first
+	 * becomes sent */
+	[DB_OUTBOX_RECORD] = "UPDATE outbox SET state = ?1, attempts = ?2, "
+	    "next_attempt_at = ?3, last_error = ?4, ca_status = "
+	    "coalesce(?5, ca_status), done_at = ?6, sent_at = CASE WHEN "
+	    "?1 = 'sent' THEN coalesce(sent_at, ?7) ELSE sent_at END, "
+	    "lease_owner = NULL, lease_until = NULL, updated_at = ?7 "
+	    "WHERE id = ?8 AND lease_owner = ?9",
 	/* now, id, owner */
 	[DB_OUTBOX_RELEASE] = "UPDATE outbox SET lease_owner = NULL, "
 	    "lease_until = NULL, updated_at = ? WHERE id = ? AND "
@@ -356,13 +408,35 @@ static const char *const db_sql[DB__MAX] = {
 	    "request_id = ? AND state <> 'done'",
 	/* the rows waiting for the CA: how many, the oldest's created_at */
 	[DB_OUTBOX_STATS] = "SELECT count(*), min(o.created_at) FROM outbox o "
-	    "JOIN requests r ON r.id = o.request_id WHERE o.state IN "
-	    "('pending', 'sent') AND r.state IN ('queued', 'relayed')",
+	    "JOIN requests r ON r.id = o.request_id WHERE " OUTBOX_WAITING,
 	/* when the next of them falls due, its lease run out */
 	[DB_OUTBOX_NEXT] = "SELECT min(max(o.next_attempt_at, "
 	    "coalesce(o.lease_until, 0))) FROM outbox o JOIN requests r ON "
-	    "r.id = o.request_id WHERE o.state IN ('pending', 'sent') AND "
-	    "r.state IN ('queued', 'relayed')",
+	    "r.id = o.request_id WHERE " OUTBOX_WAITING,
+	/* certificate, now, owner: whether a revocation of it reached the
+	 * CA (a revoke row sent or done, or the registry says revoked),
+	 * and until when another relay holds a revoke row of it (NULL:
+	 * none does) */
+	[DB_OUTBOX_REVOKE_STATE] = "SELECT coalesce((SELECT status = "
+	    "'revoked' FROM certificates WHERE id = ?1), 0) OR EXISTS "
+	    "(SELECT 1 FROM outbox WHERE certificate_id = ?1 AND action = "
+	    "'revoke' AND state IN ('sent', 'done')), (SELECT "
+	    "max(lease_until) FROM outbox WHERE certificate_id = ?1 AND "
+	    "action = 'revoke' AND state IN ('pending', 'sent') AND "
+	    "lease_until > ?2 AND lease_owner IS NOT ?3)",
+	/* next_attempt_at, now, id, owner: put off, the lease given back */
+	[DB_OUTBOX_POSTPONE] = "UPDATE outbox SET next_attempt_at = ?, "
+	    "lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE "
+	    "id = ? AND lease_owner = ?",
+	/* lease_until, now, id, owner */
+	[DB_OUTBOX_RENEW] = "UPDATE outbox SET lease_until = ?, "
+	    "updated_at = ? WHERE id = ? AND lease_owner = ?",
+	/* first_sent_at as before the claim (NULL), now, id, owner: a row
+	 * given back that was never sent in this claim */
+	[DB_OUTBOX_UNCLAIM] = "UPDATE outbox SET first_sent_at = ?, "
+	    "lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE "
+	    "id = ? AND lease_owner = ?",
+#undef OUTBOX_WAITING
 };
 
 /* One worker's connection and its prepared statements. */

@@ -457,6 +457,10 @@ struct config {
 	unsigned int	 argon2_m_kib;		/* 19456 */
 	unsigned int	 argon2_t;		/* 2 */
 	unsigned int	 argon2_p;		/* 1 */
+	/* The least time of every answer of pf_check(), ms; 0 in the file
+	 * is automatic: main.c measures it at start-up (1.5 x the dummy
+	 * verification) and stores it here before the workers fork. */
+	unsigned int	 argon2_floor_ms;	/* 0 */
 	/* [ratelimit]: passphrase attempts per client address. */
 	unsigned int	 rate_attempts;		/* 10 */
 	unsigned int	 rate_window;		/* seconds, 60 */
@@ -477,6 +481,7 @@ struct config {
 	unsigned int	 relay_backoff_min_ms;	/* 500 */
 	unsigned int	 relay_backoff_max_ms;	/* 300000 */
 	unsigned int	 relay_pending_check_ms;	/* 30000 */
+	unsigned int	 relay_pending_max_hours;	/* 72 */
 	char		 relay_metrics_file[RP_CONF_STR]; /* "": none */
 	/* From policy_file, then the [policy.*] sections of this file. */
 	struct policy	 policy;
@@ -489,6 +494,9 @@ enum rp_err	 conf_load(struct config *, const char *path,
 		    char *err, size_t errlen);
 enum rp_err	 conf_load_secret(struct config *, int create,
 		    char *err, size_t errlen);
+/* The longest one relay driver call and its recording may take (ms):
+ * what a lease must outlast, and when the relay renews one. */
+unsigned long long conf_relay_call_max(const struct config *);
 
 /*
  * field.c: the one field table.  Every field accepted from a query string,
@@ -752,6 +760,7 @@ enum db_stmt {
 	DB_PF_RATE_SWEEP,
 	DB_PF_IDEM_GET,
 	DB_PF_IDEM_ADD,
+	DB_PF_IDEM_SWEEP,
 	/* Staff console and officer queue (staff.c, h_staff.c). */
 	DB_STAFF_SEARCH,
 	DB_STAFF_CERT,
@@ -759,14 +768,23 @@ enum db_stmt {
 	DB_STAFF_QUEUE,
 	DB_STAFF_IDEM_GET,
 	DB_STAFF_IDEM_ADD,
+	DB_STAFF_PASS_LOCKED,
+	DB_STAFF_TRAIL_OF,
+	DB_STAFF_TRAIL_CERT,
+	DB_STAFF_TRAIL_CHECKS,
 	/* Relay (outbox.c). */
 	DB_OUTBOX_DUE,
+	DB_OUTBOX_DUE_PLAN,
 	DB_OUTBOX_LEASE,
 	DB_OUTBOX_RECORD,
 	DB_OUTBOX_RELEASE,
 	DB_OUTBOX_UNDONE,
 	DB_OUTBOX_STATS,
 	DB_OUTBOX_NEXT,
+	DB_OUTBOX_REVOKE_STATE,
+	DB_OUTBOX_POSTPONE,
+	DB_OUTBOX_RENEW,
+	DB_OUTBOX_UNCLAIM,
 	DB__MAX
 };
 
@@ -987,8 +1005,19 @@ int		 pass_verify(const char *hash, const char *pass, size_t len);
 /* A verification of the current cost whose result is thrown away: what
  * an unknown serial costs, so that it answers in the same time. */
 void		 pass_verify_dummy(const char *pass, size_t len);
+/* Makes the dummy hash now (start-up, before forking); an error means
+ * the program must not start. */
+enum rp_err	 pass_dummy_init(void);
+/* 1 when a valid stored hash has another cost than pass_cost_set()'s:
+ * a right passphrase is then hashed again at the current cost. */
+int		 pass_rehash_due(const char *hash);
+/* The automatic answer floor: 1.5 x the slowest of three dummy
+ * verifications, in ms (at least 1). */
+enum rp_err	 pass_floor_ms(unsigned int *ms);
 #ifdef RP_UNITTEST
 int		 pass_valid(const char *, size_t);
+/* Tests only: the next pass_hash() fails (RP_ERR_INTERNAL). */
+void		 pass_fault_next(void);
 #endif
 
 /*
@@ -1000,6 +1029,10 @@ struct pf_target {
 	int64_t		 cert;		/* certificates.id; 0 for a token */
 	int64_t		 token;		/* tokens.id of a token check, 0 */
 	int64_t		 pass;		/* passphrases.id that matched */
+	/* The one certificate authenticated (issuer and serial exactly as
+	 * stored, so that lc_create() acts on it and no other), or the
+	 * token's label. */
+	char		 issuer[RP_DN_MAX];	/* "" for a token */
 	char		 serial[RP_SERIAL_MAX];	/* canonical, "" */
 	char		 token_label[RP_LABEL_MAX];	/* "" */
 };
@@ -1009,16 +1042,22 @@ struct pf_target {
  * (issuer may be NULL; serial canonical) or of the token label (exactly
  * one of serial and token), its own or else its token's, and counts the
  * attempt: a wrong one adds a failure and locks the passphrase at the
- * policy's max_failures, a right one resets the count; each audited with
- * actor.  An unknown target, a target without a passphrase and a wrong
+ * policy's max_failures, a right one resets the count (and hashes the
+ * passphrase again when its stored cost is not the [argon2] one); each
+ * audited with actor.  An unknown target, a serial of several issuers
+ * without the issuer, a target without a passphrase and a wrong
  * passphrase all return RP_ERR_AUTH (code "auth_failed", one message)
- * after an Argon2id verification of the same cost.  RP_ERR_LOCKED when
- * the passphrase is locked (before or by this attempt).  RP_OK with t.
- * Audit subjects: "certificate:<serial>" or "token:<label>".  now is in
- * milliseconds (rp_now_ms()), as in every pf_* function.  Must be called
- * outside a transaction: it opens its own.  RP_ERR_CONFLICT
- * ("ambiguous_serial") when issuer is NULL and two issuers have the
- * serial; RP_ERR_UNAVAILABLE when the count could not be stored.
+ * after an Argon2id verification of the same cost and the same write
+ * transaction (a busy database is RP_ERR_UNAVAILABLE for all of them).
+ * So is a passphrase changed between its verification and its count.
+ * RP_ERR_LOCKED when the passphrase is locked (before or by this
+ * attempt).  RP_OK with t.  Every answer takes at least [argon2]
+ * answer_floor_ms from the call (monotonic clock); a stored hash costlier
+ * than the floor still takes longer.  Audit subjects:
+ * "certificate:<serial>" or "token:<label>".  now is in milliseconds
+ * (rp_now_ms()), as in every pf_* function.  Must be called outside a
+ * transaction: it opens its own.  RP_ERR_UNAVAILABLE when the count
+ * could not be stored.
  */
 enum rp_err	 pf_check(struct db *, const struct config *,
 		    const char *issuer, const char *serial, const char *token,
@@ -1026,31 +1065,41 @@ enum rp_err	 pf_check(struct db *, const struct config *,
 		    int64_t now, struct pf_target *t, struct rp_errinfo *);
 /* Counts one attempt of client (an address; NULL or "" is "unknown") in
  * its own transaction; RP_ERR_RATE ("rate_limited") with *retry_after
- * (seconds, at least 1) once over the [ratelimit] allowance. */
+ * (seconds, at least 1) once over the [ratelimit] allowance.  An IPv6
+ * address counts for its whole /64 network (an IPv4-mapped one as its
+ * IPv4 address); anything else as given. */
 enum rp_err	 pf_rate(struct db *, const struct config *,
 		    const char *client, int64_t now, unsigned int *retry_after,
 		    struct rp_errinfo *);
-/* The sweep: deletes the rate-limit windows that ended by now (ms);
- * *deleted (may be NULL) gets how many. */
+/* The sweep: deletes the rate-limit windows that ended by now (ms) and
+ * the idempotency records older than PF_IDEM_KEEP_DAYS; *deleted (may
+ * be NULL) gets how many rows in all. */
 enum rp_err	 pf_sweep(struct db *, const struct config *, int64_t now,
 		    unsigned int *deleted, struct rp_errinfo *);
 
 /*
- * Idempotency of the POSTs that make a request: the key ("api:" and an
+ * Idempotency of the POSTs that make a request: the key, scoped by the
+ * passphrase that authenticated it ("api:<passphrases.id>:" and an
  * Idempotency-Key header of 1..PF_IDEM_KEY_MAX visible ASCII characters,
- * or "form:" and a form's one-time form_id) and the fingerprint of what
- * was asked (SHA-256 hex over action, serial or token, issuer, reason;
- * never a secret).  pf_idem_init() fills one; pf_idem_find() answers
- * whether it was seen; pf_idem_record() is the lc_new.in_tx hook (arg:
- * the struct pf_idem) that stores it with the request, in its
- * transaction.
+ * or "form:<passphrases.id>:" and a form's one-time form_id), and the
+ * fingerprint of what was asked (SHA-256 hex over action, serial or
+ * token, issuer, reason; never a secret).  pf_idem_init() checks the key
+ * and fills the fingerprint before anything else; only after pf_check()
+ * succeeded does pf_idem_bind() scope the key by t.pass, so a replay
+ * needs the passphrase and two passphrases never share a key.  Then
+ * pf_idem_find() answers whether it was seen; pf_idem_record() is the
+ * lc_new.in_tx hook (arg: the struct pf_idem) that stores it with the
+ * request, in its transaction.  Both refuse an unbound key.
  */
 #define PF_IDEM_KEY_MAX	200u
+#define PF_IDEM_KEEP_DAYS	7u	/* the sweep deletes older records */
 
 struct lc_result;
 
 struct pf_idem {
-	char		 key[PF_IDEM_KEY_MAX + 8];
+	char		 kind[8];		/* "api", "form" */
+	char		 raw[PF_IDEM_KEY_MAX + 1];	/* as sent */
+	char		 key[PF_IDEM_KEY_MAX + 32];	/* "": not bound */
 	char		 fingerprint[65];
 	int64_t		 now;		/* ms, when first asked */
 };
@@ -1069,6 +1118,10 @@ enum rp_err	 pf_idem_init(struct pf_idem *, const char *kind,
 		    const char *key, enum action, const char *issuer,
 		    const char *serial, const char *token, enum crl_reason,
 		    int64_t now, struct rp_errinfo *);
+/* Scopes the key by the passphrase row pf_check() authenticated:
+ * "<kind>:<pass>:<key>".  RP_ERR_INTERNAL for pass <= 0. */
+enum rp_err	 pf_idem_bind(struct pf_idem *, int64_t pass,
+		    struct rp_errinfo *);
 /* RP_OK with *found (and hit when found); RP_ERR_POLICY
  * ("idempotency_key_reused") when the key was used for another
  * fingerprint. */
@@ -1078,6 +1131,11 @@ enum rp_err	 pf_idem_find(struct db *, const struct pf_idem *,
  * worker stored the key first (everything then rolls back). */
 enum rp_err	 pf_idem_record(struct db *, void *arg, int64_t request_row,
 		    const struct lc_result *, struct rp_errinfo *);
+#ifdef RP_UNITTEST
+/* Tests only: fn(arg) runs in pf_check() between the verification and
+ * the counting transaction; NULL for none. */
+void		 pf_test_between(void (*fn)(void *), void *arg);
+#endif
 
 /*
  * nudge.c: a worker that queued an action wakes revportal-relay with one
@@ -1124,6 +1182,14 @@ enum rp_err	 hc_request(struct hc *, const char *method, const char *url,
 		    const char *ctype, const void *body, size_t len,
 		    struct hc_resp *r);
 void		 hc_resp_free(struct hc_resp *);
+/*
+ * Checks a TLS file before the client is made: a regular file; a secret
+ * (a key) owned by this process's effective user and readable by no one
+ * else; any other (trust anchors, a certificate) writable by no one but
+ * its owner.  Returns 1, or 0 with a sentence in why.
+ */
+int		 hc_file_safe(const char *path, int secret, char *why,
+		    size_t whylen);
 
 /*
  * ca.c, ca_cfssl.c, ca_ejbca.c: the CA backends behind one small
@@ -1198,27 +1264,41 @@ enum rp_err	 ca_url_segment(struct buf *, const char *s);
 enum rp_err	 ca_url_base(struct buf *, const char *base);
 
 /*
- * outbox.c: the relay's side of the outbox.  A due row is claimed under a
- * lease inside one BEGIN IMMEDIATE transaction (two relays never hold the
- * same row), handed to the CA driver outside any transaction, and its
- * outcome recorded in one transaction with the request's state change
- * and the audit entries.  Also the queue's figures and the relay's
- * counters, in Prometheus text.
+ * outbox.c: the relay's side of the outbox.  Due rows are claimed under
+ * leases inside one BEGIN IMMEDIATE transaction (two relays never hold
+ * the same row), a few at a time, handed to the CA driver one by one
+ * outside any transaction (the lease renewed when it might not outlast
+ * the call), and each outcome recorded in its own transaction with the
+ * request's state change and the audit entries.  Also the queue's
+ * figures and the relay's counters, in Prometheus text.
  */
 #define OUTBOX_PAYLOAD_MAX	8192u		/* one row's JSON payload */
-#define OUTBOX_OWNER_MAX	128u		/* "<hostname>:<pid>" + NUL */
+#define OUTBOX_OWNER_MAX	128u	/* "<hostname>:<pid>:<16 hex>" + NUL */
+#define OUTBOX_OWNER_HOST	64u	/* bytes of the host name in it */
 #define OUTBOX_METRICS_MAX	(64u * 1024u)	/* the relay's metrics file */
 #define OUTBOX_KEY_MAX		(RP_ID_LEN + 24u) /* idempotency key + NUL */
+#define OUTBOX_BATCH_MAX	16u	/* rows claimed in one transaction */
 #define OUTBOX_CALL_BUCKETS	12u	/* delivery_seconds, with +Inf */
 #define OUTBOX_DONE_BUCKETS	11u	/* completion_seconds, with +Inf */
 
 struct outbox_conf {
-	const char	*owner;		/* lease owner: "<hostname>:<pid>" */
+	const char	*owner;		/* lease owner: outbox_owner() */
 	const char	*actor;		/* audit actor: "system:relay" */
 	unsigned int	 lease_ms;
+	/* The longest one driver call and the recording after it may take
+	 * (2 x timeout_ms + busy_timeout_ms + a second): a lease with less
+	 * left is renewed before the next call.  0: renewed only once it
+	 * has run out. */
+	unsigned int	 call_max_ms;
 	unsigned int	 backoff_min_ms;
 	unsigned int	 backoff_max_ms;
 	unsigned int	 pending_check_ms;
+	/* A row the CA has held pending (EJBCA: waiting for an approval)
+	 * this long goes dead; 0: never. */
+	unsigned int	 pending_max_hours;
+	/* Rows claimed at once into a struct outbox_batch, 1 to
+	 * OUTBOX_BATCH_MAX (0: 1). */
+	unsigned int	 batch;
 	/* Milliseconds since the epoch; NULL: rp_now_ms().  For tests. */
 	int64_t		(*clock)(void);
 	/* Non-zero once the relay is to stop: a row claimed but not yet
@@ -1230,17 +1310,38 @@ struct outbox_conf {
 struct outbox_row {
 	int64_t		 id;
 	int64_t		 request;		/* requests.id */
+	int64_t		 certificate;		/* certificates.id */
 	char		 public_id[RP_ID_LEN + 1];
 	int64_t		 received_at;		/* the request's */
+	enum req_state	 req_state;		/* the request's, when taken */
 	int		 sent;			/* state sent: the CA has it */
 	unsigned int	 attempts;
 	int64_t		 first_sent_at;		/* before this claim; 0 */
+	int64_t		 sent_at;		/* first held pending; 0 */
+	int64_t		 lease_until;		/* this relay's lease */
 	int		 damaged;		/* payload unreadable */
+	/* A suspension or reactivation that a revocation of the same
+	 * certificate overtook: recorded done without a CA call. */
+	int		 superseded;
 	char		 idem_key[OUTBOX_KEY_MAX];
 	char		 issuer[RP_DN_MAX];
 	char		 serial[RP_SERIAL_MAX];
 	char		 aki[RP_SERIAL_MAX * 2];
 	struct ca_job	 job;
+};
+
+/*
+ * Rows claimed together (one transaction, a lease on each) and handed to
+ * the CA one per outbox_run(); those not handled yet are given back by
+ * outbox_batch_release().  Only while the CA answers fast: a slow call
+ * gives the rest back, and the next claim takes one row, so that other
+ * relays share the work.  The caller's, zeroed before the first use.
+ */
+struct outbox_batch {
+	struct outbox_row rows[OUTBOX_BATCH_MAX];
+	unsigned int	 n;		/* rows claimed */
+	unsigned int	 next;		/* the next to hand to the CA */
+	int		 fast;		/* the last turn's calls were fast */
 };
 
 /* What became of one turn of outbox_run(). */
@@ -1252,6 +1353,9 @@ enum outbox_result {
 	OB_DEAD,	/* refused for good; the request failed */
 	OB_MOVED,	/* the request moved meanwhile; left as it is */
 	OB_RELEASED,	/* stopping: released without calling the CA */
+	/* A suspension or reactivation put off while a revocation of the
+	 * same certificate is in another relay's hands. */
+	OB_POSTPONED,
 	OB__MAX
 };
 
@@ -1261,7 +1365,12 @@ struct outbox_report {
 	char		 idem_key[OUTBOX_KEY_MAX];
 	int		 checked;	/* the driver's check ran */
 	int		 delivered;	/* the driver's deliver ran */
-	unsigned int	 calls;		/* CA calls made, 0 to 2 */
+	int		 superseded;	/* done without a call: revoked */
+	/* The request had moved on (failed, rejected: moved_to): the row
+	 * was recorded, or left as it was, without changing it. */
+	int		 moved;
+	enum req_state	 moved_to;
+	unsigned int	 calls;		/* driver calls made, 0 to 2 */
 	double		 call_seconds[2];
 	long		 http_status;	/* of the last call, 0: none */
 	int		 completed;	/* the request completed */
@@ -1294,11 +1403,17 @@ enum rp_err	 outbox_record(struct db *, const struct policy *,
 enum rp_err	 outbox_release(struct db *, const struct outbox_conf *,
 		    const struct outbox_row *, int64_t now);
 enum rp_err	 outbox_run(struct db *, const struct policy *,
-		    const struct outbox_conf *, const struct ca_driver *,
-		    struct hc *, const char *base_url,
-		    struct outbox_report *, struct rp_errinfo *);
+		    const struct outbox_conf *, struct outbox_batch *,
+		    const struct ca_driver *, struct hc *,
+		    const char *base_url, struct outbox_report *,
+		    struct rp_errinfo *);
+enum rp_err	 outbox_batch_release(struct db *,
+		    const struct outbox_conf *, struct outbox_batch *,
+		    int64_t now);
 int64_t		 outbox_backoff(const struct outbox_conf *,
 		    unsigned int attempts, uint32_t rnd);
+/* A lease owner unique to this process: "<hostname>:<pid>:<16 hex>". */
+enum rp_err	 outbox_owner(char *out, size_t outsz);
 enum rp_err	 outbox_stats(struct db *, int64_t now,
 		    struct outbox_stats *);
 /* Appends <prefix>_queue_depth and <prefix>_oldest_age_seconds. */
@@ -1326,7 +1441,9 @@ struct staff_who {
 	char		 name[RP_TEXT_MAX];
 	unsigned int	 roles;			/* ROLE_* */
 	char		 sha256[65];
-	char		 actor[RP_TEXT_MAX + 8];	/* "staff:<name>" */
+	/* The audit actor "staff:<name>#<id>", the name cut short (at a
+	 * character boundary) so that it fits lc_create()'s limit. */
+	char		 actor[RP_TEXT_MAX];
 };
 
 /*
@@ -1340,16 +1457,18 @@ enum rp_err	 staff_auth(struct req *, unsigned int role,
 
 /*
  * The proof, carried by the hotline action form, that an agent checked
- * the caller's passphrase for a target:
- *	token = b64url(issued_at || HMAC-SHA256(secret,
+ * the caller's passphrase for a target, good for one action form:
+ *	token = b64url(issued_at || pass || HMAC-SHA256(secret,
  *	    "revportal-verified\0" || staff id || scope || target ||
- *	    issued_at))
- * with staff id, target and issued_at (seconds) as 8 bytes big-endian
- * and scope as one byte.  The target is a certificates.id for
- * STAFF_SCOPE_CERT and a tokens.id for STAFF_SCOPE_TOKEN.  A token is
- * valid STAFF_VERIFIED_TTL seconds for that agent, scope and target
- * only; the check is constant-time, fails closed (RP_ERR_FORBIDDEN), and
- * gives when the token was issued in *issued (may be NULL).
+ *	    pass || form_id || issued_at))
+ * with staff id, target, pass (the passphrases.id that matched) and
+ * issued_at (seconds) as 8 bytes big-endian, scope as one byte and
+ * form_id as its RP_ID_LEN characters, so a token is 48 bytes or 64
+ * characters.  The target is a certificates.id for STAFF_SCOPE_CERT and
+ * a tokens.id for STAFF_SCOPE_TOKEN.  A token is valid
+ * STAFF_VERIFIED_TTL seconds for that agent, scope, target and form
+ * only (the form's idempotency record then makes it single-use); the
+ * check is constant-time and fails closed (RP_ERR_FORBIDDEN).
  */
 enum staff_scope {
 	STAFF_SCOPE_CERT,	/* the one certificate */
@@ -1358,18 +1477,40 @@ enum staff_scope {
 };
 
 #define STAFF_VERIFIED_TTL	900	/* seconds: 15 minutes */
-#define STAFF_VERIFIED_LEN	54u	/* characters of a token */
+#define STAFF_VERIFIED_LEN	64u	/* characters of a token */
 
+/* What a verified token binds. */
+struct staff_proof {
+	int64_t		 staff;		/* staff.id of the agent */
+	enum staff_scope scope;
+	int64_t		 target;	/* certificates.id or tokens.id */
+	const char	*form_id;	/* the action form's one-time id */
+	int64_t		 pass;		/* passphrases.id that matched */
+	int64_t		 issued;	/* seconds */
+};
+
+/* Writes the token of p (issued at p->issued) into out. */
 enum rp_err	 staff_verified_make(const unsigned char *secret,
-		    int64_t staff, enum staff_scope, int64_t target,
-		    int64_t now, char *out, size_t outsz);
+		    const struct staff_proof *p, char *out, size_t outsz);
+/* Checks token against p's staff, scope, target and form_id at now
+ * (seconds); on RP_OK sets p->pass and p->issued from the token, else
+ * zeroes them. */
 enum rp_err	 staff_verified_check(const unsigned char *secret,
-		    int64_t staff, enum staff_scope, int64_t target,
-		    const char *token, int64_t now, int64_t *issued);
+		    struct staff_proof *p, const char *token, int64_t now);
 #ifdef RP_UNITTEST
-/* h_staff.c's parsers of a row id and of a search into a LIKE pattern. */
+int		 staff_actor(const char *name, int64_t id, char *out,
+		    size_t outsz);
+/* h_staff.c's parsers of a row id and of a search into a LIKE pattern,
+ * the officer's audit trail of a request, and the test hook that runs
+ * between h_agent_act()'s first look at the form's idempotency record
+ * and lc_create() (a concurrent twin of the same form). */
 int		 hs_row_id(const char *, int64_t *);
 int		 hs_like_pattern(const char *, size_t, char *, size_t);
+struct request;
+enum rp_err	 hs_request_trail(struct req *, json_t *ctx,
+		    const struct request *, const json_t *certs,
+		    const char *token);
+extern void	(*hs_test_before_create)(struct req *);
 #endif
 
 /*
@@ -1455,7 +1596,7 @@ struct request {
 struct lc_actor {
 	enum channel	 channel;
 	enum auth_method auth;
-	const char	*name;		/* audit actor: "staff:ana", ... */
+	const char	*name;		/* audit actor: "staff:ana#3", ... */
 	int64_t		 staff;		/* staff.id, 0 */
 	unsigned int	 roles;		/* ROLE_* of staff */
 	int64_t		 person;	/* persons.id of a signer, 0 */
@@ -1518,6 +1659,13 @@ enum rp_err	 lc_transition_in(struct db *, const struct policy *,
 		    const char *public_id, enum req_state to,
 		    const char *actor, const char *outcome, int64_t now,
 		    struct rp_errinfo *);
+/* The CA confirmed the action of request public_id, which has moved on
+ * (failed, rejected), for its certificate certificate (certificates.id):
+ * the certificate follows the CA, inside the caller's write transaction;
+ * on error the caller rolls back. */
+enum rp_err	 lc_apply_done(struct db *, const struct policy *,
+		    const char *public_id, int64_t certificate,
+		    const char *actor, int64_t now, struct rp_errinfo *);
 enum rp_err	 lc_get(struct db *, const char *public_id, struct request *);
 
 struct lc_sweep_report {

@@ -12,6 +12,8 @@
  * options are reset and set again before each request, so nothing of one
  * request leaks into the next.
  */
+#include <sys/stat.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -50,8 +52,9 @@ struct hc_sink {
 };
 
 #ifdef RP_UNITTEST
-/* Reached by tests/unit/test_hc.c, which declares it too. */
+/* Reached by tests/unit/test_hc.c, which declares them too. */
 int		 hc_host_loopback(const char *);
+int		 hc_mode_safe(const struct stat *, int, uid_t, char *, size_t);
 #endif
 
 /* Returns a copy of s, NULL for NULL or "" (*bad is set when out of memory). */
@@ -79,6 +82,61 @@ hc_file_ok(const char *path, const char *what, char *err, size_t errlen)
 	(void)snprintf(err, errlen, "cannot read the %s %s: %s", what, path,
 	    strerror(errno));
 	return 0;
+}
+
+/*
+ * Judges the status st of a TLS file for a process of effective user
+ * euid: a regular file; a secret (a private key) owned by euid and
+ * closed to group and others (no bit of 077: a key readable by its group
+ * is as good as public); any other writable by its owner alone (no bit
+ * of 022), so that no one else can swap the anchors the client trusts or
+ * the certificate it shows.  Returns 1, or 0 with a sentence in why.
+ */
+UNITTEST int
+hc_mode_safe(const struct stat *st, int secret, uid_t euid, char *why,
+    size_t whylen)
+{
+	unsigned int	 mode = (unsigned int)(st->st_mode & 07777);
+
+	if (!S_ISREG(st->st_mode)) {
+		(void)snprintf(why, whylen, "not a regular file");
+		return 0;
+	}
+	if (secret && st->st_uid != euid) {
+		(void)snprintf(why, whylen, "owned by uid %lu, not by uid %lu "
+		    "that runs this program", (unsigned long)st->st_uid,
+		    (unsigned long)euid);
+		return 0;
+	}
+	if (secret && (mode & 077) != 0) {
+		(void)snprintf(why, whylen, "mode %04o lets group or others "
+		    "in; it must be 0600 or 0400", mode);
+		return 0;
+	}
+	if (!secret && (mode & 022) != 0) {
+		(void)snprintf(why, whylen, "mode %04o lets group or others "
+		    "write it; it must not be writable but by its owner "
+		    "(0644 or 0444)", mode);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Checks the TLS file at path with hc_mode_safe() for this process's
+ * effective user, following a symbolic link to the file itself.  Returns
+ * 1, or 0 with a sentence in why (also when it cannot be looked at).
+ */
+int
+hc_file_safe(const char *path, int secret, char *why, size_t whylen)
+{
+	struct stat	 st;
+
+	if (stat(path, &st) == -1) {
+		(void)snprintf(why, whylen, "%s", strerror(errno));
+		return 0;
+	}
+	return hc_mode_safe(&st, secret, geteuid(), why, whylen);
 }
 
 /*

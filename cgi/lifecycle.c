@@ -420,7 +420,17 @@ lc_enqueue(struct db *db, struct request *r, const struct lc_certs *c,
 			e = rp_fail(ei, RP_ERR_NOMEM, "nomem", "out of memory");
 			goto out;
 		}
-		/* Stable across retries: the CA sees the same key again. */
+		/*
+		 * Stable across retries, but neither CA takes such a key
+		 * (cfssl's revoke and EJBCA's REST revoke have none): it
+		 * names the row in the log and the audit.  Sending again is
+		 * made safe otherwise: the relay stamps first_sent_at before
+		 * a call and asks the CA for the certificate's status before
+		 * acting again (EJBCA's revocationstatus), and each action
+		 * is idempotent at the CA: revoking again with the same
+		 * reason changes nothing but cfssl's revoked_at, and EJBCA
+		 * answers 409 and the status tells done.
+		 */
 		n = snprintf(key, sizeof(key), "%s.%zu", r->public_id, i + 1);
 		if (n < 0 || (size_t)n >= sizeof(key)) {
 			e = rp_fail(ei, RP_ERR_INTERNAL, "key", "outbox key");
@@ -1057,13 +1067,56 @@ lc_fits(enum action act, enum cert_status st)
 	}
 }
 
+/* Returns the status action leaves a certificate in. */
+static enum cert_status
+lc_target(enum action act)
+{
+	switch (act) {
+	case ACT_SUSPEND:
+		return CS_SUSPENDED;
+	case ACT_REACTIVATE:
+		return CS_VALID;
+	default:
+		return CS_REVOKED;
+	}
+}
+
+/*
+ * Sets *yes when a revocation of certificate cert has reached the CA: a
+ * revoke row of it sent or done (the registry may not say revoked yet:
+ * its request may wait for another row).  A suspension or reactivation
+ * must then leave the certificate alone, whatever it was answered.
+ */
+static enum rp_err
+lc_revoked_at_ca(struct db *db, int64_t cert, int *yes,
+    struct rp_errinfo *ei)
+{
+	struct dbq	 q;
+	enum rp_err	 e;
+
+	*yes = 0;
+	dbq_start(&q, db, DB_OUTBOX_REVOKE_STATE);
+	dbq_int(&q, cert);
+	dbq_int(&q, 0);
+	dbq_text(&q, NULL);
+	if (dbq_step(&q))
+		*yes = dbq_col_int(&q, 0) != 0;
+	if ((e = dbq_end(&q)) != RP_OK)
+		return rp_fail(ei, e, "db", "cannot read the certificate's "
+		    "revocations");
+	return RP_OK;
+}
+
 /*
  * Applies completed request r to each of its certificates c: revoked,
  * suspended until the policy's limit, or valid again, each with its
  * audit entry.  A certificate whose status no longer fits the action
  * (another request changed it meanwhile, above all a revocation) keeps
  * its status: a revoked certificate is never reinstated, re-suspended or
- * revoked again with another reason.  That is audited too.
+ * revoked again with another reason.  So does a certificate that a
+ * suspension or reactivation would change while a revocation of it has
+ * reached the CA (the relay then did not call the CA: "superseded by a
+ * revocation").  Both are audited as certificate.unchanged.
  */
 static enum rp_err
 lc_apply(struct db *db, const struct policy *pol, const struct request *r,
@@ -1077,35 +1130,32 @@ lc_apply(struct db *db, const struct policy *pol, const struct request *r,
 	enum crl_reason		 reason;
 	size_t			 i;
 	enum rp_err		 e;
-	int			 n;
+	int			 n, revoked;
 
-	switch (r->action) {
-	case ACT_SUSPEND:
-		st = CS_SUSPENDED;
-		break;
-	case ACT_REACTIVATE:
-		st = CS_VALID;
-		break;
-	default:
-		st = CS_REVOKED;
-		break;
-	}
+	st = lc_target(r->action);
 	reason = r->action == ACT_RECOVER ? REASON_SUPERSEDED : r->reason;
 	for (i = 0; i < c->n; i++) {
 		n = snprintf(subject, sizeof(subject), "certificate:%s",
 		    c->rows[i].serial);
 		if (n < 0 || (size_t)n >= sizeof(subject))
 			return rp_fail(ei, RP_ERR_INTERNAL, "audit", "subject");
-		if (!lc_fits(r->action, c->rows[i].status)) {
-			if ((d = json_pack("{s:s, s:s, s:s}",
+		revoked = 0;
+		if ((r->action == ACT_SUSPEND || r->action == ACT_REACTIVATE) &&
+		    lc_fits(r->action, c->rows[i].status) &&
+		    (e = lc_revoked_at_ca(db, c->rows[i].id, &revoked, ei)) !=
+		    RP_OK)
+			return e;
+		if (!lc_fits(r->action, c->rows[i].status) || revoked) {
+			if ((d = json_pack("{s:s, s:s, s:s, s:s*}",
 			    "request", r->public_id,
 			    "issuer", c->rows[i].issuer,
-			    "status", dom_status_name(c->rows[i].status))) ==
-			    NULL)
+			    "status", dom_status_name(c->rows[i].status),
+			    "note", revoked ? "superseded by a revocation" :
+			    NULL)) == NULL)
 				return rp_fail(ei, RP_ERR_NOMEM, "nomem",
 				    "out of memory");
-			e = audit_append(db, now, actor, "certificate.unchanged",
-			    subject, d, ei);
+			e = audit_append(db, now, actor,
+			    "certificate.unchanged", subject, d, ei);
 			json_decref(d);
 			if (e != RP_OK)
 				return e;
@@ -1140,6 +1190,26 @@ lc_apply(struct db *db, const struct policy *pol, const struct request *r,
 			return e;
 	}
 	return RP_OK;
+}
+
+/*
+ * Keeps in c only the certificates whose status does not yet show
+ * action: applying it again would change nothing but add an audit
+ * entry.
+ */
+static void
+lc_only_unapplied(enum action act, struct lc_certs *c)
+{
+	size_t	 i, keep = 0;
+
+	for (i = 0; i < c->n; i++) {
+		if (c->rows[i].status == lc_target(act))
+			continue;
+		if (keep != i)
+			c->rows[keep] = c->rows[i];
+		keep++;
+	}
+	c->n = keep;
 }
 
 /*
@@ -1198,11 +1268,12 @@ lc_transition_args(enum req_state to, const char *actor,
 
 /*
  * Keeps in c only the certificates whose outbox row of request id is
- * done, i.e. confirmed by the CA (done 1), or only the others (done 0).
+ * done, i.e. confirmed by the CA (want 1), or only the others (want 0);
+ * only rows done at since or later count as done (0: any).
  */
 static enum rp_err
 lc_only_done(struct db *db, int64_t id, struct lc_certs *c, int want,
-    struct rp_errinfo *ei)
+    int64_t since, struct rp_errinfo *ei)
 {
 	struct dbq	 q;
 	int64_t		 done[RP_TOKEN_CERTS_MAX];
@@ -1211,6 +1282,7 @@ lc_only_done(struct db *db, int64_t id, struct lc_certs *c, int want,
 
 	dbq_start(&q, db, DB_OUTBOX_DONE_CERTS);
 	dbq_int(&q, id);
+	dbq_int(&q, since);
 	while (dbq_step(&q)) {
 		if (nd == RP_TOKEN_CERTS_MAX) {
 			(void)dbq_end(&q);
@@ -1266,7 +1338,7 @@ lc_transition_tx(struct db *db, const struct policy *pol, struct request *r,
 			goto out;
 		}
 		/* Those the CA confirmed already are not asked again. */
-		if ((e = lc_only_done(db, r->id, &c, 0, ei)) != RP_OK ||
+		if ((e = lc_only_done(db, r->id, &c, 0, 0, ei)) != RP_OK ||
 		    (e = lc_recheck(pol, r, &c, now, ei)) != RP_OK)
 			goto out;
 		dbq_start(&q, db, DB_OUTBOX_REQUEUE);
@@ -1278,7 +1350,8 @@ lc_transition_tx(struct db *db, const struct policy *pol, struct request *r,
 			goto out;
 		}
 	}
-	if (to == RS_COMPLETED || to == RS_FAILED) {
+	if (to == RS_COMPLETED || to == RS_FAILED ||
+	    (from == RS_FAILED && to == RS_REJECTED)) {
 		if ((e = lc_certs_of(db, r->id, &c)) != RP_OK) {
 			(void)rp_fail(ei, e, "db", "cannot read certificates");
 			goto out;
@@ -1286,8 +1359,22 @@ lc_transition_tx(struct db *db, const struct policy *pol, struct request *r,
 		/* A failed token request may have been done at the CA for
 		 * some of its certificates: those change as the CA says. */
 		if (to == RS_FAILED &&
-		    (e = lc_only_done(db, r->id, &c, 1, ei)) != RP_OK)
+		    (e = lc_only_done(db, r->id, &c, 1, 0, ei)) != RP_OK)
 			goto out;
+		/*
+		 * Rejecting a failed request: the CA may have confirmed
+		 * rows since the failure (sent rows are checked on), and
+		 * the relay applies those as it records them.  Should one
+		 * have been missed, it is applied now; rows applied at the
+		 * failure (done before it) and certificates that show the
+		 * action already are left out, so nothing is audited twice.
+		 */
+		if (to == RS_REJECTED) {
+			if ((e = lc_only_done(db, r->id, &c, 1, r->updated_at,
+			    ei)) != RP_OK)
+				goto out;
+			lc_only_unapplied(r->action, &c);
+		}
 		if (c.n > 0 &&
 		    (e = lc_apply(db, pol, r, &c, actor, now, ei)) != RP_OK)
 			goto out;
@@ -1314,7 +1401,8 @@ out:
  * rejected and failed need an outcome (why); queued again puts its dead
  * outbox rows back; completed applies the action to the certificates,
  * and failed to those the CA confirmed (a token request may fail on one
- * certificate after the CA acted on another).
+ * certificate after the CA acted on another); rejected after failed to
+ * those the CA confirmed since the failure and not applied yet.
  * Returns RP_OK; RP_ERR_CONFLICT "illegal_transition" when the state
  * machine has no such arrow (nothing changes); RP_ERR_NOT_FOUND;
  * RP_ERR_BAD_INPUT without a needed outcome; a database error.
@@ -1362,6 +1450,53 @@ lc_transition_in(struct db *db, const struct policy *pol,
 		return rp_fail(ei, e, e == RP_ERR_NOT_FOUND ?
 		    "unknown_request" : "db", "no such request");
 	return lc_transition_tx(db, pol, &r, to, actor, outcome, now, ei);
+}
+
+/*
+ * The CA confirmed the action of request public_id for its certificate
+ * cert after the request had moved on (failed, or rejected after that):
+ * the certificate follows the CA, through lc_apply() with its guard and
+ * audit entry, unless its status shows the action already.  Inside the
+ * caller's write transaction; nothing is committed or rolled back here.
+ * Returns RP_OK (also when the request is open: completing it applies
+ * the action), RP_ERR_INTERNAL for a certificate not of the request, or
+ * a database error.
+ */
+enum rp_err
+lc_apply_done(struct db *db, const struct policy *pol,
+    const char *public_id, int64_t cert, const char *actor, int64_t now,
+    struct rp_errinfo *ei)
+{
+	struct request	 r;
+	struct lc_certs	 c = { NULL, 0 };
+	size_t		 i;
+	enum rp_err	 e;
+
+	if ((e = lc_get(db, public_id, &r)) != RP_OK)
+		return rp_fail(ei, e, e == RP_ERR_NOT_FOUND ?
+		    "unknown_request" : "db", "no such request");
+	if (r.state != RS_FAILED && r.state != RS_REJECTED)
+		return RP_OK;
+	if ((e = lc_certs_of(db, r.id, &c)) != RP_OK) {
+		(void)rp_fail(ei, e, "db", "cannot read certificates");
+		goto out;
+	}
+	for (i = 0; i < c.n; i++)
+		if (c.rows[i].id == cert)
+			break;
+	if (i == c.n) {
+		e = rp_fail(ei, RP_ERR_INTERNAL, "db", "the certificate is "
+		    "not the request's");
+		goto out;
+	}
+	c.rows[0] = c.rows[i];
+	c.n = 1;
+	lc_only_unapplied(r.action, &c);
+	if (c.n > 0)
+		e = lc_apply(db, pol, &r, &c, actor, now, ei);
+out:
+	free(c.rows);
+	return e;
 }
 
 /* The sweep works through at most this many items of each kind a run. */

@@ -3,50 +3,82 @@
  * a queued request to the CA.
  *
  * One turn (outbox_run()) is three steps.  The claim takes the row due
- * first, of a request still queued or relayed, whose lease is free or
- * has run out, and leases it to this relay inside one BEGIN IMMEDIATE
- * transaction, so that two relays never hold the same row.  The claim
- * also stamps first_sent_at, before anything goes to the CA: a row that
- * comes back with first_sent_at set may have reached the CA already (a
- * relay that crashed after sending, or a call that timed out), so it is
- * first checked with the driver and recorded done without acting again
- * when the CA says so.  Then the driver is called outside any
- * transaction.  Last, the outcome is recorded in one transaction with
- * the request's state change and the audit entries:
+ * first that still waits for the CA (pending or sent, of a request
+ * queued or relayed; or sent, of a request that has moved on, below)
+ * and whose lease is free or has run out, and leases it to this relay
+ * inside one BEGIN IMMEDIATE transaction, so that two relays never hold
+ * the same row.  The claim also stamps first_sent_at, before anything
+ * goes to the CA: a row that comes back with first_sent_at set may have
+ * reached the CA already (a relay that crashed after sending, or a call
+ * that timed out), so it is first checked with the driver and recorded
+ * done without acting again when the CA says so.  Then the driver is
+ * called outside any transaction, the lease renewed before a call when
+ * less of it is left than a call and its recording may take
+ * (call_max_ms); the claim's lease covers the first call.  Last, the
+ * outcome is recorded in one transaction with the request's state
+ * change and the audit entries:
  *
  *	CA_DONE		row done; the request relayed (if it was queued),
  *			and completed once every row of it is done (the
  *			certificates change status then, in lifecycle.c)
  *	CA_PENDING	row sent, checked again after pending_check_ms;
- *			the request relayed
+ *			the request relayed.  A row the CA has held
+ *			pending for pending_max_hours goes dead instead:
+ *			the approval at the CA did not come
  *	CA_RETRY	attempts + 1, the next try after an exponential
  *			backoff with jitter; the CA's words in last_error
  *	CA_PERMANENT,
  *	CA_UNSUPPORTED	row dead, the request failed with the CA's words
  *			as its outcome, for an officer to retry or reject
  *
+ * A revocation may overtake a suspension or reactivation of the same
+ * certificate (it is urgent, and it goes as soon as it is due).  A
+ * suspension or reactivation whose certificate a revocation has reached
+ * at the CA (a revoke row sent or done, or the registry says revoked)
+ * is therefore never sent: cfssl would write certificateHold over the
+ * revocation's reason.  It is recorded done with "superseded by a
+ * revocation", and lifecycle.c leaves the certificate alone.  While
+ * another relay holds a revoke row of the certificate, the suspension
+ * is put off until that lease ends.
+ *
  * A request that moved meanwhile (an officer's decision, another relay
- * failing it for another row) is not overwritten: the row is released
- * as it was, or recorded done when the CA did act.  A recording that
+ * failing it for another row) is not changed.  A row of it the CA has
+ * not taken is released as it was.  A row the CA has taken is recorded
+ * as the CA says: done (the certificate then follows the CA, through
+ * lc_apply_done()), sent (checked on until the CA settles it: an
+ * approval inside EJBCA may still come), or dead.  A recording that
  * fails leaves row and request as they were, the row still leased: it
  * comes back after its lease, checked first.  Only a relay that stops
  * releases a row it holds but did not send.
+ *
+ * Leases are times on the wall clock (rp_now_ms()), compared across
+ * relays on other hosts: a clock stepped forward ends leases early.
  */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/rand.h>
 
 #include "extern.h"
 
+/*
+ * A turn whose driver calls took less than this (seconds) lets the next
+ * claim take a batch: its commit is then a good part of a row's time.
+ */
+#define OUTBOX_FAST_CALLS	0.05
+
 /* The jitter of a backoff: from 80% to 120% of the delay, in permille. */
 #define OUTBOX_JITTER_LOW	800u
 #define OUTBOX_JITTER_SPAN	401u
 
-/* Upper bounds of revportal_relay_delivery_seconds, one CA call. */
+/*
+ * Upper bounds of revportal_relay_delivery_seconds: one driver call, a
+ * delivery or a check (an EJBCA delivery is two HTTP requests).
+ */
 static const double outbox_call_le[] = {
 	0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30
 };
@@ -175,92 +207,142 @@ out:
 }
 
 /*
- * Claims the row due first at now for oc->owner: leases it for
- * oc->lease_ms in one write transaction and reads it into row.  *got is
- * 0 when no row is due.  A row whose payload cannot be read is claimed
- * too, with row->damaged set, so that it ends as a dead letter rather
- * than blocking the queue.  Returns RP_OK or a database error (nothing
- * changed).  Nothing to free.
+ * Reads the current row of q (DB_OUTBOX_DUE) into row, its payload text
+ * into a copy at *payload (*plen bytes; NULL when too long: the row is
+ * then damaged).  Errors stick in q.
  */
-enum rp_err
-outbox_claim(struct db *db, const struct outbox_conf *oc, int64_t now,
-    struct outbox_row *row, int *got, struct rp_errinfo *ei)
+static void
+outbox_read_row(struct dbq *q, struct outbox_row *row, char **payload,
+    size_t *plen)
+{
+	const char	*s;
+	int64_t		 v;
+
+	memset(row, 0, sizeof(*row));
+	*payload = NULL;
+	row->id = dbq_col_int(q, 0);
+	row->request = dbq_col_int(q, 1);
+	s = dbq_col_text(q, 2);
+	row->sent = s != NULL && strcmp(s, "sent") == 0;
+	v = dbq_col_int(q, 3);
+	row->attempts = v < 0 ? 0 : v > INT_MAX ? INT_MAX : (unsigned int)v;
+	row->first_sent_at = dbq_col_int(q, 4);
+	*plen = dbq_col_bytes(q, 5);
+	if (*plen <= OUTBOX_PAYLOAD_MAX && (s = dbq_col_text(q, 5)) != NULL &&
+	    (*payload = rp_strndup(s, *plen)) == NULL)
+		q->err = RP_ERR_NOMEM;
+	if (outbox_copy(row->idem_key, sizeof(row->idem_key),
+	    dbq_col_text(q, 6)) == -1)
+		row->damaged = 1;
+	/* requests.public_id has exactly RP_ID_LEN characters. */
+	if (outbox_copy(row->public_id, sizeof(row->public_id),
+	    dbq_col_text(q, 7)) == -1)
+		q->err = RP_ERR_INTERNAL;
+	row->received_at = dbq_col_int(q, 8);
+	row->certificate = dbq_col_int(q, 9);
+	/* The CHECK constraint of requests.state: always known. */
+	if ((row->req_state = dom_state_parse(dbq_col_text(q, 10))) >= RS__MAX)
+		q->err = RP_ERR_INTERNAL;
+	row->sent_at = dbq_col_int(q, 11);
+}
+
+/*
+ * Claims the rows due first at now for oc->owner, at most max (1 to
+ * OUTBOX_BATCH_MAX): leases each for oc->lease_ms in one write
+ * transaction and reads them into rows[0..*got).  A row whose payload
+ * cannot be read is claimed too, with damaged set, so that it ends as a
+ * dead letter rather than blocking the queue.  Returns RP_OK or a
+ * database error (nothing changed, *got 0).  Nothing to free.
+ */
+static enum rp_err
+outbox_claim_rows(struct db *db, const struct outbox_conf *oc, int64_t now,
+    struct outbox_row *rows, unsigned int max, unsigned int *got,
+    struct rp_errinfo *ei)
 {
 	struct dbq	 q;
-	const char	*s;
-	char		*payload = NULL;
-	size_t		 plen = 0;
-	int64_t		 v;
+	char		*payload[OUTBOX_BATCH_MAX];
+	size_t		 plen[OUTBOX_BATCH_MAX];
+	unsigned int	 n = 0, i;
 	enum rp_err	 e;
-	int		 n, found = 0;
+	int		 changed;
 
 	*got = 0;
-	memset(row, 0, sizeof(*row));
+	if (max == 0)
+		max = 1;
+	if (max > OUTBOX_BATCH_MAX)
+		max = OUTBOX_BATCH_MAX;
 	if ((e = db_begin(db)) != RP_OK)
 		return rp_fail(ei, e, "db_busy", "the database is busy");
 	dbq_start(&q, db, DB_OUTBOX_DUE);
 	dbq_int(&q, now);
-	if (dbq_step(&q)) {
-		found = 1;
-		row->id = dbq_col_int(&q, 0);
-		row->request = dbq_col_int(&q, 1);
-		s = dbq_col_text(&q, 2);
-		row->sent = s != NULL && strcmp(s, "sent") == 0;
-		v = dbq_col_int(&q, 3);
-		row->attempts = v < 0 ? 0 : v > INT_MAX ? INT_MAX :
-		    (unsigned int)v;
-		row->first_sent_at = dbq_col_int(&q, 4);
-		plen = dbq_col_bytes(&q, 5);
-		if (plen <= OUTBOX_PAYLOAD_MAX &&
-		    (s = dbq_col_text(&q, 5)) != NULL &&
-		    (payload = rp_strndup(s, plen)) == NULL)
-			q.err = RP_ERR_NOMEM;
-		if (outbox_copy(row->idem_key, sizeof(row->idem_key),
-		    dbq_col_text(&q, 6)) == -1)
-			row->damaged = 1;
-		/* requests.public_id has exactly RP_ID_LEN characters. */
-		if (outbox_copy(row->public_id, sizeof(row->public_id),
-		    dbq_col_text(&q, 7)) == -1)
-			q.err = RP_ERR_INTERNAL;
-		row->received_at = dbq_col_int(&q, 8);
+	dbq_int(&q, max);
+	while (n < max && dbq_step(&q)) {
+		outbox_read_row(&q, &rows[n], &payload[n], &plen[n]);
+		n++;
 	}
 	if ((e = dbq_end(&q)) != RP_OK) {
 		db_rollback(db);
 		(void)rp_fail(ei, e, "db", "cannot read the outbox");
 		goto out;
 	}
-	if (!found) {
+	if (n == 0) {
 		db_rollback(db);
 		goto out;
 	}
-	dbq_start(&q, db, DB_OUTBOX_LEASE);
-	dbq_text(&q, oc->owner);
-	dbq_int(&q, now + (int64_t)oc->lease_ms);
-	dbq_int(&q, now);
-	dbq_int(&q, now);
-	dbq_int(&q, row->id);
-	dbq_int(&q, now);
-	if ((e = dbq_exec(&q, &n)) != RP_OK || n != 1) {
-		db_rollback(db);
-		e = rp_fail(ei, e != RP_OK ? e : RP_ERR_INTERNAL, "db",
-		    "cannot lease the outbox row");
-		goto out;
+	for (i = 0; i < n; i++) {
+		dbq_start(&q, db, DB_OUTBOX_LEASE);
+		dbq_text(&q, oc->owner);
+		dbq_int(&q, now + (int64_t)oc->lease_ms);
+		dbq_int(&q, now);
+		dbq_int(&q, now);
+		dbq_int(&q, rows[i].id);
+		dbq_int(&q, now);
+		if ((e = dbq_exec(&q, &changed)) != RP_OK || changed != 1) {
+			db_rollback(db);
+			e = rp_fail(ei, e != RP_OK ? e : RP_ERR_INTERNAL, "db",
+			    "cannot lease the outbox row");
+			goto out;
+		}
 	}
 	if ((e = db_commit(db)) != RP_OK) {
 		(void)rp_fail(ei, e, "db_commit",
 		    "cannot lease the outbox row");
 		goto out;
 	}
-	row->job.issuer = row->issuer;
-	row->job.serial = row->serial;
-	row->job.aki = row->aki;
-	row->job.idem_key = row->idem_key;
-	if (payload == NULL || row->damaged ||
-	    outbox_payload(row, payload, plen) == -1)
-		row->damaged = 1;
-	*got = 1;
+	for (i = 0; i < n; i++) {
+		rows[i].lease_until = now + (int64_t)oc->lease_ms;
+		rows[i].job.issuer = rows[i].issuer;
+		rows[i].job.serial = rows[i].serial;
+		rows[i].job.aki = rows[i].aki;
+		rows[i].job.idem_key = rows[i].idem_key;
+		if (payload[i] == NULL || rows[i].damaged ||
+		    outbox_payload(&rows[i], payload[i], plen[i]) == -1)
+			rows[i].damaged = 1;
+	}
+	*got = n;
 out:
-	free(payload);
+	for (i = 0; i < n; i++)
+		free(payload[i]);
+	return e;
+}
+
+/*
+ * Claims the row due first at now for oc->owner: leases it for
+ * oc->lease_ms in one write transaction and reads it into row.  *got is
+ * 0 when no row is due.  A row whose payload cannot be read is claimed
+ * too, with row->damaged set (see outbox_claim_rows()).  Returns RP_OK
+ * or a database error (nothing changed).  Nothing to free.
+ */
+enum rp_err
+outbox_claim(struct db *db, const struct outbox_conf *oc, int64_t now,
+    struct outbox_row *row, int *got, struct rp_errinfo *ei)
+{
+	unsigned int	 n;
+	enum rp_err	 e;
+
+	memset(row, 0, sizeof(*row));
+	e = outbox_claim_rows(db, oc, now, row, 1, &n, ei);
+	*got = n == 1;
 	return e;
 }
 
@@ -284,6 +366,145 @@ outbox_release(struct db *db, const struct outbox_conf *oc,
 	if ((e = dbq_exec(&q, &n)) != RP_OK)
 		return e;
 	return n == 1 ? RP_OK : RP_ERR_CONFLICT;
+}
+
+/*
+ * Gives back row, claimed by oc->owner but not sent in this claim, as
+ * it was before the claim (its first_sent_at too): due again at once.
+ * Returns RP_OK, RP_ERR_CONFLICT when the lease is no longer ours, or a
+ * database error.
+ */
+static enum rp_err
+outbox_unclaim(struct db *db, const struct outbox_conf *oc,
+    const struct outbox_row *row, int64_t now)
+{
+	struct dbq	 q;
+	enum rp_err	 e;
+	int		 n;
+
+	dbq_start(&q, db, DB_OUTBOX_UNCLAIM);
+	if (row->first_sent_at != 0)
+		dbq_int(&q, row->first_sent_at);
+	else
+		dbq_null(&q);
+	dbq_int(&q, now);
+	dbq_int(&q, row->id);
+	dbq_text(&q, oc->owner);
+	if ((e = dbq_exec(&q, &n)) != RP_OK)
+		return e;
+	return n == 1 ? RP_OK : RP_ERR_CONFLICT;
+}
+
+/*
+ * Gives back the rows of b not handed to the CA yet (a relay that
+ * stops), as they were before the claim, and empties b.  A row another
+ * relay has taken meanwhile is its own.  Returns RP_OK or the first
+ * database error (b is emptied all the same: a row not given back comes
+ * back when its lease ends).
+ */
+enum rp_err
+outbox_batch_release(struct db *db, const struct outbox_conf *oc,
+    struct outbox_batch *b, int64_t now)
+{
+	enum rp_err	 e, first = RP_OK;
+
+	for (; b->next < b->n; b->next++) {
+		e = outbox_unclaim(db, oc, &b->rows[b->next], now);
+		if (e != RP_OK && e != RP_ERR_CONFLICT && first == RP_OK)
+			first = e;
+	}
+	b->n = b->next = 0;
+	return first;
+}
+
+/*
+ * Makes sure the lease of row outlasts the driver call about to be made
+ * at now and the recording of its answer: with less than
+ * oc->call_max_ms left (or none), it is renewed for oc->lease_ms.
+ * Returns RP_OK, RP_ERR_CONFLICT "lease_lost" when another relay has
+ * taken the row (nothing must be sent then), or a database error.
+ */
+static enum rp_err
+outbox_renew(struct db *db, const struct outbox_conf *oc,
+    struct outbox_row *row, int64_t now, struct rp_errinfo *ei)
+{
+	struct dbq	 q;
+	enum rp_err	 e;
+	int		 n;
+
+	if (row->lease_until - now > (int64_t)oc->call_max_ms)
+		return RP_OK;
+	dbq_start(&q, db, DB_OUTBOX_RENEW);
+	dbq_int(&q, now + (int64_t)oc->lease_ms);
+	dbq_int(&q, now);
+	dbq_int(&q, row->id);
+	dbq_text(&q, oc->owner);
+	if ((e = dbq_exec(&q, &n)) != RP_OK)
+		return rp_fail(ei, e, "db", "cannot renew the lease");
+	if (n != 1)
+		return rp_fail(ei, RP_ERR_CONFLICT, "lease_lost",
+		    "the outbox row is no longer leased to this relay");
+	row->lease_until = now + (int64_t)oc->lease_ms;
+	return RP_OK;
+}
+
+/*
+ * Looks at the revocations of row's certificate at now: *superseded is
+ * set when one has reached the CA (a revoke row sent or done, or the
+ * registry says revoked); *until, when another relay holds a revoke row
+ * of it, to the end of that lease (else 0).  Returns RP_OK or a database
+ * error.
+ */
+static enum rp_err
+outbox_revocations(struct db *db, const struct outbox_conf *oc,
+    const struct outbox_row *row, int64_t now, int *superseded,
+    int64_t *until, struct rp_errinfo *ei)
+{
+	struct dbq	 q;
+	enum rp_err	 e;
+
+	*superseded = 0;
+	*until = 0;
+	dbq_start(&q, db, DB_OUTBOX_REVOKE_STATE);
+	dbq_int(&q, row->certificate);
+	dbq_int(&q, now);
+	dbq_text(&q, oc->owner);
+	if (dbq_step(&q)) {
+		*superseded = dbq_col_int(&q, 0) != 0;
+		if (!dbq_col_null(&q, 1))
+			*until = dbq_col_int(&q, 1);
+	}
+	if ((e = dbq_end(&q)) != RP_OK)
+		return rp_fail(ei, e, "db", "cannot read the revocations of "
+		    "the certificate");
+	return RP_OK;
+}
+
+/*
+ * Puts row off until until, giving its lease back, without a CA call or
+ * any other change.  Returns RP_OK, RP_ERR_CONFLICT "lease_lost", or a
+ * database error.
+ */
+static enum rp_err
+outbox_postpone(struct db *db, const struct outbox_conf *oc,
+    const struct outbox_row *row, int64_t until, int64_t now,
+    struct rp_errinfo *ei)
+{
+	struct dbq	 q;
+	enum rp_err	 e;
+	int		 n;
+
+	dbq_start(&q, db, DB_OUTBOX_POSTPONE);
+	dbq_int(&q, until);
+	dbq_int(&q, now);
+	dbq_int(&q, row->id);
+	dbq_text(&q, oc->owner);
+	if ((e = dbq_exec(&q, &n)) != RP_OK)
+		return rp_fail(ei, e, "db", "cannot put the row off");
+	if (n != 1)
+		return rp_fail(ei, RP_ERR_CONFLICT, "lease_lost",
+		    "the outbox row is no longer leased to this relay");
+	return RP_OK;
 }
 
 /*
@@ -320,6 +541,46 @@ outbox_random(void)
 		return OUTBOX_JITTER_SPAN / 2;
 	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
 	    (uint32_t)b[2] << 8 | b[3];
+}
+
+/*
+ * Writes this process's lease owner into out of outsz: the host name (at
+ * most OUTBOX_OWNER_HOST bytes of it), the process id and 16 random hex
+ * digits, "<hostname>:<pid>:<hex>".  The random part keeps two relays
+ * apart that share a host name and a pid: two containers, or a relay
+ * restarted under the pid of one that died holding leases.  Returns
+ * RP_OK, RP_ERR_INTERNAL when there is no randomness, RP_ERR_TOO_LARGE
+ * when out is too small.
+ */
+enum rp_err
+outbox_owner(char *out, size_t outsz)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 rnd[8];
+	char			 host[256], rhex[2 * sizeof(rnd) + 1];
+	size_t			 i;
+	int			 n;
+
+	if (outsz > 0)
+		out[0] = '\0';
+	if (gethostname(host, sizeof(host)) == -1)
+		(void)snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return RP_ERR_INTERNAL;
+	for (i = 0; i < sizeof(rnd); i++) {
+		rhex[2 * i] = hex[rnd[i] >> 4];
+		rhex[2 * i + 1] = hex[rnd[i] & 0xf];
+	}
+	rhex[sizeof(rhex) - 1] = '\0';
+	n = snprintf(out, outsz, "%.*s:%ld:%s", (int)OUTBOX_OWNER_HOST, host,
+	    (long)getpid(), rhex);
+	if (n < 0 || (size_t)n >= outsz) {
+		if (outsz > 0)
+			out[0] = '\0';
+		return RP_ERR_TOO_LARGE;
+	}
+	return RP_OK;
 }
 
 /*
@@ -463,11 +724,12 @@ outbox_undone(struct db *db, int64_t request, int64_t *n,
  * Records the CA's answer res about row, leased by oc->owner, at now, in
  * one write transaction with the request's change (lifecycle.c) and the
  * audit entries: see the top of this file.  res->outcome CA_DONE with
- * checked set in rep (rep->checked) says a check found the work done.
- * Fills rep->result (and completed, completion_ms).  Returns RP_OK; on
- * any error nothing has changed (the row is still leased): a database
- * error, RP_ERR_CONFLICT "lease_lost" when another relay took the row,
- * RP_ERR_INTERNAL for a request that is not there.
+ * checked set in rep (rep->checked) says a check found the work done;
+ * with row->superseded, that a revocation overtook the row.  Fills
+ * rep->result (and completed, completion_ms, moved, moved_to).  Returns
+ * RP_OK; on any error nothing has changed (the row is still leased): a
+ * database error, RP_ERR_CONFLICT "lease_lost" when another relay took
+ * the row, RP_ERR_INTERNAL for a request that is not there.
  */
 enum rp_err
 outbox_record(struct db *db, const struct policy *pol,
@@ -491,8 +753,25 @@ outbox_record(struct db *db, const struct policy *pol,
 		done_at = now;
 		out = OB_DONE;
 		event = "done";
+		if (row->superseded) {
+			event = "superseded";
+			error = words;
+		}
 		break;
 	case CA_PENDING:
+		if (row->sent && row->sent_at > 0 &&
+		    oc->pending_max_hours > 0 && now - row->sent_at >=
+		    (int64_t)oc->pending_max_hours * 3600000) {
+			/* The approval never came: an officer decides. */
+			(void)snprintf(words, sizeof(words), "approval at the "
+			    "CA not granted within %u hours",
+			    oc->pending_max_hours);
+			state = "dead";
+			error = words;
+			out = OB_DEAD;
+			event = "dead";
+			break;
+		}
 		state = "sent";
 		next = now + (int64_t)oc->pending_check_ms;
 		out = OB_PENDING;
@@ -524,8 +803,9 @@ outbox_record(struct db *db, const struct policy *pol,
 		goto out;
 	}
 	moved = r.state != RS_QUEUED && r.state != RS_RELAYED;
-	if (moved && out != OB_DONE) {
-		/* Left as it was for whoever moved the request. */
+	if (moved && !row->sent && (out == OB_RETRY || out == OB_DEAD)) {
+		/* The CA has not taken it: left as it was for whoever
+		 * moved the request (an officer's retry sends it again). */
 		if ((e = outbox_release(db, oc, row, now)) != RP_OK) {
 			(void)rp_fail(ei, e, e == RP_ERR_CONFLICT ?
 			    "lease_lost" : "db", "cannot release the row");
@@ -540,40 +820,52 @@ outbox_record(struct db *db, const struct policy *pol,
 		    words, event, moved ? dom_state_name(r.state) : NULL,
 		    rep->checked, now, ei)) != RP_OK)
 			goto out;
-		if (moved)
-			out = OB_MOVED;
 	}
-	if (!moved && (out == OB_DONE || out == OB_PENDING) &&
-	    r.state == RS_QUEUED &&
-	    (e = lc_transition_in(db, pol, row->public_id, RS_RELAYED,
-	    oc->actor, NULL, now, ei)) != RP_OK)
-		goto out;
-	if (!moved && out == OB_DONE) {
-		if ((e = outbox_undone(db, row->request, &undone, ei)) !=
+	if (moved) {
+		/* The request stays as it is; its certificate follows what
+		 * the CA confirmed. */
+		if (out == OB_DONE && (e = lc_apply_done(db, pol,
+		    row->public_id, row->certificate, oc->actor, now, ei)) !=
 		    RP_OK)
 			goto out;
-		if (undone == 0) {
-			if ((e = lc_transition_in(db, pol, row->public_id,
-			    RS_COMPLETED, oc->actor, NULL, now, ei)) != RP_OK)
+	} else {
+		if ((out == OB_DONE || out == OB_PENDING) &&
+		    r.state == RS_QUEUED &&
+		    (e = lc_transition_in(db, pol, row->public_id, RS_RELAYED,
+		    oc->actor, NULL, now, ei)) != RP_OK)
+			goto out;
+		if (out == OB_DONE) {
+			if ((e = outbox_undone(db, row->request, &undone,
+			    ei)) != RP_OK)
 				goto out;
-			rep->completed = 1;
-			rep->completion_ms = now - r.received_at;
+			if (undone == 0) {
+				if ((e = lc_transition_in(db, pol,
+				    row->public_id, RS_COMPLETED, oc->actor,
+				    NULL, now, ei)) != RP_OK)
+					goto out;
+				rep->completed = 1;
+				rep->completion_ms = now - r.received_at;
+			}
 		}
+		if (out == OB_DEAD &&
+		    (e = lc_transition_in(db, pol, row->public_id, RS_FAILED,
+		    oc->actor, words, now, ei)) != RP_OK)
+			goto out;
 	}
-	if (!moved && out == OB_DEAD &&
-	    (e = lc_transition_in(db, pol, row->public_id, RS_FAILED,
-	    oc->actor, words, now, ei)) != RP_OK)
-		goto out;
 	if ((e = db_commit(db)) != RP_OK) {
 		rep->completed = 0;
 		rep->completion_ms = 0;
 		return rp_fail(ei, e, "db_commit", "cannot record the outcome");
 	}
 	rep->result = out;
+	rep->moved = moved;
+	rep->moved_to = r.state;
 	if (moved)
 		rplog(RPLOG_WARN, "outbox_moved", "request=%s key=%s "
-		    "state=%s outcome=%s", row->public_id, row->idem_key,
-		    dom_state_name(r.state), ca_outcome_name(res->outcome));
+		    "state=%s outcome=%s recorded=%s", row->public_id,
+		    row->idem_key, dom_state_name(r.state),
+		    ca_outcome_name(res->outcome), out == OB_MOVED ? "no" :
+		    state);
 	return RP_OK;
 out:
 	db_rollback(db);
@@ -616,36 +908,124 @@ outbox_call(void (*fn)(struct hc *, const char *, const struct ca_job *,
 }
 
 /*
- * One turn of the relay: claims the row due first, asks the CA through
- * drv (hc and the base url are the driver's), and records the outcome.
- * A row the CA may have seen already (first_sent_at set, or sent) is
- * checked first: done, or unreachable, is recorded as it is; a sent row
- * still pending, or refused, likewise; anything else is delivered (again:
- * the idempotency key is the same).  A stopping relay claims nothing,
+ * Asks the CA about row through fn (drv->check or drv->deliver), after
+ * renewing the lease if it might not outlast the call.  Returns RP_OK
+ * with res set, or the error of the renewal (nothing was sent).
+ */
+static enum rp_err
+outbox_ask(struct db *db, const struct outbox_conf *oc,
+    void (*fn)(struct hc *, const char *, const struct ca_job *,
+    struct ca_result *), struct hc *hc, const char *url,
+    struct outbox_row *row, struct ca_result *res,
+    struct outbox_report *rep, struct rp_errinfo *ei)
+{
+	enum rp_err	 e;
+
+	if ((e = outbox_renew(db, oc, row, outbox_now(oc), ei)) != RP_OK)
+		return e;
+	outbox_call(fn, hc, url, row, res, rep);
+	return RP_OK;
+}
+
+/*
+ * Takes the next row to hand to the CA into *rowp: from b, claiming up
+ * to oc->batch rows into it when it is empty (one row unless the last
+ * turn's calls were fast); or, with b NULL, claimed alone into a new row
+ * (*own set: the caller frees it).  A row of b after the first may
+ * belong to a request that has moved on since the claim (another row of
+ * it refused): its request's state is read again.  *rowp is NULL when
+ * nothing is due.  Returns RP_OK or a database error.
+ */
+static enum rp_err
+outbox_next(struct db *db, const struct outbox_conf *oc,
+    struct outbox_batch *b, struct outbox_row **rowp, int *own,
+    struct rp_errinfo *ei)
+{
+	struct request	 r;
+	unsigned int	 n;
+	enum rp_err	 e;
+
+	*rowp = NULL;
+	*own = 0;
+	if (b == NULL) {
+		if ((*rowp = malloc(sizeof(**rowp))) == NULL)
+			return rp_fail(ei, RP_ERR_NOMEM, "nomem",
+			    "out of memory");
+		*own = 1;
+		memset(*rowp, 0, sizeof(**rowp));
+		if ((e = outbox_claim_rows(db, oc, outbox_now(oc), *rowp, 1,
+		    &n, ei)) != RP_OK || n == 0) {
+			free(*rowp);
+			*rowp = NULL;
+			*own = 0;
+		}
+		return e;
+	}
+	if (b->next >= b->n) {
+		b->n = b->next = 0;
+		if ((e = outbox_claim_rows(db, oc, outbox_now(oc), b->rows,
+		    b->fast ? oc->batch : 1, &n, ei)) != RP_OK)
+			return e;
+		b->n = n;
+	}
+	if (b->next >= b->n)
+		return RP_OK;
+	*rowp = &b->rows[b->next++];
+	if (b->next > 1) {
+		if ((e = lc_get(db, (*rowp)->public_id, &r)) != RP_OK) {
+			/* Claimed, so still leased: it comes back. */
+			*rowp = NULL;
+			return rp_fail(ei, e, "db", "cannot read the request "
+			    "of the outbox row");
+		}
+		(*rowp)->req_state = r.state;
+	}
+	return RP_OK;
+}
+
+/*
+ * One turn of the relay: takes the next row (from b, claimed there in
+ * batches of oc->batch; or claimed alone when b is NULL), asks the CA
+ * through drv (hc and the base url are the driver's), and records the
+ * outcome.  A suspension or reactivation that a revocation has overtaken
+ * is recorded done without a call, or put off while another relay holds
+ * the revocation (OB_POSTPONED).  A row the CA may have seen already
+ * (first_sent_at set, or sent) is checked first: done, or unreachable,
+ * is recorded as it is; a sent row still pending, or refused, likewise;
+ * anything else is delivered again (the check found it not done).  A
+ * sent row of a request that has moved on is only ever checked; an
+ * unsent one is given back without a call (OB_MOVED).  After a slow turn
+ * the rest of b is given back and the next claim takes one row (see
+ * struct outbox_batch).  A stopping relay
+ * claims nothing, gives back the rows of b it has not handed to the CA,
  * and releases a row it holds instead of making another call.  rep says
  * what happened (OB_NONE: nothing was due, or stopping).  Returns RP_OK,
- * or the error of the claim or the recording (the row then stays leased
- * and comes back after its lease).
+ * or the error of the claim, of a lease renewal or of the recording (the
+ * row then stays leased and comes back after its lease).
  */
 enum rp_err
 outbox_run(struct db *db, const struct policy *pol,
-    const struct outbox_conf *oc, const struct ca_driver *drv,
-    struct hc *hc, const char *url, struct outbox_report *rep,
-    struct rp_errinfo *ei)
+    const struct outbox_conf *oc, struct outbox_batch *b,
+    const struct ca_driver *drv, struct hc *hc, const char *url,
+    struct outbox_report *rep, struct rp_errinfo *ei)
 {
-	struct outbox_row	*row;
+	struct outbox_row	*row = NULL;
 	struct ca_result	 res;
 	enum rp_err		 e;
-	int			 got, deliver = 1;
+	int64_t			 until;
+	int			 own = 0, deliver = 1, superseded;
 
 	memset(rep, 0, sizeof(*rep));
 	/* Stopping, nothing new is taken: the report says OB_NONE. */
-	if (outbox_stopping(oc))
+	if (outbox_stopping(oc)) {
+		if (b != NULL && (e = outbox_batch_release(db, oc, b,
+		    outbox_now(oc))) != RP_OK)
+			return rp_fail(ei, e, "db", "cannot give the claimed "
+			    "rows back");
 		return RP_OK;
-	if ((row = malloc(sizeof(*row))) == NULL)
-		return rp_fail(ei, RP_ERR_NOMEM, "nomem", "out of memory");
-	if ((e = outbox_claim(db, oc, outbox_now(oc), row, &got, ei)) !=
-	    RP_OK || !got)
+	}
+	if ((e = outbox_next(db, oc, b, &row, &own, ei)) != RP_OK ||
+	    row == NULL)
 		goto out;
 	memcpy(rep->public_id, row->public_id, sizeof(rep->public_id));
 	memcpy(rep->idem_key, row->idem_key, sizeof(rep->idem_key));
@@ -654,11 +1034,45 @@ outbox_run(struct db *db, const struct policy *pol,
 		res.outcome = CA_PERMANENT;
 		(void)snprintf(res.message, sizeof(res.message), "revportal: "
 		    "the outbox row is damaged and was not sent");
-		deliver = 0;
-	} else if (row->sent || row->first_sent_at != 0) {
+		goto record;
+	}
+	if (!row->sent && row->req_state != RS_QUEUED &&
+	    row->req_state != RS_RELAYED) {
+		/* Its request moved on after the claim: not for the CA. */
+		rep->moved = 1;
+		rep->moved_to = row->req_state;
+		if ((e = outbox_unclaim(db, oc, row, outbox_now(oc))) ==
+		    RP_OK)
+			rep->result = OB_MOVED;
+		else
+			(void)rp_fail(ei, e, "db", "cannot give the row back");
+		goto out;
+	}
+	if (row->job.action == ACT_SUSPEND ||
+	    row->job.action == ACT_REACTIVATE) {
+		if ((e = outbox_revocations(db, oc, row, outbox_now(oc),
+		    &superseded, &until, ei)) != RP_OK)
+			goto out;
+		if (superseded) {
+			row->superseded = rep->superseded = 1;
+			res.outcome = CA_DONE;
+			(void)snprintf(res.message, sizeof(res.message),
+			    "superseded by a revocation");
+			goto record;
+		}
+		if (until != 0) {
+			if ((e = outbox_postpone(db, oc, row, until,
+			    outbox_now(oc), ei)) == RP_OK)
+				rep->result = OB_POSTPONED;
+			goto out;
+		}
+	}
+	if (row->sent || row->first_sent_at != 0) {
 		if (outbox_stopping(oc))
 			goto release;
-		outbox_call(drv->check, hc, url, row, &res, rep);
+		if ((e = outbox_ask(db, oc, drv->check, hc, url, row, &res,
+		    rep, ei)) != RP_OK)
+			goto out;
 		rep->checked = 1;
 		switch (res.outcome) {
 		case CA_DONE:
@@ -673,30 +1087,53 @@ outbox_run(struct db *db, const struct policy *pol,
 			deliver = 1;
 			break;
 		}
+		/* Claimed for its request that moved on: sent, only checked. */
+		if (deliver && row->req_state != RS_QUEUED &&
+		    row->req_state != RS_RELAYED) {
+			deliver = 0;
+			ca_result_set(&res, CA_PERMANENT, res.http_status,
+			    "the CA cannot tell whether it carried out the "
+			    "action, and the request is %s: not sent again",
+			    dom_state_name(row->req_state));
+		}
 	}
 	if (deliver) {
 		if (outbox_stopping(oc))
 			goto release;
-		outbox_call(drv->deliver, hc, url, row, &res, rep);
+		if ((e = outbox_ask(db, oc, drv->deliver, hc, url, row, &res,
+		    rep, ei)) != RP_OK)
+			goto out;
 		rep->delivered = 1;
 	}
+record:
 	e = outbox_record(db, pol, oc, row, &res, outbox_now(oc), rep, ei);
 	/* Stopping, the lease is given back rather than left to run out. */
 	if (e != RP_OK && outbox_stopping(oc))
 		(void)outbox_release(db, oc, row, outbox_now(oc));
+	if (b != NULL && rep->calls > 0) {
+		b->fast = rep->call_seconds[0] + (rep->calls > 1 ?
+		    rep->call_seconds[1] : 0) < OUTBOX_FAST_CALLS;
+		/* A slow CA: the rows held back are for any relay to take
+		 * (one not given back returns when its lease ends). */
+		if (!b->fast)
+			(void)outbox_batch_release(db, oc, b, outbox_now(oc));
+	}
 	goto out;
 release:
+	/* Nothing delivered in this claim (a check acts on nothing). */
 	rep->result = OB_RELEASED;
-	if ((e = outbox_release(db, oc, row, outbox_now(oc))) != RP_OK)
+	if ((e = outbox_unclaim(db, oc, row, outbox_now(oc))) != RP_OK)
 		(void)rp_fail(ei, e, "db", "cannot release the outbox row");
 out:
-	free(row);
+	if (own)
+		free(row);
 	return e;
 }
 
 /*
  * Reads the queue at now into st: the rows waiting for the CA (pending
- * or sent, of requests queued or relayed), the age of the oldest, and
+ * or sent, of requests queued or relayed; sent, of requests that moved
+ * on), the age of the oldest, and
  * when the next falls due (its lease run out).  Returns RP_OK or a
  * database error.
  */
@@ -812,7 +1249,8 @@ outbox_render_hist(struct buf *out, const char *name, const char *help,
 
 /*
  * Appends the relay's figures in Prometheus text 0.0.4 to out: the queue
- * (st, when not NULL), deliveries by outcome, the time of each CA call,
+ * (st, when not NULL), deliveries by outcome, the time of each driver
+ * call (a delivery or a check: an EJBCA delivery is two HTTP requests),
  * the time from receipt to the CA's confirmation, and now (ms) as the
  * time they were written, so that a stale file shows.  Returns RP_OK or
  * RP_ERR_NOMEM at out's limit.
@@ -837,7 +1275,9 @@ outbox_metrics_render(const struct outbox_metrics *m,
 		    (unsigned long long)m->deliveries[i])) != RP_OK)
 			return e;
 	if ((e = outbox_render_hist(out, "revportal_relay_delivery_seconds",
-	    "Time of one call to the CA.", m->call_bucket,
+	    "Time of one CA driver call, a delivery or a check (an EJBCA "
+	    "delivery is two HTTP requests: the revoke and the status).",
+	    m->call_bucket,
 	    outbox_call_le_text, OUTBOX_NCALL_LE, m->call_sum_us, 1000000)) !=
 	    RP_OK ||
 	    (e = outbox_render_hist(out, "revportal_relay_completion_seconds",

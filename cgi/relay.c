@@ -10,9 +10,11 @@
  *	revportal-relay [-t] [-c CONFIG]
  *
  * It logs like the web (log.c, on stderr: the journal under systemd),
- * never a secret.  On SIGTERM or SIGINT it finishes the row in hand (the
- * HTTP call has its own timeout) and records it, or releases a row it
- * has not sent yet, removes its socket and exits 0.  Exit status: 0
+ * never a secret.  Its leases are named "<hostname>:<pid>:<16 random hex
+ * digits>" (outbox_owner()).  On SIGTERM or SIGINT it finishes the row
+ * in hand (the HTTP call has its own timeout) and records it, or
+ * releases a row it has not sent yet, gives back the rows it claimed but
+ * did not reach, removes its socket and exits 0.  Exit status: 0
  * stopped by a signal (or, with -t, a good configuration), 1 failed (one
  * line "revportal-relay: what" on stderr), 2 a command-line error (with
  * the usage on stderr).
@@ -40,6 +42,7 @@
 #define RELAY_ACTOR	"system:relay"	/* in the audit log */
 #define RELAY_ERROR_WAIT_MS 1000	/* after a database error, at most */
 #define RELAY_BATCH_MAX	1000u		/* rows before looking up again */
+#define RELAY_CLAIM	8u		/* rows claimed in one transaction */
 #define RELAY_DRAIN_MAX	1024u		/* datagrams read at one wake-up */
 
 /* Exit statuses. */
@@ -64,6 +67,7 @@ struct relay {
 	struct hc		*hc;
 	const struct ca_driver	*drv;
 	struct outbox_conf	 oc;
+	struct outbox_batch	 batch;		/* rows claimed, not handled */
 	struct outbox_metrics	 m;
 	char			 owner[OUTBOX_OWNER_MAX];
 	int			 sock;		/* the nudge socket, -1 */
@@ -99,34 +103,24 @@ relay_on_signal(int sig)
 }
 
 /*
- * Checks that the file path named by [relay] key of the configuration
- * cpath exists and is a regular file; with secret set (the client key)
- * also that neither group nor others may access it.  Returns 0, or -1
- * with err filled.
+ * Checks the TLS file path named by [relay] key of the configuration
+ * cpath with hc_file_safe(): a regular file; with secret set (the client
+ * key) owned by the relay's user and closed to group and others;
+ * otherwise (the trust anchors, the client certificate) writable by its
+ * owner alone, so that no one else can swap the CA the relay trusts or
+ * the certificate it shows.  Returns 0, or -1 with err filled.
  */
 static int
 relay_check_file(const char *cpath, const char *key, const char *path,
     int secret, char *err, size_t errlen)
 {
-	struct stat	 st;
+	char	 why[256];
 
-	if (stat(path, &st) == -1) {
-		(void)snprintf(err, errlen, "%s: [relay] %s: %s: %s", cpath,
-		    key, path, strerror(errno));
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		(void)snprintf(err, errlen, "%s: [relay] %s: %s: not a regular "
-		    "file", cpath, key, path);
-		return -1;
-	}
-	if (secret && (st.st_mode & 077) != 0) {
-		(void)snprintf(err, errlen, "%s: [relay] %s: %s: mode %04o "
-		    "lets group or others in; it must be 0600 or 0400", cpath,
-		    key, path, (unsigned int)(st.st_mode & 07777));
-		return -1;
-	}
-	return 0;
+	if (hc_file_safe(path, secret, why, sizeof(why)))
+		return 0;
+	(void)snprintf(err, errlen, "%s: [relay] %s: %s: %s", cpath, key,
+	    path, why);
+	return -1;
 }
 
 /*
@@ -361,6 +355,7 @@ static const char *const relay_results[OB__MAX] = {
 	[OB_DEAD] = "dead",
 	[OB_MOVED] = "moved",
 	[OB_RELEASED] = "released",
+	[OB_POSTPONED] = "postponed",
 };
 
 /* Logs one turn: which row, what became of it, the calls made. */
@@ -371,16 +366,20 @@ relay_log(const struct outbox_report *rep)
 	double			 s = 0;
 	unsigned int		 i;
 
-	if (rep->result == OB_RETRY || rep->result == OB_MOVED)
+	if (rep->result == OB_RETRY || rep->result == OB_MOVED ||
+	    rep->moved)
 		level = RPLOG_WARN;
 	else if (rep->result == OB_DEAD)
 		level = RPLOG_ERROR;
 	for (i = 0; i < rep->calls && i < 2; i++)
 		s += rep->call_seconds[i];
 	rplog(level, "relay_delivery", "request=%s key=%s result=%s "
-	    "checked=%d delivered=%d http=%ld seconds=%.3f completed=%d",
-	    rep->public_id, rep->idem_key, relay_results[rep->result],
-	    rep->checked, rep->delivered, rep->http_status, s, rep->completed);
+	    "checked=%d delivered=%d superseded=%d http=%ld seconds=%.3f "
+	    "completed=%d%s%s", rep->public_id, rep->idem_key,
+	    relay_results[rep->result], rep->checked, rep->delivered,
+	    rep->superseded, rep->http_status, s, rep->completed,
+	    rep->moved ? " request_state=" : "",
+	    rep->moved ? dom_state_name(rep->moved_to) : "");
 }
 
 /*
@@ -406,7 +405,8 @@ relay_loop(struct relay *rl)
 		for (n = 0; n < RELAY_BATCH_MAX && !relay_stopping; n++) {
 			memset(&ei, 0, sizeof(ei));
 			e = outbox_run(rl->db, &rl->cfg.policy, &rl->oc,
-			    rl->drv, rl->hc, rl->cfg.relay_url, &rep, &ei);
+			    &rl->batch, rl->drv, rl->hc, rl->cfg.relay_url,
+			    &rep, &ei);
 			if (rep.result != OB_NONE) {
 				relay_log(&rep);
 				outbox_metrics_count(&rl->m, &rep);
@@ -449,20 +449,6 @@ relay_loop(struct relay *rl)
 	}
 	rplog(RPLOG_INFO, "relay_stopping", "signal=%d", (int)relay_signal);
 	return EXIT_OK;
-}
-
-/* Fills rl->owner with "<hostname>:<pid>", the name of its leases. */
-static void
-relay_owner(struct relay *rl)
-{
-	char	 host[256];
-
-	if (gethostname(host, sizeof(host)) == -1)
-		(void)snprintf(host, sizeof(host), "unknown");
-	host[sizeof(host) - 1] = '\0';
-	/* At most 64 bytes of the name and a pid: always fits. */
-	(void)snprintf(rl->owner, sizeof(rl->owner), "%.64s:%ld", host,
-	    (long)getpid());
 }
 
 int
@@ -540,18 +526,31 @@ main(int argc, char *argv[])
 	    relay_bind(rl, err, sizeof(err)) == -1)
 		goto fail;
 
-	relay_owner(rl);
+	if (outbox_owner(rl->owner, sizeof(rl->owner)) != RP_OK) {
+		(void)snprintf(err, sizeof(err), "no randomness for the lease "
+		    "owner's name");
+		goto fail;
+	}
 	rl->oc.owner = rl->owner;
 	rl->oc.actor = RELAY_ACTOR;
 	rl->oc.lease_ms = rl->cfg.relay_lease_seconds * 1000u;
+	/* conf.c holds it below lease_ms, at most 3600000. */
+	rl->oc.call_max_ms = (unsigned int)conf_relay_call_max(&rl->cfg);
 	rl->oc.backoff_min_ms = rl->cfg.relay_backoff_min_ms;
 	rl->oc.backoff_max_ms = rl->cfg.relay_backoff_max_ms;
 	rl->oc.pending_check_ms = rl->cfg.relay_pending_check_ms;
+	rl->oc.pending_max_hours = rl->cfg.relay_pending_max_hours;
+	rl->oc.batch = RELAY_CLAIM;
 	rl->oc.stop = &relay_stopping;
 	rplog(RPLOG_INFO, "relay_start", "backend=%s url=%s owner=%s "
 	    "socket=%s", rl->drv->name, rl->cfg.relay_url, rl->owner,
 	    rl->cfg.relay_socket);
 	rc = relay_loop(rl);
+	/* The rows claimed but not handed to the CA go back at once. */
+	if (outbox_batch_release(rl->db, &rl->oc, &rl->batch, rp_now_ms()) !=
+	    RP_OK)
+		rplog(RPLOG_WARN, "relay_release", "error=\"claimed rows stay "
+		    "leased until their leases end\"");
 	rplog(rc == EXIT_OK ? RPLOG_INFO : RPLOG_ERROR, "relay_stopped",
 	    "status=%d", rc);
 	goto out;

@@ -213,8 +213,10 @@ CREATE TABLE challenges (
 
 -- What the relay must tell the CA: one row per certificate of a queued
 -- request.  The idempotency key is unique per row and stays the same
--- across retries.  Migration 0003 added the last three columns, which
--- SQLite appends to the table's text as shown.
+-- across retries.  Migration 0003 added the last four columns, which
+-- SQLite appends to the table's text as shown: first_sent_at (a relay
+-- first took the row), done_at (the CA confirmed it), ca_status (the
+-- CA's last HTTP status), sent_at (the CA first held it pending).
 CREATE TABLE outbox (
 	id		INTEGER PRIMARY KEY,
 	request_id	INTEGER NOT NULL REFERENCES requests(id),
@@ -232,10 +234,14 @@ CREATE TABLE outbox (
 	last_error	TEXT,
 	created_at	INTEGER NOT NULL,
 	updated_at	INTEGER NOT NULL
-, first_sent_at INTEGER, done_at INTEGER, ca_status INTEGER) STRICT;
+, first_sent_at INTEGER, done_at INTEGER, ca_status INTEGER, sent_at INTEGER) STRICT;
 
-CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+-- The rows waiting for the CA in the order the relay claims them
+-- (next_attempt_at, then id), and the rows of one certificate.
+CREATE INDEX outbox_waiting ON outbox (next_attempt_at)
+	WHERE state IN ('pending', 'sent');
 CREATE INDEX outbox_request ON outbox (request_id);
+CREATE INDEX outbox_certificate ON outbox (certificate_id);
 
 -- The audit log: append-only, each entry chained to the one before by
 -- SHA-256 (cgi/audit.c says exactly what is hashed).  The triggers stop

@@ -22,9 +22,12 @@ Errors come as {"error_code": N, "error_message": "..."}: 400 for a bad
 request (reason word, serial, date, parameter), 404 for an unknown CA or
 certificate, 409 for an already revoked certificate, 503 when the CA is
 offline; 202 with {"status_code", "info_message"} when the action waits for
-an approval.  Like EJBCA, a revocation with REMOVE_FROM_CRL reinstates a
-held certificate and still answers "message": "Successfully revoked", with
-"revoked": false.
+an approval.  A revoke for a certificate whose revocation is still waiting
+for an approval answers 202 again and changes nothing: the reference does
+not say what EJBCA answers then, so the stand-in keeps to "waiting for
+approval", neither success nor failure.  Like EJBCA, a revocation with
+REMOVE_FROM_CRL reinstates a held certificate and still answers
+"message": "Successfully revoked", with "revoked": false.
 
 Where EJBCA is lenient the stand-in is strict, so a driver mistake shows:
 an unknown or repeated query parameter, an invalidity_date sent with
@@ -56,6 +59,9 @@ Certificates live in memory, from --certs FILE (a JSON list of objects
      {"op": "reset"}                        drop faults and the log
   GET  /_log    the API calls seen: method, raw path, raw query
   GET  /_state  the certificate table
+  GET  /_spec   what the stand-in follows: {"reasons": [...],
+                "revoke_params": [...], "paths": {template: method}},
+                for the test that holds it to the reference
 
 Usage: ejbca_server.py --cert F --key F [--client-ca F] [--certs F]
                        --port-file F
@@ -86,6 +92,14 @@ REASONS = ["NOT_REVOKED", "UNSPECIFIED", "KEY_COMPROMISE", "CA_COMPROMISE",
            "AA_COMPROMISE"]
 
 REVOKE_PARAMS = {"reason", "date", "invalidity_date"}
+# The paths of the API, as the reference's templates (after the server's
+# base, /ejbca/ejbca-rest-api), with their method.
+SPEC_PATHS = {
+    "/v1/certificate/{issuer_dn}/{certificate_serial_number}/revoke": "put",
+    "/v1/certificate/{issuer_dn}/{certificate_serial_number}"
+    "/revocationstatus": "get",
+    "/v1/certificate/status": "get",
+}
 ISO_8601 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?"
                       r"(Z|[+-]\d{2}:?\d{2})$")
 HEX = re.compile(r"^[0-9A-Fa-f]+$")
@@ -252,6 +266,11 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_state" and self.command == "GET":
             with st.lock:
                 return self.send_json(200, list(st.certs.values()))
+        if path == "/_spec" and self.command == "GET":
+            return self.send_json(200, {
+                "reasons": REASONS,
+                "revoke_params": sorted(REVOKE_PARAMS),
+                "paths": SPEC_PATHS})
         if path != "/_control" or self.command != "POST":
             return self.send_json(404, {"error_code": 404,
                                         "error_message": "no such path"})
@@ -363,6 +382,12 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(400, "invalidity_date is not allowed with "
                                "REMOVE_FROM_CRL")
             cert = self.lookup(issuer, serial)
+            if (issuer, serial) in st.pending:
+                # Asked again while the first waits: waiting still.
+                return self.send_json(202, {
+                    "status_code": 202,
+                    "info_message": "The revocation is already waiting "
+                                    "for approval by an administrator"})
             if fault is not None and fault["kind"] == "approval":
                 st.pending[(issuer, serial)] = [reason,
                                                 int(fault.get("polls", 1))]

@@ -10,7 +10,9 @@
 # ocsp) saying revoked.  Each fault (CA stopped, CA answering 500, CA
 # hanging past the relay's timeout, relay killed mid-delivery, two relays
 # at once) must end with every request completed exactly once and no row
-# lost.
+# lost.  A revocation that overtakes a suspension of the same certificate
+# must stay what cfssl holds (the suspension is never sent), and the
+# relay refuses TLS files that others may change or read.
 #
 # Prints "ok N - name" / "not ok N - name" lines and, last,
 # "RESULT passed=N failed=M".  Environment: REVPORTAL_BIN, ADMIN, RELAY
@@ -142,12 +144,13 @@ relay_ini=$(printf '%s\n' '[relay]' \
     'connect_timeout_ms = 500' \
     'timeout_ms = 1000' \
     'poll_ms = 200' \
-    'lease_seconds = 5' \
+    'lease_seconds = 9' \
     'backoff_min_ms = 100' \
     'backoff_max_ms = 400' \
     "metrics_file = $sd/relay.prom" \
     "socket = $sd/relay.sock" \
-    '' '[ratelimit]' 'passphrase_attempts = 10000' 'window_seconds = 60')
+    '' '[ratelimit]' 'passphrase_attempts = 10000' 'window_seconds = 60' \
+    '' '[policy.passphrase]' 'online_revoke = yes')
 port=$(stack_free_port) || finish
 if ! stack_start "$sd" "$BIN" "127.0.0.1:$port" 2 "$relay_ini"; then
 	notok "the stack starts with a [relay] section"
@@ -219,6 +222,7 @@ done
 for i in 1 2 3 4 5 6; do
 	issue "two$i" personal personal cn="Two Relays $i" person="PNOSI-300$i" || issued=0
 done
+issue late personal personal cn="Late Suspension" person=PNOSI-4001 || issued=0
 s1=$(devca_issue "$ca" access card-auth cn="Cene Zupan" person=PNOSI-1003) &&
 s2=$(devca_issue "$ca" qsign card-sign cn="Cene Zupan" person=PNOSI-1003) &&
 "$ADMIN" -c "$ini" import-cert "$ca/issued/card-auth.pem" --type personal \
@@ -228,14 +232,14 @@ s2=$(devca_issue "$ca" qsign card-sign cn="Cene Zupan" person=PNOSI-1003) &&
 serial[card-auth]=${s1:-}
 serial[card-sign]=${s2:-}
 if [ "$issued" = 1 ]; then
-	ok "cfssl issued 15 certificates through its API; revportal imported them"
+	ok "cfssl issued 16 certificates through its API; revportal imported them"
 else
-	notok "cfssl issued 15 certificates through its API; revportal imported them" \
+	notok "cfssl issued 16 certificates through its API; revportal imported them" \
 	    "$(tail -n 5 "$work/admin.log")"
 	finish
 fi
 check "cfssl's DB records every certificate it signed, all good" \
-    test "$(sqlite3 "$ca/certs.db" "SELECT count(*) FROM certificates WHERE status = 'good'")" = 15
+    test "$(sqlite3 "$ca/certs.db" "SELECT count(*) FROM certificates WHERE status = 'good'")" = 16
 o=$(openssl x509 -in "$ca/issued/f1.pem" -noout -subject -nameopt RFC2253)
 check "a business certificate carries organizationIdentifier and serialNumber" \
     grep -q 'organizationIdentifier=VATSI-12345678.*' <<<"$o"
@@ -318,8 +322,49 @@ completed_once() {
 	fi
 }
 
+# --- the relay's TLS files ---------------------------------------------------
+# relay -t on a copy of the configuration with one TLS file replaced.
+relay_t() {
+	sed "s|^$1 = .*|$1 = $2|" "$ini" >"$work/tls-t.ini"
+	"$RELAY" -t -c "$work/tls-t.ini" >"$work/tls-t.out" 2>&1
+}
+refused() {
+	if relay_t "$1" "$2"; then return 1; fi
+	grep -q -- "$3" "$work/tls-t.out" ||
+	    { echo "# $(cat "$work/tls-t.out")" >&2; return 1; }
+}
+check "relay -t accepts the development CA's files" "$RELAY" -t -c "$ini"
+cp "$ca/infra.pem" "$work/ca-gw.pem"
+chmod 0664 "$work/ca-gw.pem"
+check "relay -t refuses a CA file its group may write" \
+    refused ca_file "$work/ca-gw.pem" "ca_file: .*mode 0664 lets group or others write"
+cp "$ca/relay.pem" "$work/cert-ow.pem"
+chmod 0646 "$work/cert-ow.pem"
+check "relay -t refuses a client certificate others may write" \
+    refused cert_file "$work/cert-ow.pem" "cert_file: .*mode 0646"
+cp "$ca/relay-key.pem" "$work/key-gr.pem"
+chmod 0640 "$work/key-gr.pem"
+check "relay -t refuses a key its group may read" \
+    refused key_file "$work/key-gr.pem" "key_file: .*0600 or 0400"
+if [ "$(id -u)" = 0 ]; then
+	cp "$ca/relay-key.pem" "$work/key-other.pem"
+	chmod 0600 "$work/key-other.pem"
+	chown 65534 "$work/key-other.pem"
+	check "relay -t refuses a key another user owns" \
+	    refused key_file "$work/key-other.pem" "key_file: .*owned by uid 65534"
+else
+	cp "$ca/relay-key.pem" "$work/key-other.pem"
+	chmod 0400 "$work/key-other.pem"
+	check "relay -t accepts a key of mode 0400 (not root: no other owner to try)" \
+	    relay_t key_file "$work/key-other.pem"
+fi
+
 # --- the two happy paths ----------------------------------------------------
 if relay_start a "$ini"; then ok "revportal-relay starts"; else notok "revportal-relay starts" "$(tail -n 5 "$work/relay-a.log")"; finish; fi
+# owner_of NAME: the lease owner relay NAME logged at its start.
+owner_of() { sed -n 's/.*event=relay_start .*owner=\([^ ]*\) .*/\1/p' "$work/relay-$1.log" | tail -n 1; }
+check "the relay names its leases <host>:<pid>:<16 hex digits>" \
+    grep -Eq "^[^:]+:${relay_pid[a]}:[0-9a-f]{16}$" <<<"$(owner_of a)"
 
 id=$(request suspend "${serial[susp]}" keyCompromise)
 check "a passphrase suspension is accepted (202)" test -n "$id"
@@ -434,6 +479,29 @@ check "answer lost: delivered again (at least once), completed once" \
 check "answer lost: completed exactly once" completed_once "$id"
 check "answer lost: cfssl's DB says certificateHold" ca_is f5 "revoked 6"
 
+# --- a revocation overtakes a suspension ------------------------------------------
+# A suspension, and then a revocation of the same certificate; the
+# suspension falls due after the revocation (as after a busy CA).  cfssl
+# must keep the revocation's reason: the suspension is never sent.
+relay_stop a
+sid=$(request suspend "${serial[late]}")
+rid=$(request revoke "${serial[late]}" keyCompromise)
+check "overtaken: a suspension and then a revocation are accepted" \
+    sh -c "[ -n '$sid' ] && [ -n '$rid' ]"
+sql "UPDATE outbox SET next_attempt_at = next_attempt_at + 3000 WHERE request_id = (SELECT id FROM requests WHERE public_id = '$sid')"
+relay_start a "$ini"
+check "overtaken: the revocation completes" wait_state "$rid" completed
+check "overtaken: the suspension completes too" wait_state "$sid" completed
+check "overtaken: cfssl's DB keeps keyCompromise (1), not certificateHold" ca_is late "revoked 1"
+check "overtaken: OCSP says keyCompromise" ocsp_is late "revoked keyCompromise"
+check "overtaken: cfssl revoked it once" test "$(revoked_calls late)" = 1
+check "overtaken: no suspension (certificateHold) ever reached cfssl" \
+    test "$(plines late | grep -c 'reason=certificateHold')" = 0
+check "overtaken: the suspension's row says why it was not sent" \
+    test "$(sql "SELECT o.last_error FROM outbox o JOIN requests r ON r.id = o.request_id WHERE r.public_id = '$sid'")" = "superseded by a revocation"
+check "overtaken: revportal shows the certificate revoked" \
+    test "$(sql "SELECT status || ' ' || reason FROM certificates WHERE serial = '${serial[late]}'")" = "revoked keyCompromise"
+
 # --- two relays at once ---------------------------------------------------------
 # Six requests wait while no relay runs; then two relays start together
 # on the same database, and the CA is slow enough for them to overlap.
@@ -449,6 +517,8 @@ relay_start a "$ini" 0
 relay_start b "$work/second.ini"
 check "two relays run at once on the same database" \
     sh -c "kill -0 ${relay_pid[a]} && kill -0 ${relay_pid[b]}"
+check "two relays: their lease owners differ" \
+    sh -c "[ -n '$(owner_of b)' ] && [ '$(owner_of a)' != '$(owner_of b)' ]"
 all=1
 for i in "${ids[@]}"; do wait_state "$i" completed || all=0; done
 check "two relays: all six requests complete" test "$all" = 1
@@ -475,10 +545,10 @@ check "every request is completed: none lost, none stuck" \
     test "$(sql "SELECT count(*) FROM requests WHERE state != 'completed'")" = 0
 check "every outbox row is done" \
     test "$(sql "SELECT count(*) FROM outbox WHERE state != 'done'")" = 0
-check "rows: 14 requests, 15 outbox rows" \
-    test "$(sql "SELECT (SELECT count(*) FROM requests) || '/' || (SELECT count(*) FROM outbox)")" = 14/15
-check "cfssl's DB: all 15 certificates revoked, 14 of them on hold" \
-    test "$(sqlite3 "$ca/certs.db" "SELECT group_concat(status || ':' || reason || ':' || n) FROM (SELECT status, reason, count(*) n FROM certificates GROUP BY status, reason ORDER BY status, reason)")" = "revoked:1:1,revoked:6:14"
+check "rows: 16 requests, 17 outbox rows" \
+    test "$(sql "SELECT (SELECT count(*) FROM requests) || '/' || (SELECT count(*) FROM outbox)")" = 16/17
+check "cfssl's DB: all 16 certificates revoked, 14 of them on hold" \
+    test "$(sqlite3 "$ca/certs.db" "SELECT group_concat(status || ':' || reason || ':' || n) FROM (SELECT status, reason, count(*) n FROM certificates GROUP BY status, reason ORDER BY status, reason)")" = "revoked:1:2,revoked:6:14"
 audit_ok() { "$ADMIN" -c "$ini" audit-verify >"$work/audit.out" 2>&1; }
 check "the audit chain is intact" audit_ok
 

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 enum rp_err	 cfssl_serial_decimal(const char *, char *, size_t);
+int		 cfssl_aki_hint(int);
 
 /* cfssl 1.2.0's tables (certdb/sqlite/migrations of that version). */
 static const char cfssl_schema[] =
@@ -708,6 +709,111 @@ test_timeout_retry(void **state)
 	(void)close(fd);
 }
 
+/* The revoke calls in cfssl's log (the fake server's lines start with
+ * "hc_server:"). */
+static int
+revoke_lines(void)
+{
+	char	 path[160], line[1024];
+	FILE	*f;
+	int	 n = 0;
+
+	(void)snprintf(path, sizeof(path), "%s/cfssl.log", env.dir);
+	assert_non_null(f = fopen(path, "r"));
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "hc_server:", 10) != 0 &&
+		    strstr(line, "/api/v1/cfssl/revoke") != NULL)
+			n++;
+	(void)fclose(f);
+	return n;
+}
+
+/*
+ * How many revoke calls cfssl has logged, once at least want are there
+ * (cfssl may log a call just after answering it; at most two seconds)
+ * and a moment has passed in which a further one would show.
+ */
+static int
+revoke_calls(int want)
+{
+	int	 i;
+
+	for (i = 0; i < 100 && revoke_lines() < want; i++)
+		up_sleep_ms(20);
+	up_sleep_ms(150);
+	return revoke_lines();
+}
+
+/*
+ * Which form of the key identifier cfssl knows a certificate under is
+ * remembered: after one delivery that needed both forms, the next asks
+ * the right one first and makes one call, not two.  A certificate cfssl
+ * keeps under its real identifier turns the hint back.
+ */
+static void
+test_aki_form_remembered(void **state)
+{
+	struct cert_info	 info;
+	struct ca_job		 j;
+	struct ca_result	 r;
+	struct row		 row;
+	char			 lower[sizeof(info.aki)];
+	size_t			 i;
+	int			 n;
+
+	(void)state;
+	/* Debian's cfssl stores '' (see ca_cfssl.c); made so if not. */
+	issue(&info);
+	db_set_aki(&info, "");
+	assert_int_equal(cfssl_aki_hint(0), 0);
+	n = revoke_calls(0);
+	j = job_of(&info, ACT_REVOKE, REASON_KEY_COMPROMISE);
+	deliver(&j, &r);
+	assert_int_equal(r.outcome, CA_DONE);
+	assert_int_equal(revoke_calls(n + 2), n + 2);
+	assert_int_equal(cfssl_aki_hint(-1), 1);
+	cert_info_free(&info);
+
+	issue(&info);
+	db_set_aki(&info, "");
+	n = revoke_calls(0);
+	j = job_of(&info, ACT_SUSPEND, REASON_HOLD);
+	deliver(&j, &r);
+	assert_int_equal(r.outcome, CA_DONE);
+	assert_int_equal(revoke_calls(n + 1), n + 1);
+	db_row(&info, &row);
+	assert_int_equal(row.reason, REASON_HOLD);
+	cert_info_free(&info);
+
+	/* Kept under its real identifier: two calls, the hint turns. */
+	issue(&info);
+	for (i = 0; info.aki[i] != '\0'; i++)
+		lower[i] = (char)(info.aki[i] >= 'A' && info.aki[i] <= 'F' ?
+		    info.aki[i] - 'A' + 'a' : info.aki[i]);
+	lower[i] = '\0';
+	db_set_aki(&info, lower);
+	n = revoke_calls(0);
+	j = job_of(&info, ACT_REVOKE, REASON_SUPERSEDED);
+	deliver(&j, &r);
+	assert_int_equal(r.outcome, CA_DONE);
+	assert_int_equal(revoke_calls(n + 2), n + 2);
+	assert_int_equal(cfssl_aki_hint(-1), 0);
+	db_row(&info, &row);
+	assert_string_equal(row.status, "revoked");
+	cert_info_free(&info);
+
+	/* An unknown certificate leaves the hint as it was. */
+	memset(&j, 0, sizeof(j));
+	j.action = ACT_REVOKE;
+	j.issuer = "CN=revportal test CA";
+	j.serial = "1234ABCE";
+	j.aki = "00112233";
+	j.reason = REASON_KEY_COMPROMISE;
+	deliver(&j, &r);
+	assert_int_equal(r.outcome, CA_PERMANENT);
+	assert_int_equal(cfssl_aki_hint(-1), 0);
+}
+
 /* Last: stops cfssl. */
 static void
 test_stopped_retry(void **state)
@@ -738,6 +844,7 @@ main(void)
 		cmocka_unit_test(test_decimal_refused),
 		cmocka_unit_test(test_revoke_key_compromise),
 		cmocka_unit_test(test_aki_lower_case),
+		cmocka_unit_test(test_aki_form_remembered),
 		cmocka_unit_test(test_other_reasons),
 		cmocka_unit_test(test_suspend_then_revoke),
 		cmocka_unit_test(test_unknown_serial_permanent),

@@ -7,9 +7,12 @@
  *
  * Every outcome is checked against what the driver sent (the server's log
  * of raw paths and queries) and against the state the server reports.
+ * The server itself is held to EJBCA's reference (unit_ejbca_ref.h): its
+ * reason words, parameters and paths, and a round of requests.
  */
 #include "unit.h"
 #include "unit_proc.h"
+#include "unit_ejbca_ref.h"
 
 #define CA_DN		"CN=Test CA,O=Example\\, Inc.,C=HR"
 #define CA_DN_ENC	"CN%3DTest%20CA%2CO%3DExample%5C%2C%20Inc.%2CC%3DHR"
@@ -388,11 +391,18 @@ test_pending_approval_then_check(void **state)
 	assert_non_null(strstr(r.message, "waiting for approval"));
 	/* Only the PUT: a 202 is not confirmed by a status call. */
 	assert_int_equal(log_len(), 1);
+	/* Sent again while the approval waits: waiting still, nothing done
+	 * (the server answers 202 again). */
+	deliver(&j, &r);
+	assert_int_equal(r.outcome, CA_PENDING);
+	assert_int_equal(r.http_status, 202);
+	assert_non_null(strstr(r.message, "already waiting"));
+	assert_int_equal(log_len(), 2);
 	check(&j, &r);
 	assert_int_equal(r.outcome, CA_PENDING);
 	check(&j, &r);
 	assert_int_equal(r.outcome, CA_DONE);
-	assert_int_equal(log_len(), 3);
+	assert_int_equal(log_len(), 4);
 }
 
 static void
@@ -726,6 +736,109 @@ test_recover_unsupported(void **state)
 	assert_int_equal(log_len(), 0);
 }
 
+/* GETs path of the server; returns the JSON answer (json_decref() it). */
+static json_t *
+server_get(const char *path)
+{
+	struct hc_resp	 r;
+	char		 url[128];
+	json_t		*j;
+
+	(void)snprintf(url, sizeof(url), "%s%s", env.base, path);
+	assert_int_equal(hc_request(env.hc, "GET", url, NULL, NULL, 0, &r),
+	    RP_OK);
+	assert_int_equal(r.status, 200);
+	j = json_loadb(r.body.p, r.body.len, 0, NULL);
+	hc_resp_free(&r);
+	assert_non_null(j);
+	return j;
+}
+
+/* PUTs a revoke of CA_DN's serial with reason word; returns the status. */
+static long
+put_revoke(const char *serial, const char *word)
+{
+	struct hc_resp	 r;
+	char		 url[256];
+	long		 st;
+
+	(void)snprintf(url, sizeof(url), "%s%s%s/%s/revoke?reason=%s",
+	    env.base, API, CA_DN_ENC, serial, word);
+	assert_int_equal(hc_request(env.hc, "PUT", url, NULL, NULL, 0, &r),
+	    RP_OK);
+	st = r.status;
+	hc_resp_free(&r);
+	return st;
+}
+
+/*
+ * The stand-in speaks EJBCA's reference: the same reason words (as a
+ * set), the revoke call's query parameters, paths and methods that are
+ * the reference's; and a round of requests: each listed word revokes,
+ * NOT_REVOKED and a word not listed are refused.
+ */
+static void
+test_server_follows_reference(void **state)
+{
+	char		 words[UREF_WORDS_MAX][UREF_WORD_LEN];
+	char		 serial[24];
+	const char	*key, *w;
+	json_t		*ref, *spec, *v, *op, *p;
+	size_t		 n, i, k;
+	int		 params;
+
+	(void)state;
+	ref = uref_load();
+	spec = server_get("/_spec");
+	n = uref_reasons(ref, words, UREF_WORDS_MAX);
+	assert_int_equal(json_array_size(json_object_get(spec, "reasons")), n);
+	json_array_foreach(json_object_get(spec, "reasons"), i, v)
+		if (!uref_has(words, n, json_string_value(v)))
+			fail_msg("the server's word %s is not the reference's",
+			    json_string_value(v));
+	op = uref_op(ref, "/v1/certificate/{issuer_dn}/"
+	    "{certificate_serial_number}/revoke", "put");
+	assert_non_null(op);
+	params = 0;
+	json_array_foreach(json_object_get(op, "parameters"), i, p)
+		if (strcmp(json_string_value(json_object_get(p, "in")),
+		    "query") == 0)
+			params++;
+	assert_int_equal(json_array_size(json_object_get(spec,
+	    "revoke_params")), params);
+	json_array_foreach(json_object_get(spec, "revoke_params"), i, v) {
+		p = uref_param(op, json_string_value(v));
+		if (p == NULL || strcmp(json_string_value(json_object_get(p,
+		    "in")), "query") != 0)
+			fail_msg("the server's parameter %s is not the "
+			    "reference's", json_string_value(v));
+	}
+	json_object_foreach(json_object_get(spec, "paths"), key, v)
+		if (uref_op(ref, key, json_string_value(v)) == NULL)
+			fail_msg("the server's %s %s is not the reference's",
+			    json_string_value(v), key);
+	/* The round: every listed word but NOT_REVOKED revokes (a hold is
+	 * lifted: REMOVE_FROM_CRL). */
+	for (i = 0, k = 0; i < n; i++) {
+		w = words[i];
+		(void)snprintf(serial, sizeof(serial), "E%zX", i);
+		add_cert(CA_DN, serial, strcmp(w, "REMOVE_FROM_CRL") == 0 ?
+		    "CERTIFICATE_HOLD" : NULL);
+		if (strcmp(w, "NOT_REVOKED") == 0) {
+			assert_int_equal(put_revoke(serial, w), 400);
+			continue;
+		}
+		if (put_revoke(serial, w) != 200)
+			fail_msg("the server refuses the reference's %s", w);
+		k++;
+	}
+	assert_int_equal(k, n - 1);
+	add_cert(CA_DN, "EFF", NULL);
+	assert_int_equal(put_revoke("EFF", "KEY_COMPROMISED"), 400);
+	json_decref(spec);
+	json_decref(ref);
+}
+
 int
 main(void)
 {
@@ -747,6 +860,7 @@ main(void)
 		T(test_base_url_slash),
 		T(test_no_client_certificate),
 		T(test_recover_unsupported),
+		T(test_server_follows_reference),
 	};
 #undef T
 

@@ -145,6 +145,10 @@ test_defaults(void **state)
 	assert_int_equal(cfg.csrf_ttl, 7200);
 	assert_int_equal(cfg.busy_timeout_ms, 5000);
 	assert_int_equal(cfg.log_level, RPLOG_INFO);
+	assert_int_equal(cfg.argon2_m_kib, 19456);
+	assert_int_equal(cfg.argon2_t, 2);
+	assert_int_equal(cfg.argon2_p, 1);
+	assert_int_equal(cfg.argon2_floor_ms, 0);	/* automatic */
 	assert_string_equal(cfg.policy_file, "");
 	policy_defaults(&pol);
 	assert_memory_equal(&cfg.policy, &pol, sizeof(pol));
@@ -181,7 +185,10 @@ test_full_file(void **state)
 	    "[database]\n"
 	    "busy_timeout_ms = 60000\n"
 	    "[log]\n"
-	    "level = debug ; inline comment\n", err, sizeof(err)), RP_OK);
+	    "level = debug ; inline comment\n"
+	    "[relay]\n"
+	    "; a lease must outlast the busy timeout too\n"
+	    "lease_seconds = 82\n", err, sizeof(err)), RP_OK);
 	assert_string_equal(err, "");
 	assert_string_equal(cfg.socket, "/tmp/rp.sock");
 	assert_int_equal(cfg.workers, 64);
@@ -489,6 +496,15 @@ static const struct badval badvals[] = {
 	{ "relay", "backoff_max_ms", "86400001", NUM(100, 86400000) },
 	{ "relay", "pending_check_ms", "99", NUM(100, 86400000) },
 	{ "relay", "pending_check_ms", "86400001", NUM(100, 86400000) },
+	{ "argon2", "answer_floor_ms", "10001", NUM(0, 10000) },
+	{ "argon2", "answer_floor_ms", "-1", NUM(0, 10000) },
+	{ "argon2", "answer_floor_ms", "1s", NUM(0, 10000) },
+	{ "argon2", "answer_floor_ms", "", NUM(0, 10000) },
+	{ "argon2", "memory_kib", "19455", NUM(19456, 262144) },
+	{ "argon2", "iterations", "11", NUM(2, 10) },
+	{ "relay", "pending_max_hours", "0", NUM(1, 8760) },
+	{ "relay", "pending_max_hours", "8761", NUM(1, 8760) },
+	{ "relay", "pending_max_hours", "-1", NUM(1, 8760) },
 };
 
 /* Every key refuses bad and out-of-range values, naming file and line. */
@@ -531,6 +547,15 @@ test_ranges_edges(void **state)
 	assert_int_equal(load_text(*state, &cfg, "[server]\nworkers = 007\n",
 	    err, sizeof(err)), RP_OK);
 	assert_int_equal(cfg.workers, 7);
+	/* [argon2] answer_floor_ms: 0 (automatic) to 10000. */
+	assert_int_equal(load_text(*state, &cfg, "[argon2]\n"
+	    "answer_floor_ms = 10000\n", err, sizeof(err)), RP_OK);
+	assert_int_equal(cfg.argon2_floor_ms, 10000);
+	assert_int_equal(load_text(*state, &cfg, "[argon2]\n"
+	    "answer_floor_ms = 0\nmemory_kib = 65536\n", err, sizeof(err)),
+	    RP_OK);
+	assert_int_equal(cfg.argon2_floor_ms, 0);
+	assert_int_equal(cfg.argon2_m_kib, 65536);
 }
 
 static void
@@ -1364,6 +1389,7 @@ test_relay_defaults(void **state)
 	assert_int_equal(cfg.relay_backoff_min_ms, 500);
 	assert_int_equal(cfg.relay_backoff_max_ms, 300000);
 	assert_int_equal(cfg.relay_pending_check_ms, 30000);
+	assert_int_equal(cfg.relay_pending_max_hours, 72);
 	assert_string_equal(cfg.relay_metrics_file, "");
 }
 
@@ -1387,10 +1413,11 @@ test_relay_full(void **state)
 	    "timeout_ms = 60000\n"
 	    "max_response = 16M\n"
 	    "poll_ms = 100\n"
-	    "lease_seconds = 121\n"
+	    "lease_seconds = 127\n"
 	    "backoff_min_ms = 10\n"
 	    "backoff_max_ms = 100\n"
 	    "pending_check_ms = 86400000\n"
+	    "pending_max_hours = 8760\n"
 	    "metrics_file = /var/lib/revportal/relay.prom\n", err,
 	    sizeof(err)), RP_OK);
 	assert_string_equal(cfg.relay_socket, "/tmp/relay.sock");
@@ -1405,10 +1432,11 @@ test_relay_full(void **state)
 	assert_int_equal(cfg.relay_timeout_ms, 60000);
 	assert_int_equal(cfg.relay_max_response, 16u * 1024u * 1024u);
 	assert_int_equal(cfg.relay_poll_ms, 100);
-	assert_int_equal(cfg.relay_lease_seconds, 121);
+	assert_int_equal(cfg.relay_lease_seconds, 127);
 	assert_int_equal(cfg.relay_backoff_min_ms, 10);
 	assert_int_equal(cfg.relay_backoff_max_ms, 100);
 	assert_int_equal(cfg.relay_pending_check_ms, 86400000);
+	assert_int_equal(cfg.relay_pending_max_hours, 8760);
 	assert_string_equal(cfg.relay_metrics_file,
 	    "/var/lib/revportal/relay.prom");
 	/* The other edges, and a file that empties what it may. */
@@ -1417,7 +1445,8 @@ test_relay_full(void **state)
 	    "timeout_ms = 1000\nmax_response = 1K\npoll_ms = 3600000\n"
 	    "lease_seconds = 3600\nbackoff_min_ms = 3600000\n"
 	    "backoff_max_ms = 86400000\npending_check_ms = 100\n"
-	    "metrics_file =\n", err, sizeof(err)), RP_OK);
+	    "pending_max_hours = 1\nmetrics_file =\n", err, sizeof(err)),
+	    RP_OK);
 	assert_int_equal(cfg.relay_backend, CA_CFSSL);
 	assert_string_equal(cfg.relay_url, "");
 	assert_int_equal(cfg.relay_connect_timeout_ms, 100);
@@ -1428,6 +1457,7 @@ test_relay_full(void **state)
 	assert_int_equal(cfg.relay_backoff_min_ms, 3600000);
 	assert_int_equal(cfg.relay_backoff_max_ms, 86400000);
 	assert_int_equal(cfg.relay_pending_check_ms, 100);
+	assert_int_equal(cfg.relay_pending_max_hours, 1);
 }
 
 /* CA URLs that are accepted: a path, a port, IP literals. */
@@ -1529,18 +1559,39 @@ test_relay_coherence(void **state)
 	expect_fail(t, "[relay]\nbackoff_max_ms = 499\n",
 	    " [relay] backoff_min_ms: must not be larger than "
 	    "backoff_max_ms (499)");
-	/* A lease must outlast two calls; the default lease names no line. */
-	expect_fail(t, "[relay]\ntimeout_ms = 30000\n",
-	    " [relay] lease_seconds: must outlast a check and a delivery: "
-	    "more than twice timeout_ms (60000 ms)");
-	expect_fail(t, "[relay]\nlease_seconds = 20\n",
-	    "2: [relay] lease_seconds: must outlast a check and a delivery: "
-	    "more than twice timeout_ms (20000 ms)");
-	/* Just over twice is enough; equal values are fine. */
-	assert_int_equal(load_text(t, &cfg, "[relay]\nlease_seconds = 21\n"
+	/*
+	 * A lease must outlast the longest driver call (two HTTP requests)
+	 * and the wait for the database to record it, with a second to
+	 * spare; the default lease names no line.
+	 */
+	expect_fail(t, "[relay]\ntimeout_ms = 27000\n",
+	    " [relay] lease_seconds: must outlast a CA call and its "
+	    "recording: more than 2 x timeout_ms + [database] "
+	    "busy_timeout_ms + 1 s (60000 ms)");
+	expect_fail(t, "[relay]\nlease_seconds = 26\n",
+	    "2: [relay] lease_seconds: must outlast a CA call and its "
+	    "recording: more than 2 x timeout_ms + [database] "
+	    "busy_timeout_ms + 1 s (26000 ms)");
+	/* The old rule, twice timeout_ms, is not enough any more. */
+	expect_fail(t, "[relay]\nlease_seconds = 21\n",
+	    "2: [relay] lease_seconds: must outlast a CA call and its "
+	    "recording: more than 2 x timeout_ms + [database] "
+	    "busy_timeout_ms + 1 s (26000 ms)");
+	/* A longer busy timeout needs a longer lease. */
+	expect_fail(t, "[database]\nbusy_timeout_ms = 40000\n",
+	    " [relay] lease_seconds: must outlast a CA call and its "
+	    "recording: more than 2 x timeout_ms + [database] "
+	    "busy_timeout_ms + 1 s (61000 ms)");
+	assert_int_equal(load_text(t, &cfg, "[relay]\nlease_seconds = 62\n"
+	    "[database]\nbusy_timeout_ms = 40000\n", err, sizeof(err)),
+	    RP_OK);
+	assert_int_equal(conf_relay_call_max(&cfg), 61000);
+	/* Just over is enough; equal values are fine. */
+	assert_int_equal(load_text(t, &cfg, "[relay]\nlease_seconds = 27\n"
 	    "connect_timeout_ms = 10000\nbackoff_min_ms = 300000\n"
 	    "cert_file = /c\nkey_file = /k\n", err, sizeof(err)), RP_OK);
-	assert_int_equal(cfg.relay_lease_seconds, 21);
+	assert_int_equal(cfg.relay_lease_seconds, 27);
+	assert_int_equal(conf_relay_call_max(&cfg), 26000);
 }
 
 int

@@ -2,16 +2,19 @@
  * Tests of hc.c, the hardened HTTP client, against real local TLS servers
  * (tests/contract/hc_server.py with throwaway certificates): answers of
  * every status come back, a redirect is not followed, timeouts, refused
- * connections, a wrong trust anchor and a missing client certificate fail,
- * an oversize answer is cut, and http:// is refused unless allowed, and
- * then only toward loopback.
+ * connections, a wrong trust anchor, a certificate for another host
+ * name and a missing client certificate fail, an oversize answer is cut,
+ * and http:// is refused unless allowed, and then only toward loopback.
+ * Also the checks of the TLS files' owner and modes.
  */
 #include "unit.h"
 #include "unit_proc.h"
 
+#include <sys/stat.h>
 #include <sys/time.h>
 
 int		 hc_host_loopback(const char *);
+int		 hc_mode_safe(const struct stat *, int, uid_t, char *, size_t);
 
 #define LIMIT	4096u		/* max_response of the test clients */
 
@@ -20,22 +23,27 @@ struct env {
 	char	 ca[128], other_ca[128], cert[128], key[128];
 	pid_t	 plain_pid;	/* TLS, no client certificate asked */
 	pid_t	 mtls_pid;	/* TLS, a client certificate required */
+	pid_t	 ip_pid;	/* TLS, a certificate for 127.0.0.1 alone */
 	int	 plain_port;
 	int	 mtls_port;
+	int	 ip_port;
 };
 
 static struct env	 env;
 
-/* Starts hc_server.py with its port file name; returns the port or -1. */
+/*
+ * Starts hc_server.py with its port file name and the certificate
+ * cert.pem (and cert.key) of the test directory; returns the port or -1.
+ */
 static int
-start_server(const char *name, int mtls, pid_t *pid)
+start_server(const char *name, const char *cert, int mtls, pid_t *pid)
 {
 	char	 server[160], key[160], portf[160], log[160];
 	char	*argv[12];
 	int	 i = 0;
 
-	(void)snprintf(server, sizeof(server), "%s/server.pem", env.dir);
-	(void)snprintf(key, sizeof(key), "%s/server.key", env.dir);
+	(void)snprintf(server, sizeof(server), "%s/%s.pem", env.dir, cert);
+	(void)snprintf(key, sizeof(key), "%s/%s.key", env.dir, cert);
 	(void)snprintf(portf, sizeof(portf), "%s/%s.port", env.dir, name);
 	(void)snprintf(log, sizeof(log), "%s/%s.log", env.dir, name);
 	argv[i++] = "python3";
@@ -56,20 +64,65 @@ start_server(const char *name, int mtls, pid_t *pid)
 	return up_wait_port(portf, *pid, 10000);
 }
 
+/*
+ * Issues ipcert.pem and ipcert.key from the test CA: a server certificate
+ * whose only name is the address 127.0.0.1 (subject CN "ca.example", not
+ * a name the client may use when the certificate has alternative names).
+ * Returns 0 or -1.
+ */
+static int
+make_ip_cert(void)
+{
+	char	 key[160], csr[160], ext[160], pem[160], ca[160], cakey[160];
+	char	 serial[160];
+	char	*req[] = { "openssl", "req", "-new", "-newkey", "ec",
+	    "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+	    "-out", csr, "-subj", "/CN=ca.example", NULL };
+	char	*sign[] = { "openssl", "x509", "-req", "-in", csr, "-CA", ca,
+	    "-CAkey", cakey, "-CAserial", serial, "-CAcreateserial", "-days",
+	    "2", "-extfile", ext, "-out", pem, NULL };
+	FILE	*f;
+
+	(void)snprintf(key, sizeof(key), "%s/ipcert.key", env.dir);
+	(void)snprintf(csr, sizeof(csr), "%s/ipcert.csr", env.dir);
+	(void)snprintf(ext, sizeof(ext), "%s/ipcert.ext", env.dir);
+	(void)snprintf(pem, sizeof(pem), "%s/ipcert.pem", env.dir);
+	(void)snprintf(ca, sizeof(ca), "%s/ca.pem", env.dir);
+	(void)snprintf(cakey, sizeof(cakey), "%s/ca.key", env.dir);
+	(void)snprintf(serial, sizeof(serial), "%s/ipcert.srl", env.dir);
+	if ((f = fopen(ext, "w")) == NULL)
+		return -1;
+	if (fputs("basicConstraints=CA:FALSE\n"
+	    "keyUsage=critical,digitalSignature\n"
+	    "extendedKeyUsage=serverAuth\n"
+	    "subjectAltName=IP:127.0.0.1\n", f) < 0) {
+		(void)fclose(f);
+		return -1;
+	}
+	if (fclose(f) != 0)
+		return -1;
+	return up_run(req, NULL) == 0 && up_run(sign, NULL) == 0 ? 0 : -1;
+}
+
 static int
 setup(void **state)
 {
 	(void)state;
 	memset(&env, 0, sizeof(env));
-	if (up_tmpdir("rp-hc", env.dir) == -1 || up_mkcerts(env.dir) == -1)
+	if (up_tmpdir("rp-hc", env.dir) == -1 || up_mkcerts(env.dir) == -1 ||
+	    make_ip_cert() == -1)
 		return -1;
 	(void)snprintf(env.ca, sizeof(env.ca), "%s/ca.pem", env.dir);
 	(void)snprintf(env.other_ca, sizeof(env.other_ca), "%s/other-ca.pem",
 	    env.dir);
 	(void)snprintf(env.cert, sizeof(env.cert), "%s/client.pem", env.dir);
 	(void)snprintf(env.key, sizeof(env.key), "%s/client.key", env.dir);
-	if ((env.plain_port = start_server("plain", 0, &env.plain_pid)) == -1 ||
-	    (env.mtls_port = start_server("mtls", 1, &env.mtls_pid)) == -1) {
+	if ((env.plain_port = start_server("plain", "server", 0,
+	    &env.plain_pid)) == -1 ||
+	    (env.mtls_port = start_server("mtls", "server", 1,
+	    &env.mtls_pid)) == -1 ||
+	    (env.ip_port = start_server("ip", "ipcert", 0,
+	    &env.ip_pid)) == -1) {
 		fprintf(stderr, "test_hc: a test server did not start; see "
 		    "%s/*.log\n", env.dir);
 		return -1;
@@ -83,6 +136,7 @@ teardown(void **state)
 	(void)state;
 	up_stop(env.plain_pid);
 	up_stop(env.mtls_pid);
+	up_stop(env.ip_pid);
 	up_rmrf(env.dir);
 	return 0;
 }
@@ -592,6 +646,120 @@ test_host_loopback(void **state)
 			fail_msg("%s should not be loopback", no[i]);
 }
 
+/*
+ * The host name is verified, not only the chain: a server whose
+ * certificate (from the trusted CA) names only 127.0.0.1 answers at
+ * that address and is refused as localhost, with no answer read; its
+ * subject CN, ca.example, is no name either.
+ */
+static void
+test_wrong_host(void **state)
+{
+	struct hc	*hc;
+	struct hc_resp	 r;
+	char		 u[128];
+
+	(void)state;
+	hc = client(NULL, 0, 0, 5000);
+	url(u, sizeof(u), "127.0.0.1", env.ip_port, "/echo");
+	assert_int_equal(hc_request(hc, "GET", u, NULL, NULL, 0, &r), RP_OK);
+	assert_int_equal(r.status, 200);
+	hc_resp_free(&r);
+	url(u, sizeof(u), "localhost", env.ip_port, "/echo");
+	assert_int_equal(hc_request(hc, "GET", u, NULL, NULL, 0, &r),
+	    RP_ERR_UNAVAILABLE);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(r.body.len, 0);
+	assert_non_null(strstr(r.error, "localhost"));
+	hc_resp_free(&r);
+	/* And the handle is not left trusting it: the next call is new. */
+	url(u, sizeof(u), "localhost", env.ip_port, "/echo");
+	assert_int_equal(hc_request(hc, "GET", u, NULL, NULL, 0, &r),
+	    RP_ERR_UNAVAILABLE);
+	hc_resp_free(&r);
+	hc_free(hc);
+}
+
+/* A struct stat of a regular file with mode and owner uid. */
+static struct stat
+st_of(mode_t mode, uid_t uid)
+{
+	struct stat	 st;
+
+	memset(&st, 0, sizeof(st));
+	st.st_mode = S_IFREG | mode;
+	st.st_uid = uid;
+	return st;
+}
+
+/*
+ * The TLS files the relay is given: a key owned by the user that runs
+ * it and closed to everyone else; anchors and a certificate that no one
+ * but their owner may write.  First the judgement, then real files.
+ */
+static void
+test_file_safe(void **state)
+{
+	static const mode_t key_ok[] = { 0600, 0400, 0700, 0200 };
+	static const mode_t key_bad[] = { 0640, 0604, 0660, 0644, 0610, 0601,
+	    0602, 0620, 0777 };
+	static const mode_t pub_ok[] = { 0644, 0444, 0600, 0640, 0755 };
+	static const mode_t pub_bad[] = { 0664, 0646, 0666, 0620, 0602,
+	    0777 };
+	struct stat	 st;
+	char		 why[256], path[160];
+	uid_t		 me = geteuid();
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(key_ok) / sizeof(key_ok[0]); i++) {
+		st = st_of(key_ok[i], me);
+		if (!hc_mode_safe(&st, 1, me, why, sizeof(why)))
+			fail_msg("key %04o: %s", (unsigned)key_ok[i], why);
+	}
+	for (i = 0; i < sizeof(key_bad) / sizeof(key_bad[0]); i++) {
+		st = st_of(key_bad[i], me);
+		if (hc_mode_safe(&st, 1, me, why, sizeof(why)))
+			fail_msg("key %04o passed", (unsigned)key_bad[i]);
+		assert_non_null(strstr(why, "0600 or 0400"));
+	}
+	/* Someone else's key, even closed. */
+	st = st_of(0600, me + 1);
+	assert_false(hc_mode_safe(&st, 1, me, why, sizeof(why)));
+	assert_non_null(strstr(why, "owned by uid"));
+	for (i = 0; i < sizeof(pub_ok) / sizeof(pub_ok[0]); i++) {
+		st = st_of(pub_ok[i], me + 1);
+		if (!hc_mode_safe(&st, 0, me, why, sizeof(why)))
+			fail_msg("file %04o: %s", (unsigned)pub_ok[i], why);
+	}
+	for (i = 0; i < sizeof(pub_bad) / sizeof(pub_bad[0]); i++) {
+		st = st_of(pub_bad[i], me);
+		if (hc_mode_safe(&st, 0, me, why, sizeof(why)))
+			fail_msg("file %04o passed", (unsigned)pub_bad[i]);
+		assert_non_null(strstr(why, "write"));
+	}
+	st = st_of(0600, me);
+	st.st_mode = S_IFDIR | 0700;
+	assert_false(hc_mode_safe(&st, 1, me, why, sizeof(why)));
+	assert_non_null(strstr(why, "regular file"));
+
+	/* Real files: mkcerts.sh leaves keys 0600, certificates 0644. */
+	assert_true(hc_file_safe(env.key, 1, why, sizeof(why)));
+	assert_true(hc_file_safe(env.ca, 0, why, sizeof(why)));
+	assert_true(hc_file_safe(env.cert, 0, why, sizeof(why)));
+	assert_int_equal(chmod(env.key, 0640), 0);
+	assert_false(hc_file_safe(env.key, 1, why, sizeof(why)));
+	assert_int_equal(chmod(env.key, 0600), 0);
+	assert_int_equal(chmod(env.ca, 0664), 0);
+	assert_false(hc_file_safe(env.ca, 0, why, sizeof(why)));
+	assert_non_null(strstr(why, "0664"));
+	assert_int_equal(chmod(env.ca, 0644), 0);
+	assert_false(hc_file_safe(env.dir, 0, why, sizeof(why)));
+	(void)snprintf(path, sizeof(path), "%s/none.pem", env.dir);
+	assert_false(hc_file_safe(path, 0, why, sizeof(why)));
+	assert_non_null(strstr(why, "No such file"));
+}
+
 int
 main(void)
 {
@@ -606,6 +774,8 @@ main(void)
 		cmocka_unit_test(test_timeout_silent_server),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_wrong_ca),
+		cmocka_unit_test(test_wrong_host),
+		cmocka_unit_test(test_file_safe),
 		cmocka_unit_test(test_client_certificate),
 		cmocka_unit_test(test_http_refused),
 		cmocka_unit_test(test_no_proxy_from_environment),

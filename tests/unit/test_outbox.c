@@ -5,10 +5,15 @@
  * against real servers elsewhere) and an injected clock.  Claims and
  * leases, every outcome and what it does to the row, the request, the
  * certificates and the audit log, the crash path, a request that moved
- * meanwhile, an officer's retry, a stopping relay, failing recordings,
- * the queue's figures and the relay's metrics text.
+ * meanwhile (and its rows the CA still holds), an officer's retry and
+ * reject, a stopping relay, failing recordings, a revocation overtaking
+ * a suspension, approvals that never come, lease renewal and owners,
+ * the claim's query plan, the queue's figures and the relay's metrics
+ * text.
  */
 #include <sys/stat.h>
+
+#include <time.h>
 
 #include "unit.h"
 #include "unit_db.h"
@@ -35,6 +40,13 @@ struct tdrv {
 	char			 aki[RP_SERIAL_MAX * 2];
 	char			 key[OUTBOX_KEY_MAX];
 	char			 url[64];
+	/* Set by a test: the database whose leases the calls look at. */
+	struct udb		*t;
+	int64_t			 check_takes;	/* ms the check "takes" */
+	int			 steal_in_check; /* relay-b takes the row */
+	int64_t			 lease_at_check;	/* lease_until seen */
+	int64_t			 lease_at_deliver;
+	long			 deliver_ms;	/* real time a delivery takes */
 };
 
 static struct tdrv	 td;
@@ -60,6 +72,16 @@ td_saw(const char *url, const struct ca_job *j)
 	(void)snprintf(td.url, sizeof(td.url), "%s", url);
 }
 
+/* The latest lease of the outbox while a call runs (with td.t set). */
+static int64_t
+td_lease(void)
+{
+	if (td.t == NULL)
+		return 0;
+	return udb_raw(td.t, "SELECT max(coalesce(lease_until, 0)) FROM "
+	    "outbox");
+}
+
 static void
 td_deliver(struct hc *hc, const char *url, const struct ca_job *j,
     struct ca_result *r)
@@ -67,6 +89,10 @@ td_deliver(struct hc *hc, const char *url, const struct ca_job *j,
 	(void)hc;
 	td.delivers++;
 	td_saw(url, j);
+	td.lease_at_deliver = td_lease();
+	if (td.deliver_ms > 0)
+		(void)nanosleep(&(struct timespec){ td.deliver_ms / 1000,
+		    td.deliver_ms % 1000 * 1000000 }, NULL);
 	*r = td.deliver;
 }
 
@@ -77,8 +103,13 @@ td_check(struct hc *hc, const char *url, const struct ca_job *j,
 	(void)hc;
 	td.checks++;
 	td_saw(url, j);
+	td.lease_at_check = td_lease();
 	if (td.stop_in_check)
 		tstop = 1;
+	if (td.steal_in_check && td.t != NULL)
+		(void)udb_raw(td.t, "UPDATE outbox SET lease_owner = "
+		    "'relay-b:2'");
+	tnow += td.check_takes;
 	*r = td.check;
 }
 
@@ -107,6 +138,7 @@ conf(const char *owner)
 	oc.backoff_min_ms = 500;
 	oc.backoff_max_ms = 300000;
 	oc.pending_check_ms = 30000;
+	oc.pending_max_hours = 72;
 	oc.clock = tclock;
 	oc.stop = &tstop;
 	return oc;
@@ -205,7 +237,21 @@ run(struct udb *t, const struct outbox_conf *oc)
 	struct rp_errinfo	 ei;
 
 	memset(&ei, 0, sizeof(ei));
-	if (outbox_run(t->db, &t->cfg.policy, oc, &tdriver, NULL,
+	if (outbox_run(t->db, &t->cfg.policy, oc, NULL, &tdriver, NULL,
+	    "https://ca.test", &rep, &ei) != RP_OK)
+		fail_msg("outbox_run: %s: %s", ei.code, ei.msg);
+	return rep;
+}
+
+/* One turn with batch b; expects RP_OK. */
+static struct outbox_report
+run_b(struct udb *t, const struct outbox_conf *oc, struct outbox_batch *b)
+{
+	struct outbox_report	 rep;
+	struct rp_errinfo	 ei;
+
+	memset(&ei, 0, sizeof(ei));
+	if (outbox_run(t->db, &t->cfg.policy, oc, b, &tdriver, NULL,
 	    "https://ca.test", &rep, &ei) != RP_OK)
 		fail_msg("outbox_run: %s: %s", ei.code, ei.msg);
 	return rep;
@@ -694,8 +740,8 @@ test_pending_rechecked(void **state)
 /*
  * The crash path: a row claimed before (first_sent_at set) but never
  * recorded is checked first; when the CA says done it is recorded done
- * without acting again.  When the CA cannot tell, it is delivered again
- * under the same idempotency key.
+ * without acting again.  When the CA cannot tell, it is delivered again,
+ * the same job (its key, which no CA takes, names it in the log).
  */
 static void
 test_crash_checked_first(void **state)
@@ -772,7 +818,8 @@ test_crash_checked_first(void **state)
 /*
  * A request that moved while the relay held its row (failed by another
  * relay, then rejected by an officer) is not overwritten: the row is
- * released as it was; or, when the CA did act, recorded done alone.
+ * released as it was; or, when the CA did act, recorded done, and the
+ * certificate follows the CA (the request stays as it is).
  */
 static void
 test_moved_not_overwritten(void **state)
@@ -813,7 +860,10 @@ test_moved_not_overwritten(void **state)
 	tnow = NOW + DAY;
 	assert_int_equal(run(t, &oc).result, OB_NONE);
 
-	/* The CA did act: the row says so, the request stays failed. */
+	/*
+	 * The CA did act: the row says so, the request stays failed, and
+	 * the certificate is revoked as the CA says, audited by the relay.
+	 */
 	cert(t, "8B", NULL);
 	queue(t, ACT_REVOKE, "8B", NULL, id2);
 	assert_int_equal(outbox_claim(t->db, &oc, NOW, &row, &got, &ei),
@@ -825,7 +875,9 @@ test_moved_not_overwritten(void **state)
 	memset(&rep, 0, sizeof(rep));
 	assert_int_equal(outbox_record(t->db, &t->cfg.policy, &oc, &row, &res,
 	    NOW + 10, &rep, &ei), RP_OK);
-	assert_int_equal(rep.result, OB_MOVED);
+	assert_int_equal(rep.result, OB_DONE);
+	assert_int_equal(rep.moved, 1);
+	assert_int_equal(rep.moved_to, RS_FAILED);
 	assert_int_equal(rep.completed, 0);
 	assert_int_equal(state_of(t, id2), RS_FAILED);
 	assert_int_equal(udb_raw(t, "SELECT count(*) FROM outbox WHERE "
@@ -834,7 +886,20 @@ test_moved_not_overwritten(void **state)
 	    "action = 'outbox.done' AND details LIKE "
 	    "'%\"request_state\":\"failed\"%'"), 1);
 	assert_int_equal(udb_raw(t, "SELECT count(*) FROM certificates WHERE "
-	    "status = 'valid'"), 2);
+	    "serial = '8B' AND status = 'revoked' AND reason = "
+	    "'unspecified'"), 1);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM certificates WHERE "
+	    "serial = '8A' AND status = 'valid'"), 1);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM audit WHERE action "
+	    "= 'certificate.status' AND actor = 'system:relay' AND subject = "
+	    "'certificate:8B'"), 1);
+	/* The officer's reject then changes nothing more, audits no noise. */
+	n = udb_raw(t, "SELECT count(*) FROM audit WHERE action LIKE "
+	    "'certificate.%'");
+	assert_int_equal(lc_transition(t->db, &t->cfg.policy, id2,
+	    RS_REJECTED, "staff:bo", "a duplicate", NOW + 20, &ei), RP_OK);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM audit WHERE action "
+	    "LIKE 'certificate.%'"), n);
 	audit_ok(t);
 }
 
@@ -983,8 +1048,9 @@ test_record_faults(void **state)
 	(void)udb_raw(t, "UPDATE outbox SET lease_owner = NULL, "
 	    "lease_until = NULL");
 	db_fault_stmt(DB_OUTBOX_RECORD, SQLITE_IOERR);
-	assert_int_equal(outbox_run(t->db, &t->cfg.policy, &oc, &tdriver,
-	    NULL, "https://ca.test", &rep, &ei), RP_ERR_UNAVAILABLE);
+	assert_int_equal(outbox_run(t->db, &t->cfg.policy, &oc, NULL,
+	    &tdriver, NULL, "https://ca.test", &rep, &ei),
+	    RP_ERR_UNAVAILABLE);
 	assert_int_equal(td.delivers, 1);
 	assert_int_equal(udb_raw(t, "SELECT state = 'pending' AND lease_owner "
 	    "= '" OWNER "' FROM outbox"), 1);
@@ -1053,6 +1119,648 @@ test_damaged_payload(void **state)
 		    "damaged and was not sent");
 	}
 	assert_int_equal(td.delivers + td.checks, 0);
+	audit_ok(t);
+}
+
+/*
+ * A revocation overtakes a suspension of the same certificate that met
+ * a busy CA.  When the suspension falls due again the CA is not called:
+ * the row is done, "superseded by a revocation", and the suspension
+ * request completes without touching the revoked certificate.  Without
+ * this, the late suspension would reach cfssl and write certificateHold
+ * over the revocation's reason.
+ */
+static void
+test_revocation_supersedes(void **state)
+{
+	struct udb		*t = *state;
+	struct outbox_conf	 oc = conf(OWNER);
+	struct outbox_report	 rep;
+	char			 sid[RP_ID_LEN + 1], rid[RP_ID_LEN + 1];
+
+	cert(t, "F1", NULL);
+	queue(t, ACT_SUSPEND, "F1", NULL, sid);
+	queue(t, ACT_REVOKE, "F1", NULL, rid);
+	answer(&td.deliver, CA_RETRY, 503, "busy");
+	rep = run(t, &oc);
+	assert_int_equal(rep.result, OB_RETRY);
+	assert_int_equal(td.action, ACT_SUSPEND);
+	answer(&td.deliver, CA_DONE, 200, "revoked");
+	rep = run(t, &oc);
+	assert_int_equal(rep.result, OB_DONE);
+	assert_int_equal(td.action, ACT_REVOKE);
+	assert_int_equal(state_of(t, rid), RS_COMPLETED);
+	/* The suspension's turn: no call at all, not even a check. */
+	tnow = udb_raw(t, "SELECT next_attempt_at FROM outbox WHERE id = 1");
+	rep = run(t, &oc);
+	assert_int_equal(rep.result, OB_DONE);
+	assert_int_equal(rep.superseded, 1);
+	assert_int_equal(rep.calls, 0);
+	assert_int_equal(rep.checked + rep.delivered, 0);
+	assert_int_equal(rep.completed, 1);
+	assert_int_equal(td.delivers, 2);
+	assert_int_equal(td.checks, 0);
+	assert_string_equal(rep.public_id, sid);
+	assert_int_equal(state_of(t, sid), RS_COMPLETED);
+	assert_int_equal(udb_raw(t, "SELECT state = 'done' AND last_error = "
+	    "'superseded by a revocation' AND done_at IS NOT NULL AND "
+	    "lease_owner IS NULL FROM outbox WHERE id = 1"), 1);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM certificates WHERE "
+	    "serial = 'F1' AND status = 'revoked' AND reason = "
+	    "'unspecified'"), 1);
+	assert_int_equal(audits(t, "outbox.superseded", "system:relay"), 1);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM audit WHERE action "
+	    "= 'outbox.superseded' AND details LIKE '%superseded by a "
+	    "revocation%'"), 1);
+	assert_int_equal(audits(t, "certificate.status", NULL), 1);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM audit WHERE action "
+	    "= 'certificate.unchanged' AND subject = 'certificate:F1' AND "
+	    "details LIKE '%\"status\":\"revoked\"%'"), 1);
+	audit_ok(t);
+}
+
+/*
+ * The same while the revocation waits for an approval at the CA (its
+ * row sent): the registry does not say revoked yet, but the suspension
+ * is not sent, and its completion leaves the certificate valid.  The
+ * revocation, once approved, revokes it.
+ */
+static void
+test_revocation_sent_supersedes(void **state)
+{
+	struct udb		*t = *state;
+	struct outbox_conf	 oc = conf(OWNER);
+	struct outbox_report	 rep;
+	char			 sid[RP_ID_LEN + 1], rid[RP_ID_LEN + 1];
+
+	cert(t, "F2", NULL);
+	queue(t, ACT_SUSPEND, "F2", NULL, sid);
+	queue(t, ACT_REVOKE, "F2", NULL, rid);
+	answer(&td.deliver, CA_RETRY, 503, "busy");
+	assert_int_equal(run(t, &oc).result, OB_RETRY);
+	answer(&td.deliver, CA_PENDING, 202, "waiting for an approval");
+	assert_int_equal(run(t, &oc).result, OB_PENDING);
+	assert_int_equal(state_of(t, rid), RS_RELAYED);
+	tnow = udb_raw(t, "SELECT next_attempt_at FROM outbox WHERE id = 1");
+	answer(&td.check, CA_DONE, 200, "on hold");
+	answer(&td.deliver, CA_DONE, 200, "on hold");
+	rep = run(t, &oc);
+	assert_int_equal(rep.result, OB_DONE);
+	assert_int_equal(rep.superseded, 1);
+	assert_int_equal(td.checks, 0);
+	assert_int_equal(td.delivers, 2);
+	assert_int_equal(state_of(t, sid), RS_COMPLETED);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM certificates WHERE "
+	    "serial = 'F2' AND status = 'valid'"), 1);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM audit WHERE action "
+	    "= 'certificate.unchanged' AND details LIKE '%\"note\":"
+	    "\"superseded by a revocation\"%'"), 1);
+	/* The approval comes: revoked. */
+	tnow = NOW + 30000;
+	answer(&td.check, CA_DONE, 200, "revoked");
+	rep = run(t, &oc);
+	assert_int_equal(rep.result, OB_DONE);
+	assert_int_equal(rep.completed, 1);
+	assert_int_equal(td.action, ACT_REVOKE);
+	assert_int_equal(state_of(t, rid), RS_COMPLETED);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM certificates WHERE "
+	    "serial = 'F2' AND status = 'revoked'"), 1);
+	audit_ok(t);
+}
+
+/*
+ * While another relay holds the revocation of the certificate (its call
+ * may be reaching the CA right now), a suspension is put off until that
+ * lease ends, without a call; then it is superseded.  A revocation is
+ * never held back.
+ */
+static void
+test_suspension_waits_for_revocation(void **state)
+{
+	struct udb		*t = *state;
+	struct outbox_conf	 a = conf(OWNER), b = conf("relay-b:2");
+	struct outbox_row	 srow, rrow;
+	struct outbox_report	 rep;
+	struct outbox_stats	 st;
+	struct ca_result	 res;
+	struct rp_errinfo	 ei;
+	char			 sid[RP_ID_LEN + 1], rid[RP_ID_LEN + 1];
+	int			 got;
+
+	cert(t, "F3", NULL);
+	queue(t, ACT_SUSPEND, "F3", NULL, sid);
+	queue(t, ACT_REVOKE, "F3", NULL, rid);
+	/* Relay b takes both and gives the suspension back. */
+	assert_int_equal(outbox_claim(t->db, &b, NOW, &srow, &got, &ei),
+	    RP_OK);
+	assert_int_equal(srow.job.action, ACT_SUSPEND);
+	assert_int_equal(outbox_claim(t->db, &b, NOW, &rrow, &got, &ei),
+	    RP_OK);
+	assert_int_equal(rrow.job.action, ACT_REVOKE);
+	assert_int_equal(outbox_release(t->db, &b, &srow, NOW), RP_OK);
+	/* Relay a meets the suspension: put off, not sent. */
+	rep = run(t, &a);
+	assert_int_equal(rep.result, OB_POSTPONED);
+	assert_int_equal(rep.calls, 0);
+	assert_int_equal(td.delivers + td.checks, 0);
+	assert_int_equal(udb_raw(t, "SELECT next_attempt_at = 1767312060000 "
+	    "AND lease_owner IS NULL AND attempts = 0 AND state = 'pending' "
+	    "FROM outbox WHERE id = 1"), 1);
+	assert_int_equal(run(t, &a).result, OB_NONE);
+	assert_int_equal(outbox_stats(t->db, NOW, &st), RP_OK);
+	assert_int_equal(st.next_due, NOW + LEASE);
+	/* Relay b's revocation is confirmed. */
+	answer(&res, CA_DONE, 200, "revoked");
+	memset(&rep, 0, sizeof(rep));
+	assert_int_equal(outbox_record(t->db, &t->cfg.policy, &b, &rrow, &res,
+	    NOW + 100, &rep, &ei), RP_OK);
+	assert_int_equal(state_of(t, rid), RS_COMPLETED);
+	tnow = NOW + LEASE - 1;
+	assert_int_equal(run(t, &a).result, OB_NONE);
+	tnow = NOW + LEASE;
+	rep = run(t, &a);
+	assert_int_equal(rep.result, OB_DONE);
+	assert_int_equal(rep.superseded, 1);
+	assert_int_equal(td.delivers + td.checks, 0);
+	assert_int_equal(state_of(t, sid), RS_COMPLETED);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM certificates WHERE "
+	    "serial = 'F3' AND status = 'revoked'"), 1);
+
+	/* A revocation whose certificate has a suspension in b's hands
+	 * goes at once. */
+	cert(t, "F4", NULL);
+	queue(t, ACT_SUSPEND, "F4", NULL, sid);
+	queue(t, ACT_REVOKE, "F4", NULL, rid);
+	assert_int_equal(outbox_claim(t->db, &b, tnow, &srow, &got, &ei),
+	    RP_OK);
+	assert_int_equal(srow.job.action, ACT_SUSPEND);
+	rep = run(t, &a);
+	assert_int_equal(rep.result, OB_DONE);
+	assert_int_equal(td.action, ACT_REVOKE);
+	assert_int_equal(state_of(t, rid), RS_COMPLETED);
+	audit_ok(t);
+}
+
+/*
+ * A row the CA holds pending (an approval inside EJBCA) goes dead after
+ * pending_max_hours from the CA's first "pending", and the request
+ * fails; until then it is checked, and it completes when approved.
+ */
+static void
+test_pending_gives_up(void **state)
+{
+	struct udb		*t = *state;
+	struct outbox_conf	 oc = conf(OWNER);
+	struct outbox_report	 rep;
+	struct request		 r;
+	struct rp_errinfo	 ei;
+	char			 id[RP_ID_LEN + 1], id2[RP_ID_LEN + 1];
+	const int64_t		 max = 72LL * 3600 * 1000;
+
+	cert(t, "61", NULL);
+	queue(t, ACT_REVOKE, "61", NULL, id);
+	tnow = NOW + 500;
+	answer(&td.deliver, CA_PENDING, 202, "waiting for an approval");
+	assert_int_equal(run(t, &oc).result, OB_PENDING);
+	assert_int_equal(udb_raw(t, "SELECT sent_at FROM outbox"), NOW + 500);
+	answer(&td.check, CA_PENDING, 200, "not revoked yet");
+	/* Still pending one check before the limit: checked on. */
+	tnow = NOW + 500 + max - 30000;
+	rep = run(t, &oc);
+	assert_int_equal(rep.result, OB_PENDING);
+	assert_int_equal(udb_raw(t, "SELECT sent_at FROM outbox"), NOW + 500);
+	assert_int_equal(state_of(t, id), RS_RELAYED);
+	tnow = NOW + 500 + max;
+	rep = run(t, &oc);
+	assert_int_equal(rep.result, OB_DEAD);
+	assert_int_equal(rep.checked, 1);
+	assert_int_equal(rep.delivered, 0);
+	assert_int_equal(td.delivers, 1);
+	assert_int_equal(lc_get(t->db, id, &r), RP_OK);
+	assert_int_equal(r.state, RS_FAILED);
+	assert_string_equal(r.outcome, "approval at the CA not granted within "
+	    "72 hours");
+	assert_int_equal(udb_raw(t, "SELECT state = 'dead' AND last_error = "
+	    "'approval at the CA not granted within 72 hours' FROM outbox"),
+	    1);
+	assert_int_equal(audits(t, "outbox.dead", "system:relay"), 1);
+	/* An officer's retry waits afresh. */
+	assert_int_equal(lc_transition(t->db, &t->cfg.policy, id, RS_QUEUED,
+	    "staff:bo", NULL, tnow, &ei), RP_OK);
+	assert_int_equal(udb_raw(t, "SELECT sent_at IS NULL AND state = "
+	    "'pending' FROM outbox"), 1);
+
+	/* Approved at the limit: done, not dead. */
+	cert(t, "62", NULL);
+	queue(t, ACT_REVOKE, "62", NULL, id2);
+	tnow = NOW;
+	answer(&td.deliver, CA_PENDING, 202, "waiting for an approval");
+	assert_int_equal(run(t, &oc).result, OB_PENDING);
+	tnow = NOW + max;
+	answer(&td.check, CA_DONE, 200, "revoked");
+	rep = run(t, &oc);
+	assert_int_equal(rep.result, OB_DONE);
+	assert_string_equal(rep.public_id, id2);
+	assert_int_equal(state_of(t, id2), RS_COMPLETED);
+	audit_ok(t);
+}
+
+/*
+ * A request failed (one row refused) while another row waits for an
+ * approval at the CA, and an officer rejects it: the waiting row is
+ * still checked, never sent again, and when the CA settles it the row
+ * says so; approved, the certificate follows the CA.  The request is
+ * not changed.  A sent row the driver cannot check goes dead rather
+ * than being sent again for a request that is closed.
+ */
+static void
+test_moved_sent_rows_checked(void **state)
+{
+	struct udb		*t = *state;
+	struct outbox_conf	 oc = conf(OWNER);
+	struct outbox_report	 rep;
+	struct outbox_stats	 st;
+	struct rp_errinfo	 ei;
+	char			 id[RP_ID_LEN + 1], id2[RP_ID_LEN + 1];
+	long long		 n;
+
+	cert(t, "71", "CARD-H");
+	cert(t, "72", "CARD-H");
+	queue(t, ACT_REVOKE, NULL, "CARD-H", id);
+	answer(&td.deliver, CA_PENDING, 202, "waiting for an approval");
+	assert_int_equal(run(t, &oc).result, OB_PENDING);
+	answer(&td.deliver, CA_PERMANENT, 404, "unknown");
+	assert_int_equal(run(t, &oc).result, OB_DEAD);
+	assert_int_equal(state_of(t, id), RS_FAILED);
+	assert_int_equal(lc_transition(t->db, &t->cfg.policy, id,
+	    RS_REJECTED, "staff:bo", "the card was found", NOW + 10, &ei),
+	    RP_OK);
+	assert_int_equal(outbox_stats(t->db, NOW + 10, &st), RP_OK);
+	assert_int_equal(st.depth, 1);
+	/* Still pending at the CA: checked again later, not at once. */
+	tnow = NOW + 30000;
+	answer(&td.check, CA_PENDING, 200, "not revoked yet");
+	rep = run(t, &oc);
+	assert_int_equal(rep.result, OB_PENDING);
+	assert_int_equal(rep.moved, 1);
+	assert_int_equal(rep.moved_to, RS_REJECTED);
+	assert_int_equal(rep.delivered, 0);
+	assert_int_equal(run(t, &oc).result, OB_NONE);
+	assert_int_equal(udb_raw(t, "SELECT next_attempt_at FROM outbox WHERE "
+	    "id = 1"), NOW + 60000);
+	/* A passing failure backs off. */
+	tnow = NOW + 60000;
+	answer(&td.check, CA_RETRY, 503, "busy");
+	assert_int_equal(run(t, &oc).result, OB_RETRY);
+	assert_int_equal(udb_raw(t, "SELECT state = 'sent' AND attempts = 1 "
+	    "FROM outbox WHERE id = 1"), 1);
+	/* Approved: the certificate is revoked, the request stays. */
+	tnow = udb_raw(t, "SELECT next_attempt_at FROM outbox WHERE id = 1");
+	answer(&td.check, CA_DONE, 200, "revoked");
+	n = udb_raw(t, "SELECT count(*) FROM audit");
+	rep = run(t, &oc);
+	assert_int_equal(rep.result, OB_DONE);
+	assert_int_equal(rep.moved, 1);
+	assert_int_equal(rep.completed, 0);
+	assert_int_equal(td.delivers, 2);
+	assert_int_equal(state_of(t, id), RS_REJECTED);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM certificates WHERE "
+	    "serial = '71' AND status = 'revoked'"), 1);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM certificates WHERE "
+	    "serial = '72' AND status = 'valid'"), 1);
+	/* outbox.done and certificate.status, nothing about the request. */
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM audit"), n + 2);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM audit WHERE action "
+	    "= 'outbox.done' AND details LIKE "
+	    "'%\"request_state\":\"rejected\"%'"), 1);
+	assert_int_equal(outbox_stats(t->db, tnow, &st), RP_OK);
+	assert_int_equal(st.depth, 0);
+
+	/* The CA refuses it in the end, or cannot tell: dead, unsent. */
+	cert(t, "73", "CARD-I");
+	cert(t, "74", "CARD-I");
+	queue(t, ACT_REVOKE, NULL, "CARD-I", id2);
+	answer(&td.deliver, CA_PENDING, 202, "waiting for an approval");
+	assert_int_equal(run(t, &oc).result, OB_PENDING);
+	assert_int_equal(run(t, &oc).result, OB_PENDING);
+	assert_int_equal(lc_transition(t->db, &t->cfg.policy, id2, RS_FAILED,
+	    "system:relay-b", "failed elsewhere", tnow, &ei), RP_OK);
+	tnow += 30000;
+	answer(&td.check, CA_PERMANENT, 200, "the approval was rejected");
+	rep = run(t, &oc);
+	assert_int_equal(rep.result, OB_DEAD);
+	assert_int_equal(rep.moved, 1);
+	answer(&td.check, CA_UNSUPPORTED, 0, "cannot tell");
+	answer(&td.deliver, CA_DONE, 200, "revoked");
+	rep = run(t, &oc);
+	assert_int_equal(rep.result, OB_DEAD);
+	assert_int_equal(rep.delivered, 0);
+	assert_int_equal(td.delivers, 4);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM outbox WHERE "
+	    "state = 'dead' AND last_error LIKE '%not sent again%'"), 1);
+	assert_int_equal(state_of(t, id2), RS_FAILED);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM certificates WHERE "
+	    "serial IN ('73', '74') AND status = 'valid'"), 2);
+	audit_ok(t);
+}
+
+/*
+ * Rejecting a failed request applies the rows the CA confirmed after the
+ * failure, if any was not applied yet, and leaves alone those applied
+ * at the failure: no second audit entry.
+ */
+static void
+test_reject_applies_late_rows(void **state)
+{
+	struct udb		*t = *state;
+	struct outbox_conf	 oc = conf(OWNER);
+	struct rp_errinfo	 ei;
+	char			 id[RP_ID_LEN + 1];
+
+	cert(t, "81", "CARD-J");
+	cert(t, "82", "CARD-J");
+	cert(t, "83", "CARD-J");
+	queue(t, ACT_REVOKE, NULL, "CARD-J", id);
+	assert_int_equal(run(t, &oc).result, OB_DONE);
+	tnow = NOW + 1;
+	answer(&td.deliver, CA_PERMANENT, 404, "unknown");
+	assert_int_equal(run(t, &oc).result, OB_DEAD);
+	assert_int_equal(state_of(t, id), RS_FAILED);
+	assert_int_equal(audits(t, "certificate.status", NULL), 1);
+	/* The third row confirmed after the failure, not applied (as a
+	 * relay that crashed between the CA's answer and its own would
+	 * leave it after a recovery by hand). */
+	(void)udb_raw(t, "UPDATE outbox SET state = 'done', done_at = "
+	    "1767312005000 WHERE id = 3");
+	assert_int_equal(lc_transition(t->db, &t->cfg.policy, id,
+	    RS_REJECTED, "staff:bo", "partly done", NOW + 6000, &ei), RP_OK);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM certificates WHERE "
+	    "serial IN ('81', '83') AND status = 'revoked'"), 2);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM certificates WHERE "
+	    "serial = '82' AND status = 'valid'"), 1);
+	assert_int_equal(audits(t, "certificate.status", "staff:bo"), 1);
+	assert_int_equal(audits(t, "certificate.status", NULL), 2);
+	assert_int_equal(audits(t, "certificate.unchanged", NULL), 0);
+	audit_ok(t);
+}
+
+/*
+ * A second call of a turn (a check that found the row not done, then
+ * the delivery) is made under a renewed lease when less than a call and
+ * its recording (call_max_ms) is left; the first call needs none after
+ * the claim.  A lease lost meanwhile stops the turn before the delivery.
+ */
+static void
+test_lease_renewed(void **state)
+{
+	struct udb		*t = *state;
+	struct outbox_conf	 oc = conf(OWNER);
+	struct outbox_row	 row;
+	struct outbox_report	 rep;
+	struct rp_errinfo	 ei;
+	char			 id[RP_ID_LEN + 1];
+	int			 got;
+
+	td.t = t;
+	oc.call_max_ms = 30000;
+	cert(t, "91", NULL);
+	queue(t, ACT_REVOKE, "91", NULL, id);
+	/* Taken once before (a crash): checked, then delivered. */
+	assert_int_equal(outbox_claim(t->db, &oc, NOW, &row, &got, &ei),
+	    RP_OK);
+	tnow = NOW + LEASE;
+	td.check_takes = 40000;
+	answer(&td.check, CA_PENDING, 200, "not revoked");
+	rep = run(t, &oc);
+	assert_int_equal(rep.result, OB_DONE);
+	assert_int_equal(rep.calls, 2);
+	/* The claim's lease for the check, a fresh one for the delivery. */
+	assert_int_equal(td.lease_at_check, NOW + 2 * LEASE);
+	assert_int_equal(td.lease_at_deliver, NOW + LEASE + 40000 + LEASE);
+	assert_int_equal(state_of(t, id), RS_COMPLETED);
+	/* With enough left, no renewal. */
+	cert(t, "92", NULL);
+	queue(t, ACT_REVOKE, "92", NULL, id);
+	assert_int_equal(outbox_claim(t->db, &oc, tnow, &row, &got, &ei),
+	    RP_OK);
+	tnow += LEASE;
+	td.check_takes = 20000;
+	rep = run(t, &oc);
+	assert_int_equal(rep.result, OB_DONE);
+	assert_int_equal(td.lease_at_deliver, tnow - 20000 + LEASE);
+	/* Taken by another relay during the check: nothing is delivered. */
+	cert(t, "93", NULL);
+	queue(t, ACT_REVOKE, "93", NULL, id);
+	assert_int_equal(outbox_claim(t->db, &oc, tnow, &row, &got, &ei),
+	    RP_OK);
+	tnow += LEASE;
+	td.check_takes = 40000;
+	td.steal_in_check = 1;
+	assert_int_equal(outbox_run(t->db, &t->cfg.policy, &oc, NULL,
+	    &tdriver, NULL, "https://ca.test", &rep, &ei), RP_ERR_CONFLICT);
+	assert_string_equal(ei.code, "lease_lost");
+	assert_int_equal(td.delivers, 2);
+	assert_int_equal(state_of(t, id), RS_QUEUED);
+	assert_int_equal(udb_raw(t, "SELECT lease_owner = 'relay-b:2' FROM "
+	    "outbox WHERE state = 'pending'"), 1);
+}
+
+/* The lease owner: host, pid and 16 random hex digits, never twice. */
+static void
+test_owner_unique(void **state)
+{
+	char	 a[OUTBOX_OWNER_MAX], b[OUTBOX_OWNER_MAX], small[16];
+	char	 host[256], want[OUTBOX_OWNER_MAX];
+	size_t	 n;
+	int	 k;
+
+	(void)state;
+	assert_int_equal(outbox_owner(a, sizeof(a)), RP_OK);
+	assert_int_equal(outbox_owner(b, sizeof(b)), RP_OK);
+	assert_string_not_equal(a, b);
+	assert_int_equal(gethostname(host, sizeof(host)), 0);
+	host[sizeof(host) - 1] = '\0';
+	k = snprintf(want, sizeof(want), "%.64s:%ld:", host, (long)getpid());
+	assert_true(k > 0 && (size_t)k < sizeof(want));
+	assert_true(strncmp(a, want, (size_t)k) == 0);
+	n = strlen(a + k);
+	assert_int_equal(n, 16);
+	assert_int_equal(strspn(a + k, "0123456789abcdef"), 16);
+	assert_int_equal(strncmp(a, b, (size_t)k), 0);
+	/* Too small a buffer is an error, with nothing in it. */
+	assert_int_equal(outbox_owner(small, sizeof(small)), RP_ERR_TOO_LARGE);
+	assert_string_equal(small, "");
+}
+
+/*
+ * The claim walks the index of the waiting rows in their order and
+ * sorts nothing (no temporary B-tree per claim); and takes the row due
+ * first whatever its state.
+ */
+static void
+test_claim_plan(void **state)
+{
+	struct udb		*t = *state;
+	struct outbox_conf	 oc = conf(OWNER);
+	struct outbox_row	 row;
+	struct rp_errinfo	 ei;
+	struct dbq		 q;
+	const char		*detail;
+	char			 id[RP_ID_LEN + 1], id2[RP_ID_LEN + 1];
+	int			 got, index = 0, sorts = 0;
+
+	dbq_start(&q, t->db, DB_OUTBOX_DUE_PLAN);
+	dbq_int(&q, NOW);
+	dbq_int(&q, 1);
+	while (dbq_step(&q)) {
+		detail = dbq_col_text(&q, 3);
+		assert_non_null(detail);
+		print_message("plan: %s\n", detail);
+		if (strstr(detail, "TEMP B-TREE") != NULL)
+			sorts++;
+		if (strstr(detail, "outbox_waiting") != NULL)
+			index++;
+	}
+	assert_int_equal(dbq_end(&q), RP_OK);
+	assert_int_equal(sorts, 0);
+	assert_int_equal(index, 1);
+	/* A sent row due before a pending one is taken first. */
+	cert(t, "A1", NULL);
+	cert(t, "A2", NULL);
+	queue(t, ACT_REVOKE, "A1", NULL, id);
+	queue(t, ACT_REVOKE, "A2", NULL, id2);
+	(void)udb_raw(t, "UPDATE outbox SET state = 'sent', next_attempt_at = "
+	    "1767311999000 WHERE id = 2");
+	assert_int_equal(outbox_claim(t->db, &oc, NOW, &row, &got, &ei),
+	    RP_OK);
+	assert_int_equal(row.id, 2);
+	assert_int_equal(row.sent, 1);
+	assert_int_equal(outbox_claim(t->db, &oc, NOW, &row, &got, &ei),
+	    RP_OK);
+	assert_int_equal(row.id, 1);
+}
+
+/*
+ * Rows claimed in a batch (one transaction, a lease on each) are handed
+ * to the CA one per turn.  What is decided at the call still is: a
+ * revocation handled earlier in the batch supersedes a suspension of
+ * the same certificate later in it, and a row whose request another row
+ * of the batch failed is given back unsent, as it was.  A stopping
+ * relay gives back the rows it has not handed on.  Batches are claimed
+ * only while the CA answers fast: a slow call gives the rest back for
+ * other relays, and the next claim takes one row.
+ */
+static void
+test_batch(void **state)
+{
+	struct udb		*t = *state;
+	struct outbox_conf	 oc = conf(OWNER);
+	struct outbox_batch	*b;
+	struct outbox_report	 rep;
+	struct rp_errinfo	 ei;
+	char			 sid[RP_ID_LEN + 1], rid[RP_ID_LEN + 1];
+	char			 tid[RP_ID_LEN + 1];
+
+	assert_non_null(b = calloc(1, sizeof(*b)));
+	oc.batch = 4;
+	/* The first claim of a relay takes one row; one fast turn later,
+	 * a batch.  Here the CA is known to be fast. */
+	b->fast = 1;
+	cert(t, "B1", NULL);
+	cert(t, "B2", "CARD-B");
+	cert(t, "B3", "CARD-B");
+	queue(t, ACT_SUSPEND, "B1", NULL, sid);
+	queue(t, ACT_REVOKE, "B1", NULL, rid);
+	queue(t, ACT_SUSPEND, NULL, "CARD-B", tid);
+	/* The revocation due first, then the suspension, then the card. */
+	(void)udb_raw(t, "UPDATE outbox SET next_attempt_at = next_attempt_at "
+	    "+ 1 WHERE id = 1; UPDATE outbox SET next_attempt_at = "
+	    "next_attempt_at + 2 WHERE id > 2");
+	tnow = NOW + 10;
+	rep = run_b(t, &oc, b);
+	assert_int_equal(rep.result, OB_DONE);
+	assert_string_equal(rep.public_id, rid);
+	/* All four taken in one claim, each leased. */
+	assert_int_equal(b->n, 4);
+	assert_int_equal(b->next, 1);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM outbox WHERE "
+	    "lease_owner = '" OWNER "' AND lease_until = 1767312060010"), 3);
+	rep = run_b(t, &oc, b);
+	assert_int_equal(rep.result, OB_DONE);
+	assert_int_equal(rep.superseded, 1);
+	assert_string_equal(rep.public_id, sid);
+	assert_int_equal(td.delivers, 1);
+	/* The card: its first row refused, the second not sent. */
+	answer(&td.deliver, CA_PERMANENT, 404, "unknown");
+	rep = run_b(t, &oc, b);
+	assert_int_equal(rep.result, OB_DEAD);
+	assert_int_equal(state_of(t, tid), RS_FAILED);
+	rep = run_b(t, &oc, b);
+	assert_int_equal(rep.result, OB_MOVED);
+	assert_int_equal(rep.moved_to, RS_FAILED);
+	assert_int_equal(rep.calls, 0);
+	assert_int_equal(td.delivers, 2);
+	assert_int_equal(udb_raw(t, "SELECT state = 'pending' AND lease_owner "
+	    "IS NULL AND first_sent_at IS NULL AND attempts = 0 FROM outbox "
+	    "WHERE id = 4"), 1);
+	assert_int_equal(run_b(t, &oc, b).result, OB_NONE);
+	assert_int_equal(b->n, 0);
+
+	/* Stopping: the rows not handed on go back as they were. */
+	cert(t, "B4", NULL);
+	cert(t, "B5", NULL);
+	cert(t, "B6", NULL);
+	queue(t, ACT_REVOKE, "B4", NULL, rid);
+	queue(t, ACT_REVOKE, "B5", NULL, rid);
+	queue(t, ACT_REVOKE, "B6", NULL, rid);
+	answer(&td.deliver, CA_DONE, 200, "revoked");
+	assert_int_equal(run_b(t, &oc, b).result, OB_DONE);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM outbox WHERE "
+	    "lease_owner IS NOT NULL AND first_sent_at IS NOT NULL"), 2);
+	tstop = 1;
+	memset(&ei, 0, sizeof(ei));
+	assert_int_equal(outbox_run(t->db, &t->cfg.policy, &oc, b, &tdriver,
+	    NULL, "https://ca.test", &rep, &ei), RP_OK);
+	assert_int_equal(rep.result, OB_NONE);
+	assert_int_equal(b->n, 0);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM outbox WHERE "
+	    "state = 'pending' AND lease_owner IS NULL AND first_sent_at IS "
+	    "NULL"), 3);
+	assert_int_equal(td.delivers, 3);
+	/* outbox_batch_release() on an empty batch is a no-op. */
+	assert_int_equal(outbox_batch_release(t->db, &oc, b, tnow), RP_OK);
+
+	/* A slow CA: the rest goes back, then one row at a time. */
+	tstop = 0;
+	td.deliver_ms = 60;
+	assert_int_equal(run_b(t, &oc, b).result, OB_DONE);
+	assert_int_equal(b->fast, 0);
+	assert_int_equal(b->n, 0);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM outbox WHERE "
+	    "state = 'pending' AND lease_owner IS NULL AND first_sent_at IS "
+	    "NULL"), 2);
+	/* One row claimed: the other stayed free all along. */
+	assert_int_equal(run_b(t, &oc, b).result, OB_DONE);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM outbox WHERE "
+	    "state = 'pending' AND lease_owner IS NULL AND first_sent_at IS "
+	    "NULL"), 1);
+	/* Fast again: the next claim takes a batch. */
+	td.deliver_ms = 0;
+	cert(t, "B7", NULL);
+	cert(t, "B8", NULL);
+	cert(t, "B9", NULL);
+	queue(t, ACT_REVOKE, "B7", NULL, rid);
+	queue(t, ACT_REVOKE, "B8", NULL, rid);
+	queue(t, ACT_REVOKE, "B9", NULL, rid);
+	assert_int_equal(run_b(t, &oc, b).result, OB_DONE);
+	assert_int_equal(b->n, 1);
+	assert_int_equal(b->fast, 1);
+	assert_int_equal(run_b(t, &oc, b).result, OB_DONE);
+	assert_int_equal(b->n, 2);
+	assert_int_equal(run_b(t, &oc, b).result, OB_DONE);
+	assert_int_equal(run_b(t, &oc, b).result, OB_NONE);
+	assert_int_equal(td.delivers, 8);
+	free(b);
 	audit_ok(t);
 }
 
@@ -1152,6 +1860,10 @@ test_metrics_text(void **state)
 	    "revportal_relay_deliveries_total{outcome=\"pending\"} 0\n"
 	    "revportal_relay_deliveries_total{outcome=\"retry\"} 1\n"
 	    "revportal_relay_deliveries_total{outcome=\"dead\"} 0\n"));
+	/* What one observation is: a driver call, not an HTTP request. */
+	assert_non_null(strstr(b.p, "# HELP revportal_relay_delivery_seconds "
+	    "Time of one CA driver call, a delivery or a check (an EJBCA "
+	    "delivery is two HTTP requests: the revoke and the status).\n"));
 	assert_non_null(strstr(b.p, "# TYPE revportal_relay_delivery_seconds "
 	    "histogram\n"
 	    "revportal_relay_delivery_seconds_bucket{le=\"0.01\"} 1\n"
@@ -1279,6 +1991,16 @@ main(void)
 		T(test_stop_releases),
 		T(test_record_faults),
 		T(test_damaged_payload),
+		T(test_revocation_supersedes),
+		T(test_revocation_sent_supersedes),
+		T(test_suspension_waits_for_revocation),
+		T(test_pending_gives_up),
+		T(test_moved_sent_rows_checked),
+		T(test_reject_applies_late_rows),
+		T(test_lease_renewed),
+		cmocka_unit_test(test_owner_unique),
+		T(test_claim_plan),
+		T(test_batch),
 		T(test_stats),
 		cmocka_unit_test(test_metrics_text),
 		T(test_web_metrics),
