@@ -217,6 +217,115 @@ rp_ct_equal(const void *a, const void *b, size_t n)
 	return d == 0;
 }
 
+static const char rp_b64url_chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/*
+ * Returns the number of characters of the unpadded base64url form of n
+ * bytes, or SIZE_MAX when that does not fit in a size_t.
+ */
+static size_t
+rp_b64url_len(size_t n)
+{
+	if (n / 3 > (SIZE_MAX - 4) / 4)
+		return SIZE_MAX;
+	return n / 3 * 4 + (n % 3 == 0 ? 0 : n % 3 + 1);
+}
+
+/*
+ * Writes the base64url form of in[0..inlen) without padding into out,
+ * followed by a NUL.  Returns the number of characters written (NUL not
+ * counted), or 0 when out (outsz bytes) cannot hold them and the NUL.
+ */
+size_t
+rp_b64url_encode(const unsigned char *in, size_t inlen, char *out,
+    size_t outsz)
+{
+	size_t		 i, o;
+	uint32_t	 v;
+
+	if (rp_b64url_len(inlen) >= outsz)
+		return 0;
+	for (i = o = 0; inlen - i >= 3; i += 3) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+		    in[i + 2];
+		out[o++] = rp_b64url_chars[v >> 18 & 0x3f];
+		out[o++] = rp_b64url_chars[v >> 12 & 0x3f];
+		out[o++] = rp_b64url_chars[v >> 6 & 0x3f];
+		out[o++] = rp_b64url_chars[v & 0x3f];
+	}
+	if (inlen - i > 0) {
+		v = (uint32_t)in[i] << 16;
+		if (inlen - i == 2)
+			v |= (uint32_t)in[i + 1] << 8;
+		out[o++] = rp_b64url_chars[v >> 18 & 0x3f];
+		out[o++] = rp_b64url_chars[v >> 12 & 0x3f];
+		if (inlen - i == 2)
+			out[o++] = rp_b64url_chars[v >> 6 & 0x3f];
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* Returns the 6-bit value of a base64url character, or -1. */
+static int
+rp_b64url_val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+/*
+ * Decodes the inlen characters at in, which must be unpadded base64url
+ * that decodes to exactly outlen bytes, into out.  Any other character
+ * ('=' and NUL included), any other length and unused low bits that are
+ * not zero make it fail: only the one canonical spelling of each value is
+ * read.  Returns 1 on success, 0 on failure (out is then undefined).
+ */
+int
+rp_b64url_decode(const char *in, size_t inlen, unsigned char *out,
+    size_t outlen)
+{
+	size_t		 i, o, rem;
+	uint32_t	 v;
+	int		 c;
+
+	if (inlen != rp_b64url_len(outlen) || inlen == SIZE_MAX)
+		return 0;
+	for (i = o = 0, v = 0; i < inlen; i++) {
+		if ((c = rp_b64url_val((unsigned char)in[i])) < 0)
+			return 0;
+		v = v << 6 | (uint32_t)c;
+		if (i % 4 == 3) {
+			out[o++] = v >> 16 & 0xff;
+			out[o++] = v >> 8 & 0xff;
+			out[o++] = v & 0xff;
+			v = 0;
+		}
+	}
+	rem = inlen % 4;
+	if (rem == 2) {
+		if (v & 0x0f)
+			return 0;
+		out[o++] = v >> 4 & 0xff;
+	} else if (rem == 3) {
+		if (v & 0x03)
+			return 0;
+		out[o++] = v >> 10 & 0xff;
+		out[o++] = v >> 2 & 0xff;
+	}
+	return o == outlen;
+}
+
 /*
  * Returns 1 when s[0..n) is well-formed UTF-8 (RFC 3629: no overlong
  * forms, no surrogates, nothing above U+10FFFF), 0 otherwise.  NUL bytes

@@ -32,103 +32,6 @@
 static const char csrf_label[] = "revportal-csrf";
 #define CSRF_LABEL_LEN	sizeof(csrf_label)
 
-static const char b64url_chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/*
- * Writes the base64url form of in[0..inlen) without padding into out,
- * followed by a NUL.  Returns the number of characters written (NUL not
- * counted), or 0 when out cannot hold them and the NUL.
- */
-static size_t
-b64url_encode(const unsigned char *in, size_t inlen, char *out,
-    size_t outsz)
-{
-	size_t		 i, o, need;
-	uint32_t	 v;
-
-	need = inlen / 3 * 4 + (inlen % 3 == 0 ? 0 : inlen % 3 + 1);
-	if (need >= outsz)
-		return 0;
-	for (i = o = 0; inlen - i >= 3; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		out[o++] = b64url_chars[v >> 18 & 0x3f];
-		out[o++] = b64url_chars[v >> 12 & 0x3f];
-		out[o++] = b64url_chars[v >> 6 & 0x3f];
-		out[o++] = b64url_chars[v & 0x3f];
-	}
-	if (inlen - i == 1) {
-		v = (uint32_t)in[i] << 16;
-		out[o++] = b64url_chars[v >> 18 & 0x3f];
-		out[o++] = b64url_chars[v >> 12 & 0x3f];
-	} else if (inlen - i == 2) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-		out[o++] = b64url_chars[v >> 18 & 0x3f];
-		out[o++] = b64url_chars[v >> 12 & 0x3f];
-		out[o++] = b64url_chars[v >> 6 & 0x3f];
-	}
-	out[o] = '\0';
-	return o;
-}
-
-/* Returns the 6-bit value of a base64url character, or -1. */
-static int
-b64url_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
-/*
- * Decodes the inlen characters at in, which must be unpadded base64url
- * that decodes to exactly outlen bytes, into out.  Any other character,
- * any other length and unused low bits that are not zero make it fail.
- * Returns 1 on success, 0 on failure (out is then undefined).
- */
-static int
-b64url_decode_exact(const char *in, size_t inlen, unsigned char *out,
-    size_t outlen)
-{
-	size_t		 i, o, rem;
-	uint32_t	 v;
-	int		 c;
-
-	if (inlen != outlen / 3 * 4 + (outlen % 3 == 0 ? 0 : outlen % 3 + 1))
-		return 0;
-	for (i = o = 0, v = 0; i < inlen; i++) {
-		if ((c = b64url_val((unsigned char)in[i])) < 0)
-			return 0;
-		v = v << 6 | (uint32_t)c;
-		if (i % 4 == 3) {
-			out[o++] = v >> 16 & 0xff;
-			out[o++] = v >> 8 & 0xff;
-			out[o++] = v & 0xff;
-			v = 0;
-		}
-	}
-	rem = inlen % 4;
-	if (rem == 2) {
-		if (v & 0x0f)
-			return 0;
-		out[o++] = v >> 4 & 0xff;
-	} else if (rem == 3) {
-		if (v & 0x03)
-			return 0;
-		out[o++] = v >> 10 & 0xff;
-		out[o++] = v >> 2 & 0xff;
-	}
-	return o == outlen;
-}
-
 /*
  * Returns 1 when cookie is a NUL-terminated canonical base64url encoding
  * of CSRF_RAND_LEN bytes, 0 otherwise.
@@ -142,7 +45,7 @@ csrf_cookie_valid(const char *cookie)
 	if (cookie == NULL ||
 	    strnlen(cookie, CSRF_COOKIE_LEN + 1) != CSRF_COOKIE_LEN)
 		return 0;
-	ok = b64url_decode_exact(cookie, CSRF_COOKIE_LEN, raw, sizeof(raw));
+	ok = rp_b64url_decode(cookie, CSRF_COOKIE_LEN, raw, sizeof(raw));
 	OPENSSL_cleanse(raw, sizeof(raw));
 	return ok;
 }
@@ -181,7 +84,7 @@ rp_random_id(char out[RP_ID_LEN + 1])
 	out[0] = '\0';
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		goto out;
-	if (b64url_encode(raw, sizeof(raw), out, RP_ID_LEN + 1) !=
+	if (rp_b64url_encode(raw, sizeof(raw), out, RP_ID_LEN + 1) !=
 	    RP_ID_LEN) {
 		out[0] = '\0';
 		goto out;
@@ -230,7 +133,7 @@ csrf_token(const unsigned char *secret, const char *cookie, int64_t now,
 		raw[i] = t >> (8 * (CSRF_TS_LEN - 1 - i)) & 0xff;
 	if ((e = csrf_mac(secret, cookie, raw, raw + CSRF_TS_LEN)) != RP_OK)
 		goto out;
-	if (b64url_encode(raw, sizeof(raw), out, outsz) != CSRF_TOKEN_LEN) {
+	if (rp_b64url_encode(raw, sizeof(raw), out, outsz) != CSRF_TOKEN_LEN) {
 		out[0] = '\0';
 		e = RP_ERR_INTERNAL;
 		goto out;
@@ -260,7 +163,7 @@ csrf_check(const unsigned char *secret, const char *cookie,
 	if (secret == NULL || token == NULL || !csrf_cookie_valid(cookie))
 		return RP_ERR_FORBIDDEN;
 	if (strnlen(token, CSRF_TOKEN_LEN + 1) != CSRF_TOKEN_LEN ||
-	    !b64url_decode_exact(token, CSRF_TOKEN_LEN, raw, sizeof(raw)))
+	    !rp_b64url_decode(token, CSRF_TOKEN_LEN, raw, sizeof(raw)))
 		return RP_ERR_FORBIDDEN;
 	if (csrf_mac(secret, cookie, raw, mac) != RP_OK)
 		goto out;

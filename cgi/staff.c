@@ -47,9 +47,6 @@
 static const char staff_label[] = "revportal-verified";
 #define STAFF_LABEL_LEN	sizeof(staff_label)
 
-static const char staff_b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 /* Why a staff page was refused: the reason codes of staff.denied. */
 enum staff_deny {
 	DENY_NO_CERTIFICATE,
@@ -355,65 +352,6 @@ staff_mac(const unsigned char *secret, const struct staff_proof *p,
 }
 
 /*
- * Writes the unpadded base64url form of the STAFF_RAW_LEN bytes at in
- * into out (STAFF_VERIFIED_LEN characters and a NUL).  48 bytes are
- * sixteen groups of three: no padding, no unused bits.
- */
-static void
-staff_b64_encode(const unsigned char in[STAFF_RAW_LEN],
-    char out[STAFF_VERIFIED_LEN + 1])
-{
-	size_t		 i, o = 0;
-	uint32_t	 v;
-
-	for (i = 0; i + 3 <= STAFF_RAW_LEN; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
-		    in[i + 2];
-		out[o++] = staff_b64[v >> 18 & 0x3f];
-		out[o++] = staff_b64[v >> 12 & 0x3f];
-		out[o++] = staff_b64[v >> 6 & 0x3f];
-		out[o++] = staff_b64[v & 0x3f];
-	}
-	out[o] = '\0';
-}
-
-/* Returns the 6-bit value of a base64url character, or -1. */
-static int
-staff_b64_val(unsigned char c)
-{
-	const char	*p;
-
-	if (c == '\0' || (p = strchr(staff_b64, c)) == NULL)
-		return -1;
-	return (int)(p - staff_b64);
-}
-
-/*
- * Decodes the STAFF_VERIFIED_LEN characters at in into out.  Any other
- * character makes it fail.  Returns 1, or 0 on failure.
- */
-static int
-staff_b64_decode(const char *in, unsigned char out[STAFF_RAW_LEN])
-{
-	size_t		 i, o = 0;
-	uint32_t	 v = 0;
-	int		 c;
-
-	for (i = 0; i < STAFF_VERIFIED_LEN; i++) {
-		if ((c = staff_b64_val((unsigned char)in[i])) < 0)
-			return 0;
-		v = v << 6 | (uint32_t)c;
-		if (i % 4 == 3) {
-			out[o++] = v >> 16 & 0xff;
-			out[o++] = v >> 8 & 0xff;
-			out[o++] = v & 0xff;
-			v = 0;
-		}
-	}
-	return o == STAFF_RAW_LEN;
-}
-
-/*
  * Writes the verified token of proof p (agent, scope, target, form id,
  * the passphrase row that matched, issued at p->issued seconds) into out
  * (outsz bytes, at least STAFF_VERIFIED_LEN + 1).  Returns RP_OK;
@@ -437,8 +375,12 @@ staff_verified_make(const unsigned char *secret, const struct staff_proof *p,
 	staff_be64(raw, (uint64_t)p->issued);
 	staff_be64(raw + STAFF_TS_LEN, (uint64_t)p->pass);
 	if ((e = staff_mac(secret, p, raw + STAFF_TS_LEN, raw,
-	    raw + STAFF_TS_LEN + STAFF_PASS_LEN)) == RP_OK)
-		staff_b64_encode(raw, out);
+	    raw + STAFF_TS_LEN + STAFF_PASS_LEN)) == RP_OK &&
+	    rp_b64url_encode(raw, sizeof(raw), out, outsz) !=
+	    STAFF_VERIFIED_LEN) {
+		out[0] = '\0';
+		e = RP_ERR_INTERNAL;
+	}
 	OPENSSL_cleanse(raw, sizeof(raw));
 	return e;
 }
@@ -467,7 +409,7 @@ staff_verified_check(const unsigned char *secret, struct staff_proof *p,
 	if (secret == NULL || token == NULL || !staff_proof_ok(p))
 		return RP_ERR_FORBIDDEN;
 	if (strnlen(token, STAFF_VERIFIED_LEN + 1) != STAFF_VERIFIED_LEN ||
-	    !staff_b64_decode(token, raw))
+	    !rp_b64url_decode(token, STAFF_VERIFIED_LEN, raw, sizeof(raw)))
 		return RP_ERR_FORBIDDEN;
 	if (staff_mac(secret, p, raw + STAFF_TS_LEN, raw, mac) != RP_OK)
 		goto out;

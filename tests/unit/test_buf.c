@@ -1,7 +1,7 @@
 /*
  * Tests of buf.c: bounded buffers at and past their limit, formatted
- * growth, HTML escaping, constant-time comparison, UTF-8 validation and
- * the file reader.
+ * growth, HTML escaping, constant-time comparison, base64url, UTF-8
+ * validation and the file reader.
  */
 #include <sys/stat.h>
 
@@ -235,6 +235,141 @@ test_ct_equal(void **state)
 #define UTF8_OK(s)	assert_int_equal(rp_utf8_valid(s, sizeof(s) - 1), 1)
 #define UTF8_BAD(s)	assert_int_equal(rp_utf8_valid(s, sizeof(s) - 1), 0)
 
+/* RFC 4648 section 10 vectors, base64url without padding, both ways. */
+static void
+test_b64url_vectors(void **state)
+{
+	static const struct {
+		const char	*raw;
+		const char	*enc;
+	} v[] = {
+		{ "", "" },
+		{ "f", "Zg" },
+		{ "fo", "Zm8" },
+		{ "foo", "Zm9v" },
+		{ "foob", "Zm9vYg" },
+		{ "fooba", "Zm9vYmE" },
+		{ "foobar", "Zm9vYmFy" },
+	};
+	/* The two characters that differ from standard base64. */
+	static const unsigned char hi[] = { 0xfb, 0xff, 0xbf };
+	unsigned char	 raw[8];
+	char		 out[16];
+	size_t		 i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		n = strlen(v[i].raw);
+		assert_int_equal(rp_b64url_encode((const unsigned char *)
+		    v[i].raw, n, out, sizeof(out)), strlen(v[i].enc));
+		assert_string_equal(out, v[i].enc);
+		memset(raw, 0xaa, sizeof(raw));
+		assert_int_equal(rp_b64url_decode(v[i].enc, strlen(v[i].enc),
+		    raw, n), 1);
+		assert_memory_equal(raw, v[i].raw, n);
+		/* Nothing past outlen is written. */
+		assert_int_equal(raw[n], 0xaa);
+	}
+	assert_int_equal(rp_b64url_encode(hi, sizeof(hi), out, sizeof(out)),
+	    4);
+	assert_string_equal(out, "-_-_");
+	assert_int_equal(rp_b64url_decode("-_-_", 4, raw, 3), 1);
+	assert_memory_equal(raw, hi, 3);
+	assert_int_equal(rp_b64url_encode(hi, 2, out, sizeof(out)), 3);
+	assert_string_equal(out, "-_8");
+}
+
+/* Every length from 0 to 64 bytes and every byte value survive a trip. */
+static void
+test_b64url_roundtrip(void **state)
+{
+	unsigned char	 in[256], back[256];
+	char		 out[400];
+	size_t		 i, n, len;
+
+	(void)state;
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (unsigned char)(255 - i);
+	for (n = 0; n <= 64; n++) {
+		len = n / 3 * 4 + (n % 3 == 0 ? 0 : n % 3 + 1);
+		assert_int_equal(rp_b64url_encode(in, n, out, sizeof(out)),
+		    len);
+		assert_int_equal(strlen(out), len);
+		assert_int_equal(rp_b64url_decode(out, len, back, n), 1);
+		assert_memory_equal(back, in, n);
+	}
+	len = rp_b64url_encode(in, sizeof(in), out, sizeof(out));
+	assert_int_equal(len, 342);
+	assert_int_equal(rp_b64url_decode(out, len, back, sizeof(back)), 1);
+	assert_memory_equal(back, in, sizeof(in));
+}
+
+/* The encoder needs room for every character and the NUL. */
+static void
+test_b64url_encode_room(void **state)
+{
+	unsigned char	 in[3] = { 'f', 'o', 'o' };
+	char		 out[8];
+
+	(void)state;
+	memset(out, 'x', sizeof(out));
+	assert_int_equal(rp_b64url_encode(in, 3, out, 5), 4);
+	assert_string_equal(out, "Zm9v");
+	memset(out, 'x', sizeof(out));
+	assert_int_equal(rp_b64url_encode(in, 3, out, 4), 0);
+	assert_int_equal(out[0], 'x');
+	assert_int_equal(rp_b64url_encode(in, 1, out, 2), 0);
+	assert_int_equal(rp_b64url_encode(in, 0, out, 0), 0);
+	assert_int_equal(out[0], 'x');
+	assert_int_equal(rp_b64url_encode(in, 0, out, 1), 0);
+	assert_int_equal(out[0], '\0');
+	/* A length whose encoding cannot be counted is refused. */
+	assert_int_equal(rp_b64url_encode(in, SIZE_MAX, out, sizeof(out)),
+	    0);
+	assert_int_equal(rp_b64url_encode(in, SIZE_MAX / 4 * 3, out,
+	    SIZE_MAX), 0);
+}
+
+/* Anything but the one canonical unpadded spelling is refused. */
+static void
+test_b64url_decode_bad(void **state)
+{
+	static const char *const chars[] = {
+		"Zm9+", "Zm9/", "Zm9=", "Zm9 ", "Zm9.", "Zm\xff" "v",
+	};
+	unsigned char	 raw[8];
+	size_t		 i;
+
+	(void)state;
+	/* Standard base64, padding, other bytes, a NUL. */
+	for (i = 0; i < sizeof(chars) / sizeof(chars[0]); i++)
+		assert_int_equal(rp_b64url_decode(chars[i], 4, raw, 3), 0);
+	assert_int_equal(rp_b64url_decode("Zm\0v", 4, raw, 3), 0);
+	assert_int_equal(rp_b64url_decode("Zm9v", 4, raw, 3), 1);
+	/* Padding: "Zg==" is the wrong length for one byte, wrong bytes
+	 * for two. */
+	assert_int_equal(rp_b64url_decode("Zg==", 4, raw, 1), 0);
+	assert_int_equal(rp_b64url_decode("Zg==", 4, raw, 3), 0);
+	assert_int_equal(rp_b64url_decode("Zm8=", 4, raw, 2), 0);
+	assert_int_equal(rp_b64url_decode("Zm8", 3, raw, 2), 1);
+	/* Wrong lengths: too short, too long, one character over a group. */
+	assert_int_equal(rp_b64url_decode("Zm9", 3, raw, 3), 0);
+	assert_int_equal(rp_b64url_decode("Zm9vY", 5, raw, 3), 0);
+	assert_int_equal(rp_b64url_decode("Zm9vY", 5, raw, 4), 0);
+	assert_int_equal(rp_b64url_decode("Zm9vYg", 6, raw, 3), 0);
+	assert_int_equal(rp_b64url_decode("", 0, raw, 1), 0);
+	assert_int_equal(rp_b64url_decode("Zg", 2, raw, 0), 0);
+	assert_int_equal(rp_b64url_decode("", 0, raw, 0), 1);
+	assert_int_equal(rp_b64url_decode("Zg", 2, raw, SIZE_MAX), 0);
+	/* Unused low bits must be zero: "Zh" and "Zm9" are not canonical. */
+	assert_int_equal(rp_b64url_decode("Zg", 2, raw, 1), 1);
+	assert_int_equal(raw[0], 'f');
+	assert_int_equal(rp_b64url_decode("Zh", 2, raw, 1), 0);
+	assert_int_equal(rp_b64url_decode("Zv", 2, raw, 1), 0);
+	assert_int_equal(rp_b64url_decode("Zm9", 3, raw, 2), 0);
+	assert_int_equal(rp_b64url_decode("Zm_", 3, raw, 2), 0);
+}
+
 static void
 test_utf8_good(void **state)
 {
@@ -467,6 +602,10 @@ main(void)
 		cmocka_unit_test(test_addf),
 		cmocka_unit_test(test_html),
 		cmocka_unit_test(test_ct_equal),
+		cmocka_unit_test(test_b64url_vectors),
+		cmocka_unit_test(test_b64url_roundtrip),
+		cmocka_unit_test(test_b64url_encode_room),
+		cmocka_unit_test(test_b64url_decode_bad),
 		cmocka_unit_test(test_utf8_good),
 		cmocka_unit_test(test_utf8_bad),
 		cmocka_unit_test(test_fail),
