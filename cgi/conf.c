@@ -347,7 +347,7 @@ conf_defaults(struct config *cfg)
 	    conf_copy(cfg->hotline, sizeof(cfg->hotline),
 	    "+386 1 234 56 78") == -1 ||
 	    conf_copy(cfg->relay_socket, sizeof(cfg->relay_socket),
-	    "/run/revportal/relay.sock") == -1)
+	    "/run/revportal-relay/relay.sock") == -1)
 		abort();	/* a default longer than its array: a bug */
 	cfg->workers = 4;
 	cfg->backlog = 128;
@@ -373,7 +373,7 @@ conf_defaults(struct config *cfg)
 	cfg->relay_backoff_min_ms = 500;
 	cfg->relay_backoff_max_ms = 300000;
 	cfg->relay_pending_check_ms = 30000;
-	cfg->relay_pending_max_hours = 72;
+	cfg->relay_pending_max_hours = 24;
 	/* policy_file stays empty: db_dir/policy.ini. */
 	policy_defaults(&cfg->policy);
 }
@@ -1419,6 +1419,11 @@ static enum rp_err
 conf_check_relay(const struct config *c, const struct conf_parse *mp,
     char *err, size_t errlen)
 {
+	/* A unix socket's path has room for 107 bytes (sun_path). */
+	if (strlen(c->relay_socket) >= RP_SUN_PATH_MAX)
+		return conf_relay_error(mp, "socket", err, errlen,
+		    "is too long for a unix socket (at most %u bytes)",
+		    RP_SUN_PATH_MAX - 1);
 	if (strncmp(c->relay_url, "http://", 7) == 0) {
 		if (!c->relay_allow_http)
 			return conf_relay_error(mp, "url", err, errlen,

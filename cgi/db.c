@@ -420,7 +420,7 @@ static const char *const db_sql[DB__MAX] = {
 	[DB_OUTBOX_REVOKE_STATE] = "SELECT coalesce((SELECT status = "
 	    "'revoked' FROM certificates WHERE id = ?1), 0) OR EXISTS "
 	    "(SELECT 1 FROM outbox WHERE certificate_id = ?1 AND action = "
-	    "'revoke' AND state IN ('sent', 'done')), (SELECT "
+	    "'revoke' AND state = 'done'), (SELECT "
 	    "max(lease_until) FROM outbox WHERE certificate_id = ?1 AND "
 	    "action = 'revoke' AND state IN ('pending', 'sent') AND "
 	    "lease_until > ?2 AND lease_owner IS NOT ?3)",

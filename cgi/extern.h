@@ -52,6 +52,7 @@
 #define RP_SECRET_LEN		32u		/* bytes of the instance secret */
 #define RP_WORKERS_MAX		64u		/* [server] workers, at most */
 #define RP_ROUTES_MAX		32u		/* routes + "unmatched", at most */
+#define RP_SUN_PATH_MAX		108u		/* sizeof(sockaddr_un.sun_path) */
 
 /*
  * Errors.  Modules return these; only the router (route.c) turns them into
@@ -123,6 +124,11 @@ char		*rp_read_fileat(int dfd, const char *path, unsigned int flags,
 		    size_t max, size_t *lenp, mode_t *modep, char *why,
 		    size_t whylen);
 int		 rp_ct_equal(const void *, const void *, size_t);
+/* Unpadded base64url; decoding reads only the canonical spelling. */
+size_t		 rp_b64url_encode(const unsigned char *, size_t, char *,
+		    size_t);
+int		 rp_b64url_decode(const char *, size_t, unsigned char *,
+		    size_t);
 int		 rp_utf8_valid(const char *, size_t);
 /* UTF-8 without C0, DEL, C1, bidi controls, U+2028/9: see buf.c. */
 int		 rp_text_visible(const char *, size_t);

@@ -669,8 +669,8 @@ pub_state_words(const struct request *r, const char **name,
 		    "before it is sent to the CA.";
 		break;
 	case RS_QUEUED:
-		*name = "Sent to the CA";
-		*detail = "Your request was accepted and is being sent to the "
+		*name = "Queued for the CA";
+		*detail = "Your request was accepted and waits to be sent to the "
 		    "certificate authority (CA).";
 		break;
 	case RS_RELAYED:

@@ -179,6 +179,49 @@ hs_set(json_t *o, const char *key, json_t *v)
 }
 
 /*
+ * Sets key of o to the array a and "have_<key>" to whether a has any
+ * element.  a is consumed, on failure too.  Returns RP_OK, RP_ERR_NOMEM,
+ * or RP_ERR_INTERNAL for a key too long.
+ */
+static enum rp_err
+hs_set_list(json_t *o, const char *key, json_t *a)
+{
+	char		 have[32];
+	enum rp_err	 e;
+	int		 n;
+
+	n = snprintf(have, sizeof(have), "have_%s", key);
+	if (n < 0 || (size_t)n >= sizeof(have)) {
+		json_decref(a);
+		return RP_ERR_INTERNAL;
+	}
+	if ((e = hs_set(o, have, json_boolean(json_array_size(a) > 0))) !=
+	    RP_OK) {
+		json_decref(a);
+		return e;
+	}
+	return hs_set(o, key, a);
+}
+
+/*
+ * Ends q, whose rows filled the array a, and sets a as key of ctx with
+ * hs_set_list().  a is consumed.  A failed statement is recorded as
+ * "cannot read <what>".  Returns RP_OK or the error.
+ */
+static enum rp_err
+hs_list_end(struct req *req, struct dbq *q, json_t *ctx, const char *key,
+    json_t *a, const char *what)
+{
+	enum rp_err	 e;
+
+	if ((e = dbq_end(q)) != RP_OK) {
+		json_decref(a);
+		return rp_fail(&req->err, e, "db", "cannot read %s", what);
+	}
+	return hs_set_list(ctx, key, a);
+}
+
+/*
  * Returns the context every staff page starts with: title, the staff
  * member's name, and a CSRF token for its forms when csrf is set.  NULL
  * with *e set on failure.  The caller releases it.
@@ -407,13 +450,11 @@ h_agent(struct req *req)
 	}
 	if ((e = hs_audit(req, &w, "agent.search", subject, d)) != RP_OK)
 		goto out;
-	if ((e = hs_set(ctx, "have_results",
-	    json_boolean(json_array_size(res) > 0))) != RP_OK ||
-	    (e = hs_set(ctx, "result_count",
+	if ((e = hs_set(ctx, "result_count",
 	    json_integer((json_int_t)json_array_size(res)))) != RP_OK ||
 	    (e = hs_set(ctx, "more", json_boolean(more))) != RP_OK)
 		goto out;
-	e = hs_set(ctx, "results", res);
+	e = hs_set_list(ctx, "results", res);
 	res = NULL;
 	if (e != RP_OK)
 		goto out;
@@ -539,13 +580,8 @@ hs_trail(struct req *req, json_t *ctx, const char *key, const char *subject,
     const char *issuer)
 {
 	struct hs_trail	 t;
-	char		 have[32];
 	enum rp_err	 e;
-	int		 n;
 
-	n = snprintf(have, sizeof(have), "have_%s", key);
-	if (n < 0 || (size_t)n >= sizeof(have))
-		return RP_ERR_INTERNAL;
 	t.issuer = issuer;
 	t.nomem = 0;
 	if ((t.rows = json_array()) == NULL)
@@ -557,12 +593,7 @@ hs_trail(struct req *req, json_t *ctx, const char *key, const char *subject,
 		json_decref(t.rows);
 		return rp_fail(&req->err, e, "db", "cannot read the audit log");
 	}
-	if ((e = hs_set(ctx, have,
-	    json_boolean(json_array_size(t.rows) > 0))) != RP_OK) {
-		json_decref(t.rows);
-		return e;
-	}
-	return hs_set(ctx, key, t.rows);
+	return hs_set_list(ctx, key, t.rows);
 }
 
 /*
@@ -637,10 +668,7 @@ hs_token_others(struct req *req, json_t *ctx, const struct cert_row *c)
 				goto out;
 			}
 	}
-	if ((e = hs_set(ctx, "have_others",
-	    json_boolean(json_array_size(a) > 0))) != RP_OK)
-		goto out;
-	e = hs_set(ctx, "others", a);
+	e = hs_set_list(ctx, "others", a);
 	a = NULL;
 out:
 	free(rows);
@@ -657,7 +685,6 @@ hs_history(struct req *req, json_t *ctx, int64_t id)
 {
 	struct dbq	 q;
 	json_t		*a, *row;
-	enum rp_err	 e;
 
 	if ((a = json_array()) == NULL)
 		return RP_ERR_NOMEM;
@@ -681,16 +708,7 @@ hs_history(struct req *req, json_t *ctx, int64_t id)
 			break;
 		}
 	}
-	if ((e = dbq_end(&q)) != RP_OK) {
-		json_decref(a);
-		return rp_fail(&req->err, e, "db", "cannot read requests");
-	}
-	if ((e = hs_set(ctx, "have_history",
-	    json_boolean(json_array_size(a) > 0))) != RP_OK) {
-		json_decref(a);
-		return e;
-	}
-	return hs_set(ctx, "history", a);
+	return hs_list_end(req, &q, ctx, "history", a, "requests");
 }
 
 /*
@@ -960,13 +978,11 @@ hs_offer(struct req *req, json_t *act, const struct cert_row *rows,
 		goto out;
 	/* "A telephone call only suspends" tells the agent to suspend: said
 	 * only where suspending is offered (not for a TLS certificate). */
-	if ((e = hs_set(act, "have_actions",
-	    json_boolean(json_array_size(acts) > 0))) != RP_OK ||
-	    (e = hs_set(act, "suspend_only",
+	if ((e = hs_set(act, "suspend_only",
 	    json_boolean(pol->hotline_action == ACT_SUSPEND &&
 	    (offered & 1u << ACT_SUSPEND)))) != RP_OK)
 		goto out;
-	e = hs_set(act, "actions", acts);
+	e = hs_set_list(act, "actions", acts);
 	acts = NULL;
 	if (e != RP_OK)
 		goto out;
@@ -1721,7 +1737,9 @@ hs_audit_request(struct req *req, const struct staff_who *w,
 /*
  * GET /agent/requests/{id}: the request's live state, its due time and
  * whether it is overdue; the page refreshes itself while the request is
- * open.  Each view is audited as agent.request_view.
+ * open.  Each view is audited as agent.request_view, except the page's
+ * own reloads (query "auto=1"): an open tab would otherwise write an
+ * entry every few seconds, around the clock, to a log nothing deletes.
  */
 enum rp_err
 h_agent_request(struct req *req)
@@ -1736,7 +1754,8 @@ h_agent_request(struct req *req)
 		return e;
 	if ((e = hs_request_load(req, &r, &o, &certs)) != RP_OK)
 		return e;
-	if ((e = hs_audit_request(req, &w, "agent.request_view", &r)) !=
+	if ((req->query == NULL || strcmp(req->query, "auto=1") != 0) &&
+	    (e = hs_audit_request(req, &w, "agent.request_view", &r)) !=
 	    RP_OK)
 		goto out;
 	if ((ctx = hs_ctx(req, &w, "Hotline request", 0, &e)) == NULL)
@@ -1746,8 +1765,10 @@ h_agent_request(struct req *req)
 		goto out;
 	}
 	certs = NULL;
-	if ((hs_open(r.state) && (e = hs_set(ctx, "refresh",
-	    json_integer(HS_REFRESH))) != RP_OK))
+	if (hs_open(r.state) && ((e = hs_set(ctx, "refresh",
+	    json_integer(HS_REFRESH))) != RP_OK ||
+	    (e = hs_set(ctx, "refresh_url", json_sprintf("/agent/requests/%s"
+	    "?auto=1", r.public_id))) != RP_OK))
 		goto out;
 	e = hs_set(ctx, "request", o);
 	o = NULL;
@@ -1871,9 +1892,7 @@ h_officer(struct req *req)
 	}
 	if ((e = hs_audit(req, &w, "officer.queue", subject, d)) != RP_OK)
 		goto out;
-	if ((e = hs_set(ctx, "have_rows",
-	    json_boolean(json_array_size(rows) > 0))) != RP_OK ||
-	    (e = hs_set(ctx, "row_count",
+	if ((e = hs_set(ctx, "row_count",
 	    json_integer((json_int_t)json_array_size(rows)))) != RP_OK ||
 	    (e = hs_set(ctx, "more", json_boolean(more))) != RP_OK ||
 	    (e = hs_set(ctx, "overdue_count", json_integer(noverdue))) !=
@@ -1882,7 +1901,7 @@ h_officer(struct req *req)
 	    json_sprintf("%u minutes", dm) : json_sprintf("%u hour%s",
 	    dm / 60, dm == 60 ? "" : "s"))) != RP_OK)
 		goto out;
-	e = hs_set(ctx, "rows", rows);
+	e = hs_set_list(ctx, "rows", rows);
 	rows = NULL;
 	if (e != RP_OK)
 		goto out;
@@ -1912,7 +1931,6 @@ hs_outbox(struct req *req, json_t *ctx, const struct request *r,
 	const char	*serial;
 	size_t		 i;
 	int64_t		 cert;
-	enum rp_err	 e;
 
 	if ((a = json_array()) == NULL)
 		return RP_ERR_NOMEM;
@@ -1937,16 +1955,7 @@ hs_outbox(struct req *req, json_t *ctx, const struct request *r,
 			break;
 		}
 	}
-	if ((e = dbq_end(&q)) != RP_OK) {
-		json_decref(a);
-		return rp_fail(&req->err, e, "db", "cannot read the outbox");
-	}
-	if ((e = hs_set(ctx, "have_outbox",
-	    json_boolean(json_array_size(a) > 0))) != RP_OK) {
-		json_decref(a);
-		return e;
-	}
-	return hs_set(ctx, "outbox", a);
+	return hs_list_end(req, &q, ctx, "outbox", a, "the outbox");
 }
 
 /*
@@ -2107,11 +2116,9 @@ hs_request_trail(struct req *req, json_t *ctx, const struct request *r,
 		if ((e = hs_trail_read(&q, &t)) != RP_OK)
 			goto dberr;
 	}
-	if ((e = hs_trail_sort(&t)) != RP_OK ||
-	    (e = hs_set(ctx, "have_trail",
-	    json_boolean(json_array_size(t.rows) > 0))) != RP_OK)
+	if ((e = hs_trail_sort(&t)) != RP_OK)
 		goto out;
-	e = hs_set(ctx, "trail", t.rows);
+	e = hs_set_list(ctx, "trail", t.rows);
 	t.rows = NULL;
 	goto out;
 dberr:

@@ -1082,8 +1082,8 @@ lc_target(enum action act)
 }
 
 /*
- * Sets *yes when a revocation of certificate cert has reached the CA: a
- * revoke row of it sent or done (the registry may not say revoked yet:
+ * Sets *yes when the CA has carried out a revocation of certificate
+ * cert: a revoke row of it done (the registry may not say revoked yet:
  * its request may wait for another row).  A suspension or reactivation
  * must then leave the certificate alone, whatever it was answered.
  */

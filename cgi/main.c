@@ -277,6 +277,16 @@ main(int argc, char *argv[])
 	if (cpath == NULL || optind != argc)
 		usage();
 
+	/*
+	 * A fixed mmap threshold: each Argon2id check allocates its 19 MiB
+	 * or more at once, and with glibc's sliding threshold the second
+	 * such block would come from the heap and stay resident after free,
+	 * in the supervisor (which measures the answer floor) and in every
+	 * worker it forks.  Blocks this large are then always mapped and
+	 * given back.
+	 */
+	if (mallopt(M_MMAP_THRESHOLD, 256 * 1024) != 1)
+		rplog(RPLOG_WARN, "mallopt", "M_MMAP_THRESHOLD not set");
 	json_set_alloc_funcs(malloc, main_json_free);
 	conf_defaults(&cfg);
 	if (conf_load(&cfg, cpath, err, sizeof(err)) != RP_OK) {

@@ -34,7 +34,8 @@
  * A revocation may overtake a suspension or reactivation of the same
  * certificate (it is urgent, and it goes as soon as it is due).  A
  * suspension or reactivation whose certificate a revocation has reached
- * at the CA (a revoke row sent or done, or the registry says revoked)
+ * at the CA (a revoke row done, or the registry says revoked; one only
+ * waiting for an approval there does not count, as it may never come)
  * is therefore never sent: cfssl would write certificateHold over the
  * revocation's reason.  It is recorded done with "superseded by a
  * revocation", and lifecycle.c leaves the certificate alone.  While
@@ -347,6 +348,30 @@ outbox_claim(struct db *db, const struct outbox_conf *oc, int64_t now,
 }
 
 /*
+ * Binds the id of row and oc->owner as the last parameters of q (started
+ * and bound so far: a statement that changes row only while oc->owner
+ * holds its lease), runs it and checks that it changed the row.  Returns
+ * RP_OK; RP_ERR_CONFLICT "lease_lost" when the lease is no longer ours;
+ * or a database error, recorded as "cannot <what>".  ei may be NULL.
+ */
+static enum rp_err
+outbox_exec_leased(struct dbq *q, const struct outbox_conf *oc,
+    const struct outbox_row *row, const char *what, struct rp_errinfo *ei)
+{
+	enum rp_err	 e;
+	int		 n;
+
+	dbq_int(q, row->id);
+	dbq_text(q, oc->owner);
+	if ((e = dbq_exec(q, &n)) != RP_OK)
+		return rp_fail(ei, e, "db", "cannot %s", what);
+	if (n != 1)
+		return rp_fail(ei, RP_ERR_CONFLICT, "lease_lost",
+		    "the outbox row is no longer leased to this relay");
+	return RP_OK;
+}
+
+/*
  * Releases the lease of row, held by oc->owner, leaving everything else
  * as it was: the row is due again at once.  Returns RP_OK,
  * RP_ERR_CONFLICT when the lease is no longer ours, or a database error.
@@ -356,16 +381,10 @@ outbox_release(struct db *db, const struct outbox_conf *oc,
     const struct outbox_row *row, int64_t now)
 {
 	struct dbq	 q;
-	enum rp_err	 e;
-	int		 n;
 
 	dbq_start(&q, db, DB_OUTBOX_RELEASE);
 	dbq_int(&q, now);
-	dbq_int(&q, row->id);
-	dbq_text(&q, oc->owner);
-	if ((e = dbq_exec(&q, &n)) != RP_OK)
-		return e;
-	return n == 1 ? RP_OK : RP_ERR_CONFLICT;
+	return outbox_exec_leased(&q, oc, row, "release the row", NULL);
 }
 
 /*
@@ -379,8 +398,6 @@ outbox_unclaim(struct db *db, const struct outbox_conf *oc,
     const struct outbox_row *row, int64_t now)
 {
 	struct dbq	 q;
-	enum rp_err	 e;
-	int		 n;
 
 	dbq_start(&q, db, DB_OUTBOX_UNCLAIM);
 	if (row->first_sent_at != 0)
@@ -388,11 +405,7 @@ outbox_unclaim(struct db *db, const struct outbox_conf *oc,
 	else
 		dbq_null(&q);
 	dbq_int(&q, now);
-	dbq_int(&q, row->id);
-	dbq_text(&q, oc->owner);
-	if ((e = dbq_exec(&q, &n)) != RP_OK)
-		return e;
-	return n == 1 ? RP_OK : RP_ERR_CONFLICT;
+	return outbox_exec_leased(&q, oc, row, "give the row back", NULL);
 }
 
 /*
@@ -430,28 +443,23 @@ outbox_renew(struct db *db, const struct outbox_conf *oc,
 {
 	struct dbq	 q;
 	enum rp_err	 e;
-	int		 n;
 
 	if (row->lease_until - now > (int64_t)oc->call_max_ms)
 		return RP_OK;
 	dbq_start(&q, db, DB_OUTBOX_RENEW);
 	dbq_int(&q, now + (int64_t)oc->lease_ms);
 	dbq_int(&q, now);
-	dbq_int(&q, row->id);
-	dbq_text(&q, oc->owner);
-	if ((e = dbq_exec(&q, &n)) != RP_OK)
-		return rp_fail(ei, e, "db", "cannot renew the lease");
-	if (n != 1)
-		return rp_fail(ei, RP_ERR_CONFLICT, "lease_lost",
-		    "the outbox row is no longer leased to this relay");
+	if ((e = outbox_exec_leased(&q, oc, row, "renew the lease", ei)) !=
+	    RP_OK)
+		return e;
 	row->lease_until = now + (int64_t)oc->lease_ms;
 	return RP_OK;
 }
 
 /*
  * Looks at the revocations of row's certificate at now: *superseded is
- * set when one has reached the CA (a revoke row sent or done, or the
- * registry says revoked); *until, when another relay holds a revoke row
+ * set when one has been carried out by the CA (a revoke row done, or
+ * the registry says revoked); *until, when another relay holds a revoke row
  * of it, to the end of that lease (else 0).  Returns RP_OK or a database
  * error.
  */
@@ -491,20 +499,11 @@ outbox_postpone(struct db *db, const struct outbox_conf *oc,
     struct rp_errinfo *ei)
 {
 	struct dbq	 q;
-	enum rp_err	 e;
-	int		 n;
 
 	dbq_start(&q, db, DB_OUTBOX_POSTPONE);
 	dbq_int(&q, until);
 	dbq_int(&q, now);
-	dbq_int(&q, row->id);
-	dbq_text(&q, oc->owner);
-	if ((e = dbq_exec(&q, &n)) != RP_OK)
-		return rp_fail(ei, e, "db", "cannot put the row off");
-	if (n != 1)
-		return rp_fail(ei, RP_ERR_CONFLICT, "lease_lost",
-		    "the outbox row is no longer leased to this relay");
-	return RP_OK;
+	return outbox_exec_leased(&q, oc, row, "put the row off", ei);
 }
 
 /*
@@ -671,8 +670,6 @@ outbox_write(struct db *db, const struct outbox_conf *oc,
     int64_t now, struct rp_errinfo *ei)
 {
 	struct dbq	 q;
-	enum rp_err	 e;
-	int		 n;
 
 	dbq_start(&q, db, DB_OUTBOX_RECORD);
 	dbq_text(&q, state);
@@ -688,14 +685,7 @@ outbox_write(struct db *db, const struct outbox_conf *oc,
 	else
 		dbq_null(&q);
 	dbq_int(&q, now);
-	dbq_int(&q, row->id);
-	dbq_text(&q, oc->owner);
-	if ((e = dbq_exec(&q, &n)) != RP_OK)
-		return rp_fail(ei, e, "db", "cannot update the outbox");
-	if (n != 1)
-		return rp_fail(ei, RP_ERR_CONFLICT, "lease_lost",
-		    "the outbox row is no longer leased to this relay");
-	return RP_OK;
+	return outbox_exec_leased(&q, oc, row, "update the outbox", ei);
 }
 
 /*

@@ -269,9 +269,10 @@ BEGIN
 	SELECT RAISE(ABORT, 'the audit log is append-only');
 END;
 
--- Passphrase attempts per client address in fixed windows, shared by
--- every worker.  key is "pass:<address>"; old windows are deleted by the
--- sweep.
+-- Passphrase attempts per client in fixed windows, shared by every
+-- worker.  key is "pass:<IPv4 address>", "pass:<IPv6 /64 prefix>" or, for
+-- a hotline agent's caller checks, "pass:staff:<id>"; old windows are
+-- deleted by the sweep.
 CREATE TABLE rate_limits (
 	key		TEXT PRIMARY KEY CHECK (length(key) BETWEEN 1 AND 128),
 	window_start	INTEGER NOT NULL,
@@ -279,7 +280,9 @@ CREATE TABLE rate_limits (
 ) STRICT;
 
 -- The first answer to a POST that made a request, by its Idempotency-Key
--- ("api:<key>") or by the one-time id of the HTML form ("form:<id>"), so
+-- or by the one-time id of its HTML form, scoped by the passphrase row
+-- that authenticated it ("api:<passphrase id>:<key>", "form:<passphrase
+-- id>:<form id>"; hotline forms "hotline:<form id>" with status 303), so
 -- that sending it again answers the same and makes nothing new.  The
 -- fingerprint (SHA-256 hex of what was asked, never of a secret) tells a
 -- repeat from a different request under a reused key.

@@ -16,8 +16,12 @@
 #     certificate (a certificate holds one open request), sent by one
 #     curl --parallel with BENCH_FLOW_CONC (two per worker) transfers at
 #     a time; suspensions per second = answers 202 / wall time;
-#   - the baseline: argon2-raw with as many processes as workers, each
-#     verifying the same hash BENCH_FLOW_COUNT / workers times;
+#   - the baseline: argon2-raw with one process per core, each verifying
+#     the same hash BENCH_FLOW_COUNT / cores times.  The portal runs two
+#     workers per core (its default is 4): every passphrase answer is
+#     padded to [argon2] answer_floor_ms (about 1.5 x one verification)
+#     so that unknown serials cannot be told apart, and a worker waiting
+#     out its floor leaves the core to another;
 # and reports the medians:
 #   bench: passphrase suspensions N/s, raw argon2id verifications N/s, ratio R (target >= 0.9)
 #   bench: passphrase rounds: ratio R1 R2 R3
@@ -28,7 +32,7 @@
 # side does.  A report, not a test: exits 0 unless something failed to
 # start or a suspension was refused.
 # Environment: BENCH_ROUNDS (3), BENCH_FLOW_COUNT (400), BENCH_FLOW_WORKERS
-# (the number of cores), BENCH_FLOW_CONC (2 x workers), BENCH_BINARY,
+# (2 x the number of cores), BENCH_FLOW_CONC (2 x workers), BENCH_BINARY,
 # BENCH_ADMIN, BENCH_ARGON2 (build/rel/revportal, build/rel/revportal-admin,
 # build/rel/argon2-raw).
 
@@ -44,7 +48,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 rounds=${BENCH_ROUNDS:-3}
 count=${BENCH_FLOW_COUNT:-400}
-workers=${BENCH_FLOW_WORKERS:-$(nproc 2>/dev/null || echo 2)}
+cores=$(nproc 2>/dev/null || echo 2)
+workers=${BENCH_FLOW_WORKERS:-$((2 * cores))}
 conc=${BENCH_FLOW_CONC:-$((2 * workers))}
 binary=${BENCH_BINARY:-build/rel/revportal}
 admin=${BENCH_ADMIN:-build/rel/revportal-admin}
@@ -130,7 +135,7 @@ echo "bench: passphrase: warming up ($warm suspensions)" >&2
 read -r ok _ < <(run_app 1 $((warm - 1)))
 ((ok == warm - 1)) || bl_die "suspensions are refused; see above"
 
-per=$(((count + workers - 1) / workers))
+per=$(((count + cores - 1) / cores))
 apps=() raws=() rs=()
 acpu=0 ncpu=0 rcpu=0 made=$warm
 next=$warm
@@ -146,7 +151,7 @@ for ((r = 0; r < rounds; r++)); do
 
 	bl_children_ms "$work/times"
 	c0=$BL_CHILDREN_MS
-	"$raw" -s "$pass" -j "$workers" -n "$per" >"$work/raw.out" || bl_die "argon2-raw failed"
+	"$raw" -s "$pass" -j "$cores" -n "$per" >"$work/raw.out" || bl_die "argon2-raw failed"
 	out=$(<"$work/raw.out")
 	bl_children_ms "$work/times"
 	rcpu=$((rcpu + BL_CHILDREN_MS - c0))
@@ -157,9 +162,9 @@ done
 a=$(bl_median "${apps[@]}")
 h=$(bl_median "${raws[@]}")
 echo "bench: passphrase suspensions $a/s, raw argon2id verifications $h/s, ratio $(bl_ratio "$a" "$h") (target >= 0.9)"
-echo "bench: passphrase rounds: ratio ${rs[*]} ($workers workers and raw processes, $conc connections, $count suspensions a round)"
+echo "bench: passphrase rounds: ratio ${rs[*]} ($workers workers, $cores raw processes, $conc connections, $count suspensions a round)"
 awk -v a="$acpu" -v n="$ncpu" -v r="$rcpu" -v ar="$((rounds * count))" \
-    -v rr="$((rounds * per * workers))" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+    -v rr="$((rounds * per * cores))" -v hz="$(getconf CLK_TCK)" 'BEGIN {
 	printf "bench: passphrase CPU per suspension: workers %.1f ms, nginx %.1f ms; raw %.1f ms per verification\n",
 	    a / hz * 1e3 / ar, n / hz * 1e3 / ar, r / rr }'
 

@@ -263,7 +263,7 @@ await section('a person suspends', async () => {
 		expect('request id', await page.locator('#request-id').innerText(),
 		    walkId);
 		expect('state', await page.locator('#state-name').innerText(),
-		    'Sent to the CA');
+		    'Queued for the CA');
 		const main = await page.locator('main').innerText();
 		for (const want of [env.SER_WALK, REASON, 'Suspension'])
 			if (!main.includes(want))
@@ -433,7 +433,7 @@ for (const [how, serial, pass] of [
 				    (await err.innerText()) : ''));
 			}
 			expect('state', await page.locator('#state-name')
-			    .innerText(), 'Sent to the CA');
+			    .innerText(), 'Queued for the CA');
 		});
 		await check(`... without a console error (${how})`,
 		    () => clean(problems));

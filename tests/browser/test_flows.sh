@@ -13,33 +13,12 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 # shellcheck source=../../deploy/stack.sh
 . deploy/stack.sh
+# shellcheck source=../integration/lib.sh
+. tests/integration/lib.sh
 
-BIN=${REVPORTAL_BIN:-$top/build/asan/revportal}
-ADMIN=${ADMIN:-$top/build/asan/revportal-admin}
-case $BIN in /*) ;; *) BIN=$top/$BIN ;; esac
-case $ADMIN in /*) ;; *) ADMIN=$top/$ADMIN ;; esac
 work=$(mktemp -d /tmp/revportal-flows.XXXXXX)
 stack=$work/stack
 pki=$work/pki
-n=0
-pass=0
-fail=0
-
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
-notok() {
-	n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"
-	shift
-	for l in "$@"; do echo "# $l"; done
-}
-# give_up NAME [WHY...]: a failed step the rest depends on.
-give_up() {
-	notok "$@"
-	echo "RESULT passed=$pass failed=$fail"
-	exit 1
-}
 
 cleanup() {
 	stack_stop "$stack" >/dev/null 2>&1 || true
@@ -47,9 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for tool in openssl sqlite3 nginx node; do
-	command -v "$tool" >/dev/null 2>&1 || give_up "$tool is installed"
-done
+need_tools openssl sqlite3 nginx node
 for b in "$BIN" "$ADMIN"; do
 	[ -x "$b" ] || give_up "$(basename "$b") is built" "not found: $b"
 done
@@ -57,40 +34,11 @@ done
 # --- certificates ------------------------------------------------------------
 # The qualified CA of the subscribers' certificates and the staff CA whose
 # client certificates nginx accepts.
-mkdir -p "$pki" "$stack"
-cat >"$pki/ext.cnf" <<'EOF'
-[leaf]
-basicConstraints = CA:FALSE
-keyUsage = critical, digitalSignature, nonRepudiation
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-[client]
-basicConstraints = CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = clientAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-EOF
-# ca NAME SUBJECT: a self-signed CA $pki/NAME.pem with NAME.key.
-ca() {
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -keyout "$pki/$1.key" -out "$pki/$1.pem" -days 3650 -subj "$2" \
-	    -addext "basicConstraints=critical,CA:TRUE" \
-	    -addext "keyUsage=critical,keyCertSign,cRLSign" >/dev/null 2>&1
-}
-# leaf CA EXT NAME SUBJECT SERIAL DAYS: $pki/NAME.pem (and NAME.key).
-leaf() {
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -keyout "$pki/$3.key" -out "$pki/$3.csr" -utf8 -subj "$4" \
-	    >/dev/null 2>&1 &&
-	openssl x509 -req -in "$pki/$3.csr" -CA "$pki/$1.pem" \
-	    -CAkey "$pki/$1.key" -set_serial "$5" -days "$6" \
-	    -extfile "$pki/ext.cnf" -extensions "$2" -out "$pki/$3.pem" \
-	    >/dev/null 2>&1
-}
+mkdir -p "$stack"
 made=1
-ca qca "/CN=Test Qualified CA/O=Test TSP/C=SI" || made=0
-ca staffca "/CN=Test Staff CA/O=Test TSP/C=SI" || made=0
+pki_init || made=0
+pki_ca qca "/CN=Test Qualified CA/O=Test TSP/C=SI" || made=0
+pki_ca staffca "/CN=Test Staff CA/O=Test TSP/C=SI" || made=0
 # Ana suspends in the browser; Bojan's passphrase is mistyped; Cene's form
 # is double-clicked; Dana presses submit again while the first POST is on
 # its way.
@@ -98,12 +46,12 @@ SER_WALK=42BA82334FDAB97D86A19279BAB5E87934D85554
 SER_WRONG=4B01
 SER_DBL=4C02
 SER_DBL2=4D03
-leaf qca leaf walk "/CN=Ana Novak/serialNumber=PNOSI-1001/C=SI" "0x$SER_WALK" 1826 || made=0
-leaf qca leaf wrong "/CN=Bojan Kranjc/serialNumber=PNOSI-1002/C=SI" "0x$SER_WRONG" 1826 || made=0
-leaf qca leaf dbl "/CN=Cene Zupan/serialNumber=PNOSI-1003/C=SI" "0x$SER_DBL" 1826 || made=0
-leaf qca leaf dbl2 "/CN=Dana Mlakar/serialNumber=PNOSI-1004/C=SI" "0x$SER_DBL2" 1826 || made=0
-leaf staffca client agent "/CN=Agent Ana/O=Test TSP/C=SI" 0x2001 365 || made=0
-leaf staffca client officer "/CN=Officer Bor/O=Test TSP/C=SI" 0x2003 365 || made=0
+pki_leaf qca leaf walk "/CN=Ana Novak/serialNumber=PNOSI-1001/C=SI" "0x$SER_WALK" 1826 || made=0
+pki_leaf qca leaf wrong "/CN=Bojan Kranjc/serialNumber=PNOSI-1002/C=SI" "0x$SER_WRONG" 1826 || made=0
+pki_leaf qca leaf dbl "/CN=Cene Zupan/serialNumber=PNOSI-1003/C=SI" "0x$SER_DBL" 1826 || made=0
+pki_leaf qca leaf dbl2 "/CN=Dana Mlakar/serialNumber=PNOSI-1004/C=SI" "0x$SER_DBL2" 1826 || made=0
+pki_leaf staffca client agent "/CN=Agent Ana/O=Test TSP/C=SI" 0x2001 365 || made=0
+pki_leaf staffca client officer "/CN=Officer Bor/O=Test TSP/C=SI" 0x2003 365 || made=0
 [ "$made" = 1 ] || give_up "openssl made the test certificates"
 
 # --- the stack ----------------------------------------------------------------

@@ -8,31 +8,15 @@ set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
+# shellcheck source=lib.sh
+. tests/integration/lib.sh
 
-ADMIN=${ADMIN:-$top/build/asan/revportal-admin}
-case $ADMIN in /*) ;; *) ADMIN=$top/$ADMIN ;; esac
 work=$(mktemp -d /tmp/revportal-admin-it.XXXXXX)
-n=0
-pass=0
-fail=0
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
-notok() {
-	n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"
-	shift
-	for l in "$@"; do echo "# $l"; done
-}
-
-# check NAME COMMAND...: ok when the command succeeds.
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else notok "$name" "failed: $*" \
-	    "stdout: $(head -c 600 "$work/out" 2>/dev/null)" \
-	    "stderr: $(head -c 600 "$work/err" 2>/dev/null)"; fi
+# What a failed check reports besides its command (see lib.sh).
+check_detail() {
+	echo "stdout: $(head -c 600 "$work/out" 2>/dev/null)"
+	echo "stderr: $(head -c 600 "$work/err" 2>/dev/null)"
 }
 
 cleanup() { [ -n "${KEEP:-}" ] || rm -rf "$work"; }
@@ -61,21 +45,10 @@ err_one_line() {
 	[ "$(wc -l <"$work/err")" -eq 1 ] && grep -q '^revportal-admin: ' "$work/err"
 }
 sql() { sqlite3 -batch "$work/rp.db" "$1"; }
-sql_is() { [ "$(sql "$1")" = "$2" ] || { echo "# $1: got '$(sql "$1")', expected '$2'" >&2; return 1; }; }
 ncerts() { sql 'SELECT count(*) FROM certificates'; }
 
-if [ ! -x "$ADMIN" ]; then
-	notok "revportal-admin is built" "not found: $ADMIN"
-	echo "RESULT passed=$pass failed=$fail"
-	exit 1
-fi
-for tool in openssl sqlite3 python3; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		notok "$tool is installed"
-		echo "RESULT passed=$pass failed=$fail"
-		exit 1
-	fi
-done
+[ -x "$ADMIN" ] || give_up "revportal-admin is built" "not found: $ADMIN"
+need_tools openssl sqlite3 python3
 
 printf '[paths]\ndatabase = %s/rp.db\ndb_dir = %s/db\n' "$work" "$top" \
     >"$work/rp.ini"
@@ -84,30 +57,14 @@ printf '[paths]\ndatabase = %s/rp.db\ndb_dir = %s/db\n' "$work" "$top" \
 # A CA and leaf certificates of every type, with the ETSI subject
 # attributes serialNumber (a person) and organizationIdentifier.
 pki=$work/pki
-mkdir -p "$pki"
-cat >"$pki/ext.cnf" <<'EOF'
-[leaf]
-basicConstraints = CA:FALSE
-keyUsage = critical, digitalSignature, nonRepudiation
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-EOF
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-    -keyout "$pki/ca.key" -out "$pki/ca.pem" -days 3650 \
-    -subj "/CN=Test Qualified CA/O=Test TSP/C=SI" >/dev/null 2>&1
-
-# leaf NAME SUBJECT SERIAL DAYS: makes $pki/NAME.pem (and NAME.key).
-leaf() {
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -keyout "$pki/$1.key" -out "$pki/$1.csr" -utf8 -subj "$2" \
-	    >/dev/null 2>&1 &&
-	openssl x509 -req -in "$pki/$1.csr" -CA "$pki/ca.pem" \
-	    -CAkey "$pki/ca.key" -set_serial "$3" -days "$4" \
-	    -extfile "$pki/ext.cnf" -extensions leaf -out "$pki/$1.pem" \
-	    >/dev/null 2>&1
-}
-org="/O=Podjetje d.o.o./organizationIdentifier=VATSI-12345678/C=SI"
 made=1
+pki_init || made=0
+pki_ca ca "/CN=Test Qualified CA/O=Test TSP/C=SI" || made=0
+
+# leaf NAME SUBJECT SERIAL DAYS: makes $pki/NAME.pem (and NAME.key),
+# issued by the CA.
+leaf() { pki_leaf ca leaf "$@"; }
+org="/O=Podjetje d.o.o./organizationIdentifier=VATSI-12345678/C=SI"
 leaf personal "/CN=Ana Novak/serialNumber=PNOSI-1001/emailAddress=ana@example.si/C=SI" 0x42BA82334FDAB97D86A19279BAB5E87934D85554 1826 || made=0
 leaf business "/CN=Bojan Kranjc/serialNumber=PNOSI-1002$org" 0x1002 1826 || made=0
 leaf application "/CN=app.example.si/serialNumber=PNOSI-1003$org" 0x1003 730 || made=0

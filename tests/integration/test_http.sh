@@ -10,38 +10,15 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 # shellcheck source=../../deploy/stack.sh
 . deploy/stack.sh
+# shellcheck source=lib.sh
+. tests/integration/lib.sh
 
-BIN=${REVPORTAL_BIN:-$top/build/asan/revportal}
 WORKERS=3
 work=$(mktemp -d /tmp/revportal-it.XXXXXX)
-n=0
-pass=0
-fail=0
+# req (lib.sh) gives a request 10 seconds here.
+REQ_MAX_TIME=10
 
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
-notok() {
-	n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"
-	shift
-	for l in "$@"; do echo "# $l"; done
-}
-
-# check NAME CONDITION...: runs the condition (a command); ok when it succeeds.
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else notok "$name" "failed: $*"; fi
-}
-
-# req ARGS...: curl against the stack; headers to $work/h, body to $work/b,
-# status code in $code.
-req() {
-	code=$(curl -sk --max-time 10 -D "$work/h" -o "$work/b" -w '%{http_code}' "$@")
-}
-url() { echo "$STACK_URL$1"; }
-hdr() { grep -i "^$1:" "$work/h" | head -n 1 | cut -d: -f2- | tr -d '\r' | sed 's/^ //'; }
-body_has() { grep -q -- "$1" "$work/b"; }
 hdr_count() { grep -ci "^$1:" "$work/h"; }
-status_is() { [ "$code" = "$1" ] || { echo "# expected status $1, got $code" >&2; head -c 400 "$work/b" | sed 's/^/# body: /' >&2; return 1; }; }
 
 cleanup() {
 	stack_stop "$work" >/dev/null 2>&1 || true

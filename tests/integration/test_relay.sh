@@ -24,50 +24,13 @@ set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
-
-BIN=${REVPORTAL_BIN:-$top/build/asan/revportal}
-ADMIN=${ADMIN:-$top/build/asan/revportal-admin}
-RELAY=${RELAY:-$top/build/asan/revportal-relay}
-for v in BIN ADMIN RELAY; do
-	case ${!v} in /*) ;; *) printf -v "$v" '%s' "$top/${!v}" ;; esac
-done
-
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-
-n=0
-pass=0
-fail=0
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
-notok() {
-	n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"
-	shift
-	for l in "$@"; do echo "# $l"; done
-}
-# check NAME COMMAND...: ok when the command succeeds.
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else notok "$name" "failed: $*"; fi
-}
-finish() {
-	echo "RESULT passed=$pass failed=$fail"
-	[ "$fail" -eq 0 ]
-	exit $?
-}
+# shellcheck source=lib.sh
+. tests/integration/lib.sh
 
 for f in "$BIN" "$ADMIN" "$RELAY"; do
-	if [ ! -x "$f" ]; then
-		notok "$(basename "$f") is built" "not found: $f"
-		finish
-	fi
+	[ -x "$f" ] || give_up "$(basename "$f") is built" "not found: $f"
 done
-for tool in cfssl cfssljson openssl sqlite3 python3 nginx curl; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		notok "$tool is installed"
-		finish
-	fi
-done
+need_tools cfssl cfssljson openssl sqlite3 python3 nginx curl
 
 # shellcheck source=deploy/stack.sh
 . deploy/stack.sh

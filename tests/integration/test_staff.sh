@@ -11,35 +11,18 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 # shellcheck source=../../deploy/stack.sh
 . deploy/stack.sh
+# shellcheck source=lib.sh
+. tests/integration/lib.sh
 
-BIN=${REVPORTAL_BIN:-$top/build/asan/revportal}
-ADMIN=${ADMIN:-$top/build/asan/revportal-admin}
-case $BIN in /*) ;; *) BIN=$top/$BIN ;; esac
-case $ADMIN in /*) ;; *) ADMIN=$top/$ADMIN ;; esac
 WORKERS=2
 work=$(mktemp -d /tmp/revportal-staff-it.XXXXXX)
 stack=$work/stack
 pki=$work/pki
-n=0
-pass=0
-fail=0
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
-notok() {
-	n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"
-	shift
-	for l in "$@"; do echo "# $l"; done
-}
-
-# check NAME COMMAND...: ok when the command succeeds.
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else notok "$name" "failed: $*" \
-	    "status: ${code:-}" "body: $(head -c 600 "$work/b" 2>/dev/null | tr '\n' ' ')"; fi
+# What a failed check reports besides its command (see lib.sh).
+check_detail() {
+	echo "status: ${code:-}"
+	echo "body: $(head -c 600 "$work/b" 2>/dev/null | tr '\n' ' ')"
 }
 
 cleanup() {
@@ -60,19 +43,12 @@ as() {
 	    -b "$work/jar.$who" -c "$work/jar.$who" -D "$work/h" \
 	    -o "$work/b" -w '%{http_code}' "$@")
 }
-url() { echo "$STACK_URL$1"; }
-hdr() { grep -i "^$1:" "$work/h" | head -n 1 | cut -d: -f2- | tr -d '\r' | sed 's/^ //'; }
 has() { grep -q -- "$1" "$work/b"; }
 hasnt() { ! grep -q -- "$1" "$work/b"; }
 is() { [ "$code" = "$1" ]; }
 # field NAME: the value of the form field NAME on the page in $work/b.
 field() { sed -n "s/.*name=\"$1\" value=\"\([^\"]*\)\".*/\1/p" "$work/b" | head -n 1; }
 sql() { sqlite3 -batch "$stack/revportal.db" "$1"; }
-sql_is() {
-	local got
-	got=$(sql "$1")
-	[ "$got" = "$2" ] || { echo "# $1: got '$got', expected '$2'" >&2; return 1; }
-}
 adm() {
 	"$ADMIN" -c "$work/admin.ini" "$@" >"$work/adm.out" 2>"$work/adm.err"
 }
@@ -81,81 +57,42 @@ certid() { sql "SELECT id FROM certificates WHERE serial = '$1'"; }
 export work stack
 export -f hdr field sql
 
-for tool in openssl sqlite3 curl nginx python3; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		notok "$tool is installed"
-		echo "RESULT passed=$pass failed=$fail"
-		exit 1
-	fi
-done
+need_tools openssl sqlite3 curl nginx python3
 for b in "$BIN" "$ADMIN"; do
-	if [ ! -x "$b" ]; then
-		notok "$b is built"
-		echo "RESULT passed=$pass failed=$fail"
-		exit 1
-	fi
+	[ -x "$b" ] || give_up "$b is built"
 done
 
 # --- certificates ---------------------------------------------------------
 # Three CAs: the qualified CA of the subscribers' certificates, the staff
 # CA nginx trusts for client certificates, and another CA nginx does not.
-mkdir -p "$pki" "$stack"
-cat >"$pki/ext.cnf" <<'EOF'
-[leaf]
-basicConstraints = CA:FALSE
-keyUsage = critical, digitalSignature, nonRepudiation
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-[client]
-basicConstraints = CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = clientAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-EOF
+mkdir -p "$stack"
 made=1
-# ca NAME SUBJECT: a self-signed CA $pki/NAME.pem with NAME.key.
-ca() {
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -keyout "$pki/$1.key" -out "$pki/$1.pem" -days 3650 -subj "$2" \
-	    -addext "basicConstraints=critical,CA:TRUE" \
-	    -addext "keyUsage=critical,keyCertSign,cRLSign" >/dev/null 2>&1
-}
-# leaf CA EXT NAME SUBJECT SERIAL DAYS: $pki/NAME.pem (and NAME.key).
-leaf() {
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -keyout "$pki/$3.key" -out "$pki/$3.csr" -utf8 -subj "$4" \
-	    >/dev/null 2>&1 &&
-	openssl x509 -req -in "$pki/$3.csr" -CA "$pki/$1.pem" \
-	    -CAkey "$pki/$1.key" -set_serial "$5" -days "$6" \
-	    -extfile "$pki/ext.cnf" -extensions "$2" -out "$pki/$3.pem" \
-	    >/dev/null 2>&1
-}
-ca qca "/CN=Test Qualified CA/O=Test TSP/C=SI" || made=0
-ca staffca "/CN=Test Staff CA/O=Test TSP/C=SI" || made=0
-ca otherca "/CN=Other CA/O=Elsewhere/C=SI" || made=0
+pki_init || made=0
+pki_ca qca "/CN=Test Qualified CA/O=Test TSP/C=SI" || made=0
+pki_ca staffca "/CN=Test Staff CA/O=Test TSP/C=SI" || made=0
+pki_ca otherca "/CN=Other CA/O=Elsewhere/C=SI" || made=0
 org="/O=Podjetje d.o.o./organizationIdentifier=VATSI-12345678/C=SI"
-leaf qca leaf personal "/CN=Ana Novak/serialNumber=PNOSI-1001/emailAddress=ana@example.si/C=SI" 0x42BA82334FDAB97D86A19279BAB5E87934D85554 1826 || made=0
-leaf qca leaf business "/CN=Bojan Kranjc/serialNumber=PNOSI-1002$org" 0x1002 1826 || made=0
-leaf qca leaf card1 "/CN=Cene Zupan/serialNumber=PNOSI-1007/C=SI" 0x1007 1826 || made=0
-leaf qca leaf card2 "/CN=Cene Zupan/serialNumber=PNOSI-1007/C=SI" 0x1008 1826 || made=0
-leaf qca leaf locky "/CN=Lojze Lock/serialNumber=PNOSI-1010/C=SI" 0x1010 1826 || made=0
-leaf qca leaf halcom "/CN=Hana Halcom/serialNumber=PNOSI-1011/C=SI" 0x1011 1826 || made=0
-leaf qca leaf tls "/CN=www.example.si$org" 0x1005 365 || made=0
-leaf qca leaf fail1 "/CN=Franc Fail/serialNumber=PNOSI-1020/C=SI" 0x1020 1826 || made=0
-leaf qca leaf fail2 "/CN=Frida Fail/serialNumber=PNOSI-1021/C=SI" 0x1021 1826 || made=0
-leaf qca leaf pct "/CN=Percy 100%_!/serialNumber=PNOSI-1030/C=SI" 0x1030 1826 || made=0
+pki_leaf qca leaf personal "/CN=Ana Novak/serialNumber=PNOSI-1001/emailAddress=ana@example.si/C=SI" 0x42BA82334FDAB97D86A19279BAB5E87934D85554 1826 || made=0
+pki_leaf qca leaf business "/CN=Bojan Kranjc/serialNumber=PNOSI-1002$org" 0x1002 1826 || made=0
+pki_leaf qca leaf card1 "/CN=Cene Zupan/serialNumber=PNOSI-1007/C=SI" 0x1007 1826 || made=0
+pki_leaf qca leaf card2 "/CN=Cene Zupan/serialNumber=PNOSI-1007/C=SI" 0x1008 1826 || made=0
+pki_leaf qca leaf locky "/CN=Lojze Lock/serialNumber=PNOSI-1010/C=SI" 0x1010 1826 || made=0
+pki_leaf qca leaf halcom "/CN=Hana Halcom/serialNumber=PNOSI-1011/C=SI" 0x1011 1826 || made=0
+pki_leaf qca leaf tls "/CN=www.example.si$org" 0x1005 365 || made=0
+pki_leaf qca leaf fail1 "/CN=Franc Fail/serialNumber=PNOSI-1020/C=SI" 0x1020 1826 || made=0
+pki_leaf qca leaf fail2 "/CN=Frida Fail/serialNumber=PNOSI-1021/C=SI" 0x1021 1826 || made=0
+pki_leaf qca leaf pct "/CN=Percy 100%_!/serialNumber=PNOSI-1030/C=SI" 0x1030 1826 || made=0
 # Its serial is also a part of the organisation's VATSI-12345678.
-leaf qca leaf numbers "/CN=Zala Serial/serialNumber=PNOSI-1040/C=SI" 0x12345678 1826 || made=0
-leaf staffca client agent "/CN=Agent Ana/O=Test TSP/C=SI" 0x2001 365 || made=0
-leaf staffca client agent2 "/CN=Agent Bine/O=Test TSP/C=SI" 0x2002 365 || made=0
-leaf staffca client officer "/CN=Officer Bor/O=Test TSP/C=SI" 0x2003 365 || made=0
-leaf staffca client disabled "/CN=Agent Dis/O=Test TSP/C=SI" 0x2004 365 || made=0
-leaf staffca client stranger "/CN=Stranger/O=Test TSP/C=SI" 0x2005 365 || made=0
+pki_leaf qca leaf numbers "/CN=Zala Serial/serialNumber=PNOSI-1040/C=SI" 0x12345678 1826 || made=0
+pki_leaf staffca client agent "/CN=Agent Ana/O=Test TSP/C=SI" 0x2001 365 || made=0
+pki_leaf staffca client agent2 "/CN=Agent Bine/O=Test TSP/C=SI" 0x2002 365 || made=0
+pki_leaf staffca client officer "/CN=Officer Bor/O=Test TSP/C=SI" 0x2003 365 || made=0
+pki_leaf staffca client disabled "/CN=Agent Dis/O=Test TSP/C=SI" 0x2004 365 || made=0
+pki_leaf staffca client stranger "/CN=Stranger/O=Test TSP/C=SI" 0x2005 365 || made=0
 # A second account with the first agent's display name.
-leaf staffca client agent3 "/CN=Agent Ana/O=Test TSP/C=SI" 0x2006 365 || made=0
+pki_leaf staffca client agent3 "/CN=Agent Ana/O=Test TSP/C=SI" 0x2006 365 || made=0
 # The agent's very subject, from a CA nginx does not trust.
-leaf otherca client forged "/CN=Agent Ana/O=Test TSP/C=SI" 0x2001 365 || made=0
+pki_leaf otherca client forged "/CN=Agent Ana/O=Test TSP/C=SI" 0x2001 365 || made=0
 check "openssl made the test certificates" test "$made" = 1
 
 # --- the registry -----------------------------------------------------------
@@ -470,7 +407,10 @@ check "... under the hotline's own prefix, not the public form's" sql_is "SELECT
 as agent "$(url "$loc")"
 check "the request page shows the live state" bash -c "[ '$code' = 200 ] && grep -q 'id=\"state\">queued<' '$work/b'"
 check "... the view is audited as agent.request_view" sql_is "SELECT count(*) FROM audit WHERE action = 'agent.request_view' AND subject = 'request:$rid' AND actor = '$ANA'" 1
-check "... refreshes itself without JavaScript" bash -c "grep -q '<meta http-equiv=\"refresh\" content=\"5\">' '$work/b' && ! grep -qi '<script' '$work/b'"
+check "... refreshes itself without JavaScript, marking its reloads" bash -c "grep -q '<meta http-equiv=\"refresh\" content=\"5; url=/agent/requests/$rid?auto=1\">' '$work/b' && ! grep -qi '<script' '$work/b'"
+as agent "$(url "$loc")?auto=1"
+check "... a reload answers" status_is 200
+check "... and is not audited again" sql_is "SELECT count(*) FROM audit WHERE action = 'agent.request_view' AND subject = 'request:$rid'" 1
 check "... shows its due time and is not overdue" bash -c "grep -q '<dt>Due</dt>' '$work/b' && ! grep -q 'id=\"overdue\"' '$work/b'"
 sql "UPDATE requests SET due_at = received_at - 1 WHERE public_id = '$rid'"
 as agent "$(url "$loc")"

@@ -22,34 +22,17 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 # shellcheck source=../../deploy/stack.sh
 . deploy/stack.sh
+# shellcheck source=lib.sh
+. tests/integration/lib.sh
 
-BIN=${REVPORTAL_BIN:-$top/build/asan/revportal}
-ADMIN=${ADMIN:-$top/build/asan/revportal-admin}
-case $BIN in /*) ;; *) BIN=$top/$BIN ;; esac
-case $ADMIN in /*) ;; *) ADMIN=$top/$ADMIN ;; esac
 WORKERS=3
 HOTLINE="+386 1 555 01 23"
 work=$(mktemp -d /tmp/revportal-suspend-it.XXXXXX)
-n=0
-pass=0
-fail=0
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
-notok() {
-	n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"
-	shift
-	for l in "$@"; do echo "# $l"; done
-}
-
-# check NAME COMMAND...: ok when the command succeeds.
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else notok "$name" "failed: $*" \
-	    "status: ${code:-}" "body: $(head -c 400 "$work/b" 2>/dev/null)"; fi
+# What a failed check reports besides its command (see lib.sh).
+check_detail() {
+	echo "status: ${code:-}"
+	echo "body: $(head -c 400 "$work/b" 2>/dev/null)"
 }
 
 cleanup() {
@@ -58,16 +41,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# req ARGS...: curl against the stack; headers to $work/h, body to
-# $work/b, status code in $code.
-req() {
-	code=$(curl -sk --noproxy '*' --max-time 30 -D "$work/h" -o "$work/b" \
-	    -w '%{http_code}' "$@")
-}
-url() { echo "$STACK_URL$1"; }
-hdr() { grep -i "^$1:" "$work/h" | head -n 1 | cut -d: -f2- | tr -d '\r' | sed 's/^ //'; }
-body_has() { grep -q -- "$1" "$work/b"; }
-status_is() { [ "$code" = "$1" ] || { echo "# expected status $1, got $code" >&2; return 1; }; }
 # jget KEY: a top-level value of the JSON body ("" for null or missing).
 jget() {
 	python3 -c 'import json,sys
@@ -75,7 +48,6 @@ v = json.load(open(sys.argv[1])).get(sys.argv[2])
 print("" if v is None else (json.dumps(v) if isinstance(v, (list, dict)) else v))' "$work/b" "$1" 2>/dev/null
 }
 sql() { sqlite3 -batch "$work/stack/revportal.db" "$1"; }
-sql_is() { local got; got=$(sql "$1"); [ "$got" = "$2" ] || { echo "# $1: got '$got', expected '$2'" >&2; return 1; }; }
 
 # api JSON [CURL ARGS...]: POST /api/v1/requests.
 api() {
@@ -100,47 +72,20 @@ form_post() {
 	req -c "$work/jar" -b "$work/jar" -X POST "$@" "$(url /suspend)"
 }
 
-for tool in openssl sqlite3 python3 curl nginx; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		notok "$tool is installed"
-		echo "RESULT passed=$pass failed=$fail"
-		exit 1
-	fi
-done
+need_tools openssl sqlite3 python3 curl nginx
 for b in "$BIN" "$ADMIN"; do
-	if [ ! -x "$b" ]; then
-		notok "$(basename "$b") is built" "not found: $b"
-		echo "RESULT passed=$pass failed=$fail"
-		exit 1
-	fi
+	[ -x "$b" ] || give_up "$(basename "$b") is built" "not found: $b"
 done
 
 # --- certificates ----------------------------------------------------------
 pki=$work/pki
-mkdir -p "$pki"
-cat >"$pki/ext.cnf" <<'EOF'
-[leaf]
-basicConstraints = CA:FALSE
-keyUsage = critical, digitalSignature, nonRepudiation
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-EOF
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-    -keyout "$pki/ca.key" -out "$pki/ca.pem" -days 3650 \
-    -subj "/CN=Test Qualified CA/O=Test TSP/C=SI" >/dev/null 2>&1
-
-# leaf NAME SUBJECT SERIAL DAYS: makes $pki/NAME.pem.
-leaf() {
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -keyout "$pki/$1.key" -out "$pki/$1.csr" -utf8 -subj "$2" \
-	    >/dev/null 2>&1 &&
-	openssl x509 -req -in "$pki/$1.csr" -CA "$pki/ca.pem" \
-	    -CAkey "$pki/ca.key" -set_serial "$3" -days "$4" \
-	    -extfile "$pki/ext.cnf" -extensions leaf -out "$pki/$1.pem" \
-	    >/dev/null 2>&1
-}
-org="/O=Podjetje d.o.o./organizationIdentifier=VATSI-12345678/C=SI"
 made=1
+pki_init || made=0
+pki_ca ca "/CN=Test Qualified CA/O=Test TSP/C=SI" || made=0
+
+# leaf NAME SUBJECT SERIAL DAYS: makes $pki/NAME.pem, issued by the CA.
+leaf() { pki_leaf ca leaf "$@"; }
+org="/O=Podjetje d.o.o./organizationIdentifier=VATSI-12345678/C=SI"
 leaf ana "/CN=Ana Novak/serialNumber=PNOSI-1001/C=SI" 0x42BA82334FDAB97D86A19279BAB5E87934D85554 1826 || made=0
 leaf lock "/CN=Bojan Kranjc/serialNumber=PNOSI-1002/C=SI" 0x2002 1826 || made=0
 leaf form "/CN=Cene Zupan/serialNumber=PNOSI-1003/C=SI" 0x2003 1826 || made=0
@@ -162,9 +107,7 @@ leaf card2 "/CN=Luka Kralj/serialNumber=PNOSI-1012/C=SI" 0x1008 1826 || made=0
 leaf tls "/CN=www.example.si$org" 0x1005 365 || made=0
 leaf tls2 "/CN=shop.example.si$org" 0x1006 365 || made=0
 # The same serial from a second CA.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-    -keyout "$pki/ca2.key" -out "$pki/ca2.pem" -days 3650 \
-    -subj "/CN=Other Qualified CA/O=Other TSP/C=SI" >/dev/null 2>&1 || made=0
+pki_ca ca2 "/CN=Other Qualified CA/O=Other TSP/C=SI" || made=0
 leaf amb1 "/CN=Olga Rozman/serialNumber=PNOSI-1015/C=SI" 0x3001 1826 || made=0
 openssl x509 -req -in "$pki/amb1.csr" -CA "$pki/ca2.pem" -CAkey "$pki/ca2.key" \
     -set_serial 0x3001 -days 1826 -extfile "$pki/ext.cnf" -extensions leaf \
@@ -276,7 +219,7 @@ check "received_at is ISO 8601 UTC with ms; completed_at is null" sh -c "echo '$
 check "the status JSON is not cached" test "$(hdr Cache-Control)" = no-store
 req "$(url "/requests/$id")"
 check "GET /requests/{id} renders the status page" status_is 200
-check "the status page says it was sent to the CA, in words" sh -c "grep -q 'Sent to the CA' '$work/b' && grep -q '$ANA' '$work/b' && grep -q 'no longer works for' '$work/b'"
+check "the status page says it is queued for the CA, in words" sh -c "grep -q 'Queued for the CA' '$work/b' && grep -q '$ANA' '$work/b' && grep -q 'no longer works for' '$work/b'"
 check "the status page refreshes itself while the request moves" body_has '<meta http-equiv="refresh" content="5">'
 check "the status page is not cached" test "$(hdr Cache-Control)" = no-store
 check "the status page has no inline script" sh -c "! grep -qi '<script' '$work/b'"

@@ -1374,7 +1374,7 @@ test_relay_defaults(void **state)
 	(void)state;
 	memset(&cfg, 0x55, sizeof(cfg));
 	conf_defaults(&cfg);
-	assert_string_equal(cfg.relay_socket, "/run/revportal/relay.sock");
+	assert_string_equal(cfg.relay_socket, "/run/revportal-relay/relay.sock");
 	assert_int_equal(cfg.relay_backend, CA_CFSSL);
 	assert_string_equal(cfg.relay_url, "");
 	assert_string_equal(cfg.relay_ca_file, "");
@@ -1389,7 +1389,7 @@ test_relay_defaults(void **state)
 	assert_int_equal(cfg.relay_backoff_min_ms, 500);
 	assert_int_equal(cfg.relay_backoff_max_ms, 300000);
 	assert_int_equal(cfg.relay_pending_check_ms, 30000);
-	assert_int_equal(cfg.relay_pending_max_hours, 72);
+	assert_int_equal(cfg.relay_pending_max_hours, 24);
 	assert_string_equal(cfg.relay_metrics_file, "");
 }
 
@@ -1548,6 +1548,12 @@ test_relay_coherence(void **state)
 
 	expect_fail(t, "[relay]\ncert_file = /etc/r.crt\n",
 	    "2: [relay] cert_file: needs key_file too");
+	/* 108 bytes: one more than a unix socket's path holds. */
+	expect_fail(t, "[relay]\nsocket = /run/"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\n",
+	    "2: [relay] socket: is too long for a unix socket (at most 107 "
+	    "bytes)");
 	expect_fail(t, "[relay]\n\nkey_file = /etc/r.key\n",
 	    "3: [relay] key_file: needs cert_file too");
 	expect_fail(t, "[relay]\nconnect_timeout_ms = 10001\n",
