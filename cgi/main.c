@@ -277,16 +277,6 @@ main(int argc, char *argv[])
 	if (cpath == NULL || optind != argc)
 		usage();
 
-	/*
-	 * A fixed mmap threshold: each Argon2id check allocates its 19 MiB
-	 * or more at once, and with glibc's sliding threshold the second
-	 * such block would come from the heap and stay resident after free,
-	 * in the supervisor (which measures the answer floor) and in every
-	 * worker it forks.  Blocks this large are then always mapped and
-	 * given back.
-	 */
-	if (mallopt(M_MMAP_THRESHOLD, 256 * 1024) != 1)
-		rplog(RPLOG_WARN, "mallopt", "M_MMAP_THRESHOLD not set");
 	json_set_alloc_funcs(malloc, main_json_free);
 	conf_defaults(&cfg);
 	if (conf_load(&cfg, cpath, err, sizeof(err)) != RP_OK) {
@@ -347,6 +337,14 @@ main(int argc, char *argv[])
 	} else
 		rplog(RPLOG_INFO, "answer_floor", "ms=%u auto=0",
 		    cfg.argon2_floor_ms);
+	/*
+	 * The Argon2id checks above left their 19 MiB or more in the heap;
+	 * give it back, so that workers that never check a passphrase do
+	 * not carry it.  A worker that does keeps it for its next check
+	 * (glibc's sliding mmap threshold): paging in fresh memory for every
+	 * check would cost half as much CPU again as the check itself.
+	 */
+	(void)malloc_trim(0);
 	if (db_migrate(&cfg, err, sizeof(err)) != RP_OK) {
 		fprintf(stderr, "revportal: %s\n", err);
 		goto out;
