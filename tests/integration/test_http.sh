@@ -252,7 +252,7 @@ check "a secret file of the wrong size stops start-up naming it" sh -c "[ $rc -n
 printf '[paths]\ndb_dir = %s\ntemplates = %s\nsecret_file = %s\n' "$work" "$top/templates" "$work/secret.key" >"$work/nopolicy.ini"
 msg=$("$BIN" -t -c "$work/nopolicy.ini" 2>&1)
 rc=$?
-check "a missing policy file stops start-up naming it" sh -c "[ $rc -ne 0 ] && echo \"\$1\" | grep -q '$work/policy.ini'" _ "$msg"
+check "a missing policy file stops start-up naming it" sh -c "[ $rc -ne 0 ] && echo \"\$1\" | grep -q -- '$work/policy.ini'" _ "$msg"
 
 printf '[paths]\ndb_dir = %s\ntemplates = %s\nsecret_file = %s\n[policy.suspend]\nmax_days = 0\n' "$top/db" "$top/templates" "$work/secret.key" >"$work/badpolicy.ini"
 msg=$("$BIN" -t -c "$work/badpolicy.ini" 2>&1)

@@ -201,7 +201,7 @@ check "the console is no-store" test "$(hdr Cache-Control)" = no-store
 # --- search ---------------------------------------------------------------------
 search() { as agent -G --data-urlencode "q=$1" "$(url /agent/)"; }
 search "42:ba:82:33:4f:da:b9:7d:86:a1:92:79:ba:b5:e8:79:34:d8:55:54"
-check "search by serial in lower case with colons" bash -c "[ '$code' = 200 ] && grep -q '$SER_ANA' '$work/b' && grep -q 'href=\"/agent/certificates/$ID_ANA\"' '$work/b'"
+check "search by serial in lower case with colons" bash -c "[ '$code' = 200 ] && grep -q -- '$SER_ANA' '$work/b' && grep -q 'href=\"/agent/certificates/$ID_ANA\"' '$work/b'"
 search "00 42BA82334FDAB97D86A19279BAB5E87934D85554"
 check "search by serial with a leading zero and a space" has "/agent/certificates/$ID_ANA\""
 search "novak"
@@ -211,7 +211,7 @@ check "search by e-mail" has "/agent/certificates/$ID_ANA\""
 search "PNOSI-1001"
 check "search by the person's identifier" has "/agent/certificates/$ID_ANA\""
 search "VATSI-12345678"
-check "search by the organisation's identifier finds its certificates" bash -c "grep -q '<code>1002</code>' '$work/b' && grep -q '<code>1005</code>' '$work/b' && ! grep -q '$SER_ANA' '$work/b'"
+check "search by the organisation's identifier finds its certificates" bash -c "grep -q '<code>1002</code>' '$work/b' && grep -q '<code>1005</code>' '$work/b' && ! grep -q -- '$SER_ANA' '$work/b'"
 search "podjetje"
 check "search by the organisation's name" has "<code>1002</code>"
 search "CARD-0001"
@@ -221,9 +221,9 @@ check "LIKE wildcards are matched literally (%% finds nothing)" has 'id="no-resu
 search "_"
 check "a lone _ is too short to search" has "Type at least 2 characters"
 search "%_"
-check "a literal %_ finds the one name holding it, not every row the wildcards would" bash -c "grep -q '<code>1030</code>' '$work/b' && ! grep -q '$SER_ANA' '$work/b' && ! grep -q '<code>1002</code>' '$work/b'"
+check "a literal %_ finds the one name holding it, not every row the wildcards would" bash -c "grep -q '<code>1030</code>' '$work/b' && ! grep -q -- '$SER_ANA' '$work/b' && ! grep -q '<code>1002</code>' '$work/b'"
 search "100%"
-check "a literal % is no wildcard (100% is not PNOSI-1001, -1002, ...)" bash -c "grep -q '<code>1030</code>' '$work/b' && ! grep -q '$SER_ANA' '$work/b' && ! grep -q '<code>1002</code>' '$work/b'"
+check "a literal % is no wildcard (100% is not PNOSI-1001, -1002, ...)" bash -c "grep -q '<code>1030</code>' '$work/b' && ! grep -q -- '$SER_ANA' '$work/b' && ! grep -q '<code>1002</code>' '$work/b'"
 search "1_0"
 check "a literal _ is no wildcard (1_0 is not PNOSI-1010, -1020, ...)" has 'id="no-results"'
 search "12345678"
@@ -434,7 +434,7 @@ check "a card's page shows the token's passphrase checks in its own trail" bash 
 
 # --- the officer queue ------------------------------------------------------------------
 as officer "$(url /officer/)"
-check "the officer's queue lists the open request" bash -c "[ '$code' = 200 ] && grep -q '$rid' '$work/b'"
+check "the officer's queue lists the open request" bash -c "[ '$code' = 200 ] && grep -q -- '$rid' '$work/b'"
 check "... audited as officer.queue" sql_is "SELECT count(*) FROM audit WHERE action = 'officer.queue' AND actor = '$BOR' AND details LIKE '%\"state\":null%'" 1
 check "... overdue first, marked" bash -c "grep -q 'id=\"overdue-count\"' '$work/b' && grep -q 'overdue-row' '$work/b'"
 as officer -G --data-urlencode "state=completed" "$(url /officer/)"
@@ -463,7 +463,7 @@ for r in "$f1" "$f2"; do
 	sql "UPDATE requests SET state = 'failed', outcome = 'the CA refused' WHERE public_id = '$r'; UPDATE outbox SET state = 'dead', attempts = 5, last_error = 'CA 400: serial not known <b>' WHERE request_id = (SELECT id FROM requests WHERE public_id = '$r')"
 done
 as officer -G --data-urlencode "state=failed" "$(url /officer/)"
-check "failed requests are listed with the CA's last error, escaped" bash -c "grep -q '$f1' '$work/b' && grep -q 'CA 400: serial not known &lt;b&gt;' '$work/b'"
+check "failed requests are listed with the CA's last error, escaped" bash -c "grep -q -- '$f1' '$work/b' && grep -q 'CA 400: serial not known &lt;b&gt;' '$work/b'"
 as officer "$(url "/officer/requests/$f1")"
 check "a failed request's page: retry and reject forms" bash -c "[ '$code' = 200 ] && grep -q 'id=\"retry-form\"' '$work/b' && grep -q 'id=\"reject-form\"' '$work/b'"
 check "... its delivery rows and audit trail" bash -c "grep -q 'id=\"outbox\"' '$work/b' && grep -q 'request.received' '$work/b' && grep -q 'CALL-F1' '$work/b'"

@@ -219,7 +219,7 @@ check "received_at is ISO 8601 UTC with ms; completed_at is null" sh -c "echo '$
 check "the status JSON is not cached" test "$(hdr Cache-Control)" = no-store
 req "$(url "/requests/$id")"
 check "GET /requests/{id} renders the status page" status_is 200
-check "the status page says it is queued for the CA, in words" sh -c "grep -q 'Queued for the CA' '$work/b' && grep -q '$ANA' '$work/b' && grep -q 'no longer works for' '$work/b'"
+check "the status page says it is queued for the CA, in words" sh -c "grep -q 'Queued for the CA' '$work/b' && grep -q -- '$ANA' '$work/b' && grep -q 'no longer works for' '$work/b'"
 check "the status page refreshes itself while the request moves" body_has '<meta http-equiv="refresh" content="5">'
 check "the status page is not cached" test "$(hdr Cache-Control)" = no-store
 check "the status page has no inline script" sh -c "! grep -qi '<script' '$work/b'"
@@ -279,7 +279,7 @@ form_post --data-urlencode "csrf_token=$csrf" --data-urlencode "form_id=$form_id
     --data-urlencode "passphrase=$WRONG" --data-urlencode reason=superseded \
     --data-urlencode action=suspend
 check "a wrong passphrase on the form: 401 and the form again" sh -c "[ '$code' = 401 ] && grep -q 'name=\"csrf_token\"' '$work/b' && grep -q 'The serial number or the passphrase is not right.' '$work/b'"
-check "the form keeps the serial and the reason, not the passphrase" sh -c "grep -q 'value=\"20:08\"' '$work/b' && grep -q 'value=\"superseded\" selected' '$work/b' && ! grep -q '$WRONG' '$work/b'"
+check "the form keeps the serial and the reason, not the passphrase" sh -c "grep -q 'value=\"20:08\"' '$work/b' && grep -q 'value=\"superseded\" selected' '$work/b' && ! grep -q -- '$WRONG' '$work/b'"
 sql "UPDATE passphrases SET failures = 0 WHERE certificate_id = (SELECT id FROM certificates WHERE serial = '2008')"
 
 # --- double submission and CSRF ------------------------------------------------
@@ -334,7 +334,7 @@ done
 check "two wrong passphrases answer 401 and count two" sh -c "[ '$lc1' = 401 ] && [ '$lc2' = 401 ] && [ \"\$(sqlite3 '$work/stack/revportal.db' \"SELECT failures || '|' || (locked_at IS NULL) FROM passphrases p JOIN certificates c ON c.id = p.certificate_id WHERE c.serial = '2002'\")\" = '2|1' ]"
 api "$(body 2002 "$WRONG")"
 check "the third wrong passphrase locks and answers 423" sh -c "[ '$code' = 423 ] && [ '$(jget error)' = passphrase_locked ]"
-check "the 423 says what to do instead: signature, office, hotline" sh -c "grep -q 'signed' '$work/b' && grep -q 'registration office' '$work/b' && grep -q '$HOTLINE' '$work/b'"
+check "the 423 says what to do instead: signature, office, hotline" sh -c "grep -q 'signed' '$work/b' && grep -q 'registration office' '$work/b' && grep -q -- '$HOTLINE' '$work/b'"
 api "$(body 2002 "${PASS[lock]}")"
 check "the right passphrase does not unlock it" status_is 423
 check "the lock is stored with its count" sql_is "SELECT failures || '|' || (locked_at IS NOT NULL) FROM passphrases p JOIN certificates c ON c.id = p.certificate_id WHERE c.serial = '2002'" "3|1"
@@ -453,7 +453,7 @@ sql "UPDATE passphrases SET failures = 0 WHERE certificate_id = (SELECT id FROM 
 # --- the policy, after authentication -------------------------------------------
 api "$(body 2007 "${PASS[rev]}" revoke)"
 check "online revocation of a personal certificate: 422 needs_signature" sh -c "[ '$code' = 422 ] && [ '$(jget error)' = needs_signature ]"
-check "... saying a signed request or the hotline is needed" sh -c "grep -q 'signed' '$work/b' && grep -q '$HOTLINE' '$work/b'"
+check "... saying a signed request or the hotline is needed" sh -c "grep -q 'signed' '$work/b' && grep -q -- '$HOTLINE' '$work/b'"
 check "... and made nothing" sql_is "SELECT count(*) FROM request_certificates rc JOIN certificates c ON c.id = rc.certificate_id WHERE c.serial = '2007'" 0
 api "$(body 2007 "$WRONG" revoke)"
 check "the same with a wrong passphrase is 401: no policy answer to strangers" status_is 401
