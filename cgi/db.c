@@ -273,7 +273,8 @@ static const char *const db_sql[DB__MAX] = {
 	/* now, window (ms): the windows that ended */
 	[DB_PF_RATE_SWEEP] = "DELETE FROM rate_limits WHERE "
 	    "window_start + ?2 <= ?1",
-	/* key: fingerprint, request public id, status, state */
+	/* key: fingerprint, request public id, status, state (also the
+	 * hotline's form records, h_staff.c) */
 	[DB_PF_IDEM_GET] = "SELECT i.fingerprint, r.public_id, i.status, "
 	    "i.state FROM idempotency i JOIN requests r ON "
 	    "r.id = i.request_id WHERE i.key = ?",
@@ -326,13 +327,6 @@ static const char *const db_sql[DB__MAX] = {
 	    OPEN_STATES " THEN r.received_at ELSE -r.received_at END, "
 	    "CASE WHEN r.state IN " OPEN_STATES " THEN r.id ELSE -r.id END "
 	    "LIMIT ?3",
-	/* key: the fingerprint and request of a form already sent */
-	[DB_STAFF_IDEM_GET] = "SELECT i.fingerprint, r.public_id FROM "
-	    "idempotency i JOIN requests r ON r.id = i.request_id WHERE "
-	    "i.key = ?",
-	/* key, fingerprint, request, status, state, now */
-	[DB_STAFF_IDEM_ADD] = "INSERT INTO idempotency (key, fingerprint, "
-	    "request_id, status, state, created_at) VALUES (?, ?, ?, ?, ?, ?)",
 	/* passphrases.id: whether it is locked (no row: it is gone) */
 	[DB_STAFF_PASS_LOCKED] = "SELECT locked_at IS NOT NULL FROM "
 	    "passphrases WHERE id = ?",

@@ -772,8 +772,6 @@ enum db_stmt {
 	DB_STAFF_CERT,
 	DB_STAFF_CERT_REQS,
 	DB_STAFF_QUEUE,
-	DB_STAFF_IDEM_GET,
-	DB_STAFF_IDEM_ADD,
 	DB_STAFF_PASS_LOCKED,
 	DB_STAFF_TRAIL_OF,
 	DB_STAFF_TRAIL_CERT,
@@ -1775,6 +1773,8 @@ struct req {
 	char			 arg[64];	/* the {id} path segment, if any */
 	struct input		 in;
 	struct rp_errinfo	 err;
+	/* Seconds for the Retry-After of a 429 error answer, 0: none. */
+	unsigned int		 retry_after;
 	struct resp		 resp;
 	char			 csrf_cookie[CSRF_COOKIE_LEN + 1];
 };

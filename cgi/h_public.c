@@ -461,8 +461,7 @@ refused:
 /*
  * POST /api/v1/requests with a passphrase: 202 {"request_id", "state",
  * "status_url"}; the same answer again for a repeated Idempotency-Key.
- * Refusals are the router's JSON errors, but 429, which carries
- * Retry-After (the router's error answer keeps no header).
+ * Refusals are the router's JSON errors (429 with Retry-After).
  */
 enum rp_err
 h_api_request_post(struct req *req)
@@ -478,16 +477,8 @@ h_api_request_post(struct req *req)
 	if ((e = pub_read(req, 1, &a)) != RP_OK)
 		return e;
 	e = pub_submit(req, &a, CH_API, "api", req->idem_key, &m, &retry);
-	if (e == RP_ERR_RATE) {
-		if ((e = pub_retry_after(req, retry)) != RP_OK)
-			return e;
-		if ((o = json_pack("{s:s, s:s}", "error", "rate_limited",
-		    "message", req->err.msg)) == NULL)
-			return RP_ERR_NOMEM;
-		e = resp_json(&req->resp, 429, o);
-		json_decref(o);
-		return e;
-	}
+	if (e == RP_ERR_RATE)
+		req->retry_after = retry > 0 ? retry : 1;
 	if (e != RP_OK)
 		return e;
 	n = snprintf(url, sizeof(url), "%s/api/v1/requests/%s",

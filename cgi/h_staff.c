@@ -1301,7 +1301,7 @@ hs_idem_add(struct db *db, void *arg, int64_t row,
 		    "caller must send a request with a qualified electronic "
 		    "signature or visit the registration office.");
 
-	dbq_start(&q, db, DB_STAFF_IDEM_ADD);
+	dbq_start(&q, db, DB_PF_IDEM_ADD);
 	dbq_text(&q, h->key);
 	dbq_text(&q, h->fp);
 	dbq_int(&q, row);
@@ -1332,7 +1332,7 @@ hs_idem_get(struct req *req, const struct hs_idem *h, char *public_id,
 
 	*same = 0;
 	public_id[0] = '\0';
-	dbq_start(&q, req->db, DB_STAFF_IDEM_GET);
+	dbq_start(&q, req->db, DB_PF_IDEM_GET);
 	dbq_text(&q, h->key);
 	if (dbq_step(&q)) {
 		fp = dbq_col_text(&q, 0);

@@ -357,6 +357,9 @@ route_error(struct req *req, enum rp_err e, int api, const char *allow)
 	if (allow != NULL && allow[0] != '\0' &&
 	    resp_header(&req->resp, "Allow", "%s", allow) != RP_OK)
 		goto plain;
+	if (st == 429 && req->retry_after > 0 && resp_header(&req->resp,
+	    "Retry-After", "%u", req->retry_after) != RP_OK)
+		goto plain;
 	if (api) {
 		o = json_pack("{s:s, s:s}", "error", code, "message", msg);
 		if (o == NULL)
