@@ -16,7 +16,9 @@
 DEBS_BUILD = build-essential pkg-config libfcgi-dev libjansson-dev libinih-dev \
 	libsqlite3-dev libssl-dev libcurl4-openssl-dev libargon2-dev
 DEBS_RUN   = nginx openssl sqlite3 curl golang-cfssl
-DEBS_TEST  = libcmocka-dev clang libclang-rt-14-dev wrk procps chromium python3
+DEBS_TEST  = libcmocka-dev clang libclang-rt-14-dev wrk procps chromium python3 \
+	softhsm2 libengine-pkcs11-openssl opensc python3-cryptography \
+	python3-aiosmtpd
 DEBS       = $(DEBS_BUILD) $(DEBS_RUN) $(DEBS_TEST)
 
 PKGS = fcgi jansson inih sqlite3 libcrypto libargon2 libcurl
@@ -39,7 +41,9 @@ LIB_SRCS = cgi/buf.c cgi/log.c cgi/conf.c cgi/field.c cgi/http_parse.c \
 	cgi/dom.c cgi/policy.c cgi/x509.c cgi/audit.c cgi/registry.c \
 	cgi/pass.c cgi/lifecycle.c cgi/csv.c cgi/nudge.c \
 	cgi/h_public.c cgi/h_staff.c cgi/passflow.c cgi/staff.c \
-	cgi/hc.c cgi/ca.c cgi/ca_cfssl.c cgi/ca_ejbca.c cgi/outbox.c
+	cgi/hc.c cgi/ca.c cgi/ca_cfssl.c cgi/ca_ejbca.c cgi/outbox.c \
+	cgi/sig.c cgi/revchk.c cgi/chal.c cgi/csr.c cgi/mail.c \
+	cgi/signflow.c cgi/h_sign.c cgi/h_signpage.c
 MAIN_SRCS = cgi/main.c cgi/fcgi.c
 ADMIN_SRCS = cgi/admin.c
 RELAY_SRCS = cgi/relay.c

@@ -172,6 +172,23 @@ static const struct conf_key conf_keys[] = {
 	KEY("relay", "pending_max_hours", CONF_UINT, relay_pending_max_hours,
 	    1, 8760),
 	KEY("relay", "metrics_file", CONF_PATH_OPT, relay_metrics_file, 0, 0),
+	KEY("signature", "anchors_dir", CONF_PATH_OPT, sig_anchors_dir, 0, 0),
+	KEY("signature", "require_qscd", CONF_BOOL, sig_require_qscd, 0, 0),
+	KEY("signature", "ocsp_timeout_ms", CONF_UINT, sig_ocsp_timeout_ms,
+	    100, 60000),
+	KEY("signature", "ocsp_max_age_seconds", CONF_UINT,
+	    sig_ocsp_max_age, 1, 604800),
+	KEY("signature", "clock_skew_seconds", CONF_UINT, sig_clock_skew, 0,
+	    3600),
+	KEY("signature", "crl_max_size", CONF_SIZE, sig_crl_max, 1024,
+	    64u * 1024u * 1024u),
+	KEY("signature", "allow_http_any", CONF_BOOL, sig_http_any, 0, 0),
+	KEY("mail", "smtp_url", CONF_TEXT, mail_url, 0, 0),
+	KEY("mail", "from", CONF_TEXT, mail_from, 0, 0),
+	KEY("mail", "ca_file", CONF_PATH_OPT, mail_ca_file, 0, 0),
+	KEY("mail", "allow_plain", CONF_BOOL, mail_allow_plain, 0, 0),
+	KEY("mail", "timeout_ms", CONF_UINT, mail_timeout_ms, 1000, 300000),
+	KEY("mail", "max_attempts", CONF_UINT, mail_max_attempts, 1, 1000),
 
 	PKEY("suspend", "types", CONF_SUSPEND_TYPES, suspend_types, 0,
 	    ALL_TYPES & ~TLS_TYPES),
@@ -214,7 +231,7 @@ _Static_assert(ACT__MAX <= CONF_CELLS, "CONF_CELLS too small");
 
 static const char *const conf_sections[] = {
 	"server", "paths", "limits", "site", "security", "database", "log",
-	"argon2", "ratelimit", "relay",
+	"argon2", "ratelimit", "relay", "signature", "mail",
 };
 
 #define CONF_NSECTIONS	(sizeof(conf_sections) / sizeof(conf_sections[0]))
@@ -374,6 +391,19 @@ conf_defaults(struct config *cfg)
 	cfg->relay_backoff_max_ms = 300000;
 	cfg->relay_pending_check_ms = 30000;
 	cfg->relay_pending_max_hours = 24;
+	/* [signature]: anchors_dir empty: signed requests unavailable. */
+	cfg->sig_require_qscd = 1;
+	cfg->sig_ocsp_timeout_ms = 3000;
+	cfg->sig_ocsp_max_age = 3600;
+	cfg->sig_clock_skew = 300;
+	cfg->sig_crl_max = 8u * 1024u * 1024u;
+	cfg->sig_http_any = 1;
+	/* [mail]: smtp_url empty: no e-mail. */
+	if (conf_copy(cfg->mail_from, sizeof(cfg->mail_from),
+	    "revportal@localhost") == -1)
+		abort();
+	cfg->mail_timeout_ms = 10000;
+	cfg->mail_max_attempts = 20;
 	/* policy_file stays empty: db_dir/policy.ini. */
 	policy_defaults(&cfg->policy);
 }

@@ -26,7 +26,7 @@
 #include "extern.h"
 
 /* The newest migration this program knows. */
-#define DB_SCHEMA_VERSION	3
+#define DB_SCHEMA_VERSION	4
 
 /* The largest migration file read. */
 #define DB_MIGRATION_MAX	(1024u * 1024u)

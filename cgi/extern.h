@@ -51,7 +51,7 @@
 #define RP_ERRMSG_MAX		200u		/* one error message */
 #define RP_SECRET_LEN		32u		/* bytes of the instance secret */
 #define RP_WORKERS_MAX		64u		/* [server] workers, at most */
-#define RP_ROUTES_MAX		32u		/* routes + "unmatched", at most */
+#define RP_ROUTES_MAX		48u		/* routes + "unmatched", at most */
 #define RP_SUN_PATH_MAX		108u		/* sizeof(sockaddr_un.sun_path) */
 
 /*
@@ -489,6 +489,24 @@ struct config {
 	unsigned int	 relay_pending_check_ms;	/* 30000 */
 	unsigned int	 relay_pending_max_hours;	/* 72 */
 	char		 relay_metrics_file[RP_CONF_STR]; /* "": none */
+	/* [signature]: signed requests (sig.c, revchk.c). */
+	char		 sig_anchors_dir[RP_CONF_STR];	/* "": none */
+	int		 sig_require_qscd;	/* yes */
+	unsigned int	 sig_ocsp_timeout_ms;	/* 3000, also for CRLs */
+	/* How long an OCSP response without nextUpdate counts. */
+	unsigned int	 sig_ocsp_max_age;	/* seconds, 3600 */
+	unsigned int	 sig_clock_skew;	/* seconds, 300 */
+	size_t		 sig_crl_max;		/* bytes, 8M */
+	/* OCSP and CRLs over plain http:// to any host (they are signed;
+	 * RFC 6960/5280 use http); no: loopback only. */
+	int		 sig_http_any;		/* yes */
+	/* [mail]: e-mail about requests, sent by revportal-relay. */
+	char		 mail_url[RP_CONF_STR];	/* smtp(s)://host:port; "": off */
+	char		 mail_from[RP_TEXT_MAX];
+	char		 mail_ca_file[RP_CONF_STR];
+	int		 mail_allow_plain;	/* smtp:// without TLS, loopback */
+	unsigned int	 mail_timeout_ms;	/* 10000 */
+	unsigned int	 mail_max_attempts;	/* 20 */
 	/* From policy_file, then the [policy.*] sections of this file. */
 	struct policy	 policy;
 	/* Not from the file: read from secret_file by conf_load_secret(). */
@@ -511,7 +529,7 @@ unsigned long long conf_relay_call_max(const struct config *);
  * only fields that passed validation ever get there.
  */
 enum field {
-	FIELD_ACTION,		/* revoke|suspend|reactivate|recover|approve */
+	FIELD_ACTION,		/* revoke|suspend|reactivate|recover|approve|login */
 	FIELD_SERIAL,		/* hex, colons/spaces allowed */
 	FIELD_TOKEN,		/* token label */
 	FIELD_PASSPHRASE,	/* revocation passphrase */
@@ -530,6 +548,7 @@ enum field {
 	FIELD_CALL_REF,		/* hotline call reference */
 	FIELD_CALLER_NAME,	/* the caller's stated name */
 	FIELD_STATE,		/* a request state name (filters) */
+	FIELD_CSR,		/* PKCS#10 PEM of a recovery's new key */
 	FIELD__MAX
 };
 
@@ -553,6 +572,7 @@ extern const struct field_def fields[FIELD__MAX];
 /* Known cookies; unknown ones are ignored. */
 enum cookie {
 	COOKIE_CSRF,
+	COOKIE_REP,		/* a legal representative's session */
 	COOKIE__MAX
 };
 
@@ -1196,6 +1216,190 @@ int		 hc_file_safe(const char *path, int secret, char *why,
 		    size_t whylen);
 
 /*
+ * sig.c: DESIGN §3 steps 1 to 4 of a signed request, with OpenSSL's CMS
+ * and X509 APIs, failing closed: a bounded parse of the CMS SignedData
+ * (DER, or base64 of it), exactly one SignerInfo, SHA-256 or stronger,
+ * RSA >= 2048 or ECDSA P-256/384/521, the signature itself, the signed
+ * content byte for byte the document issued, the signer chaining to the
+ * trust anchor directory and valid now, qualified (QcCompliance, QcSSCD
+ * when required, QcType esign when a QcType is present) and with
+ * nonRepudiation.  Step 5 is revchk.c's, step 6 lifecycle.c's; the
+ * nonce (step 2) is chal.c's.
+ */
+
+/* Why a signed request was refused: each is audited by name, and never
+ * told apart in the HTTP answer (401 for all). */
+enum sig_why {
+	SIG_OK,
+	SIG_TOO_LARGE,		/* over RP_SIG_MAX */
+	SIG_GARBAGE,		/* neither DER nor base64 of DER */
+	SIG_NOT_CMS,		/* not a CMS SignedData (or truncated) */
+	SIG_SIGNER_COUNT,	/* not exactly one SignerInfo */
+	SIG_NO_SIGNER_CERT,	/* the signer's certificate is not in it */
+	SIG_DIGEST_WEAK,	/* SHA-1, MD5, or unknown digest */
+	SIG_KEY_WEAK,		/* RSA < 2048, another curve, DSA, ... */
+	SIG_BAD_SIGNATURE,	/* the signature does not verify */
+	SIG_CONTENT_MISMATCH,	/* not the issued document, byte for byte */
+	SIG_UNTRUSTED,		/* no chain to a trust anchor */
+	SIG_CERT_EXPIRED,	/* signer (or its chain) past notAfter */
+	SIG_CERT_NOT_YET_VALID,	/* before notBefore */
+	SIG_NOT_QUALIFIED,	/* no QcCompliance */
+	SIG_NO_QSCD,		/* no QcSSCD while require_qscd */
+	SIG_NOT_ESIGN,		/* a QcType that is not esign */
+	SIG_NO_NONREP,		/* keyUsage without nonRepudiation */
+	SIG_NO_PERSON_ID,	/* no subject serialNumber */
+	/* Step 5, revchk.c */
+	SIG_REVOKED,		/* OCSP or CRL: revoked */
+	SIG_REV_UNKNOWN,	/* OCSP: unknown */
+	SIG_REV_UNAVAILABLE,	/* no OCSP answer and no usable CRL */
+	SIG_OCSP_BAD_SIGNER,	/* response not signed by the CA or its
+				   delegated responder */
+	SIG_OCSP_STALE,		/* outside thisUpdate/nextUpdate */
+	SIG_OCSP_INVALID,	/* malformed, not successful, wrong cert */
+	SIG_CRL_INVALID,	/* CRL malformed, wrongly signed, stale */
+	/* Step 2, chal.c and signflow.c */
+	SIG_CHALLENGE_UNKNOWN,	/* no such challenge */
+	SIG_NONCE_USED,		/* the challenge was used already */
+	SIG_NONCE_EXPIRED,	/* past its 15 minutes */
+	SIG_WRONG_PURPOSE,	/* the challenge is for another call */
+	SIG_INTERNAL,		/* out of memory, a library failure */
+	SIG__MAX
+};
+
+#define RP_SIG_MAX	(64u * 1024u)	/* bytes of a CMS signature */
+
+const char	*sig_why_name(enum sig_why);
+
+/* The trust anchors and settings, loaded once before the workers fork. */
+struct sig_ctx;
+
+/* What the portal keeps of a verified signer; sig_signer_free() frees. */
+struct signer {
+	char		 person_id[RP_LABEL_MAX];	/* subject serialNumber */
+	char		 org_id[RP_LABEL_MAX];		/* organizationIdentifier */
+	char		 common_name[RP_TEXT_MAX];
+	char		 subject[RP_DN_MAX];
+	char		 issuer[RP_DN_MAX];
+	char		 serial[RP_SERIAL_MAX];
+	char		 sha256[65];	/* of the certificate's DER, hex */
+	char		 email[RP_TEXT_MAX];
+	void		*cert;		/* X509 *, owned */
+	void		*issuer_cert;	/* X509 *, owned: its issuer */
+	void		*chain;		/* STACK_OF(X509) *, owned */
+};
+
+/*
+ * Loads every certificate of the trust anchor directory (files ending in
+ * .pem or .crt; self-signed roots and the intermediate qualified CAs the
+ * TSP accepts).  NULL with err filled on failure or when none is found.
+ */
+struct sig_ctx	*sig_ctx_new(const char *anchors_dir, int require_qscd,
+		    char *err, size_t errlen);
+void		 sig_ctx_free(struct sig_ctx *);
+/*
+ * Steps 1, 2 (content only), 3 and 4 for sig (siglen bytes: DER, or
+ * base64 with or without line breaks or PEM armour) against the issued
+ * document doc at now (ms).  On SIG_OK out is filled (free it with
+ * sig_signer_free()); otherwise out holds nothing to free, except that
+ * its text fields may name the signer when the certificate was read.
+ */
+enum sig_why	 sig_verify(const struct sig_ctx *, const void *sig,
+		    size_t siglen, const char *doc, size_t doclen, int64_t now,
+		    struct signer *out);
+void		 sig_signer_free(struct signer *);
+
+/*
+ * revchk.c: step 5, is the signer revoked?  OCSP to the URL of its AIA
+ * over libcurl (response signature by the issuer or its delegated
+ * responder, the certificate id, thisUpdate/nextUpdate freshness), cached
+ * in revocation_cache until nextUpdate; when no OCSP answer comes, the
+ * CRL of its CDP (signature by the issuer, nextUpdate), cached the same
+ * way.  Unknown, unreachable, invalid: refused (fail closed).
+ */
+struct rev_ctx;
+
+struct rev_ctx	*rev_ctx_new(const struct config *, char *err,
+		    size_t errlen);
+void		 rev_ctx_free(struct rev_ctx *);
+/* SIG_OK when the signer is known good at now (ms); else why not. */
+enum sig_why	 rev_check(struct rev_ctx *, struct db *,
+		    const struct signer *, int64_t now);
+
+/*
+ * chal.c: request documents (DESIGN §3) and their single-use nonces.
+ */
+#define RP_CHAL_TTL_MS	(15 * 60 * 1000)	/* a document's life */
+#define RP_DOC_MAX	4096u			/* bytes of a document */
+
+struct chal_new {
+	enum action	 action;	/* ACT_*; approve and login below */
+	int		 approve;	/* an "approve" document */
+	int		 login;		/* a "login" document */
+	const char	*issuer;	/* the target's issuer DN, or NULL */
+	const char	*serial;	/* canonical, or NULL */
+	const char	*token;		/* token label, or NULL */
+	enum crl_reason	 reason;
+	const char	*request_id;	/* approve: the request's public id */
+	const char	*csr_pem;	/* recover: the new key's CSR */
+	int64_t		 now;		/* ms */
+};
+
+struct challenge {
+	int64_t		 id;
+	char		 public_id[RP_ID_LEN + 1];
+	char		 action[16];	/* the document's action word */
+	int64_t		 certificate;	/* certificates.id, 0 */
+	int64_t		 token;		/* tokens.id, 0 */
+	int64_t		 request;	/* requests.id (approve), 0 */
+	enum crl_reason	 reason;
+	char		*document;	/* owned */
+	size_t		 doclen;
+	char		*csr_pem;	/* owned, NULL */
+	int64_t		 issued_at;
+	int64_t		 expires_at;
+	int64_t		 used_at;	/* 0: unused */
+};
+
+/*
+ * Issues a challenge: resolves the target in the registry, writes the
+ * document (portal_url from cfg) and stores it.  RP_ERR_NOT_FOUND for an
+ * unknown certificate, token or request.  out is filled (free with
+ * chal_free()).
+ */
+enum rp_err	 chal_issue(struct db *, const struct config *,
+		    const struct chal_new *, struct challenge *out,
+		    struct rp_errinfo *);
+/* Reads challenge public_id (no state check); RP_ERR_NOT_FOUND. */
+enum rp_err	 chal_get(struct db *, const char *public_id,
+		    struct challenge *out);
+/* Marks it used inside the caller's write transaction: RP_ERR_CONFLICT
+ * when it was used already (a race lost). */
+enum rp_err	 chal_use(struct db *, int64_t id, int64_t now,
+		    struct rp_errinfo *);
+void		 chal_free(struct challenge *);
+
+/*
+ * csr.c: the PKCS#10 request of a recovery: bounded PEM parse, proof of
+ * possession (its self-signature), key strength as for signers, and its
+ * subject equal to the old certificate's.
+ */
+enum rp_err	 csr_check(const char *pem, size_t len,
+		    const char *old_cert_pem, char sha256[65],
+		    struct rp_errinfo *);
+
+/*
+ * mail.c: e-mail about requests.  mail_event() runs inside the
+ * transaction of a change (lifecycle.c calls it with every audited
+ * request event) and queues the messages the event warrants in
+ * mail_queue; revportal-relay sends them over SMTP with libcurl
+ * (mail_run()).
+ */
+enum rp_err	 mail_event(struct db *, int64_t request_row,
+		    const char *event, int64_t now, struct rp_errinfo *);
+enum rp_err	 mail_run(struct db *, const struct config *, int64_t now,
+		    unsigned int *sent, struct rp_errinfo *);
+
+/*
  * ca.c, ca_cfssl.c, ca_ejbca.c: the CA backends behind one small
  * interface, one file per backend.  The relay turns an outbox row into a
  * ca_job and acts on the outcome.
@@ -1622,6 +1826,9 @@ struct lc_new {
 	const char	*token;
 	enum crl_reason	 reason;
 	struct lc_actor	 actor;
+	/* A recovery: the new key's CSR (checked by csr_check()), stored
+	 * in recoveries with the request; NULL otherwise. */
+	const char	*csr_pem;
 	const char	*call_reference;	/* hotline, else NULL */
 	const char	*caller_name;
 	const char	*notes;
@@ -1749,6 +1956,8 @@ struct req {
 	struct db		*db;
 	struct metrics		*metrics;
 	struct page_cache	*cache;
+	struct sig_ctx		*sig;		/* NULL: no trust anchors */
+	struct rev_ctx		*rev;
 	/* From the web server; the strings belong to the caller. */
 	enum method		 method;
 	const char		*path;		/* decoded path, no query */
@@ -1812,6 +2021,53 @@ int		 route_status_of(enum rp_err);
 int		 route_match(const char *, const char *, char *, size_t);
 #endif
 
+/*
+ * signflow.c: a signed request from its challenge to the lifecycle, the
+ * same for the API and the HTML pages: the challenge (known, unused,
+ * unexpired, for this call), sig_verify() (steps 1 to 4), rev_check()
+ * (step 5), the signer mapped to the registry's person, then lc_create()
+ * or lc_approve() (step 6 and the who-must-sign rule) with the challenge
+ * marked used in the same transaction.  Every refusal is audited with
+ * its sig_why name ("signature.refused"); the caller answers 401 for all
+ * of them alike.
+ */
+struct sf_in {
+	const char	*challenge_id;
+	const void	*sig;		/* CMS, DER or base64 */
+	size_t		 siglen;
+	/* The request id from the path of an approval call, else NULL:
+	 * the challenge must be an "approve" one for exactly it. */
+	const char	*approve;
+	int		 login;		/* a legal representative's login */
+};
+
+struct sf_out {
+	enum sig_why	 why;		/* SIG_OK, or the refusal */
+	struct lc_result lc;
+	char		 person_id[RP_LABEL_MAX];	/* the signer */
+	int64_t		 person;	/* persons.id, 0: not registered */
+};
+
+/* Issues the challenge of a POST /api/v1/challenges or an HTML form. */
+enum rp_err	 sf_challenge(struct req *, const struct chal_new *,
+		    struct challenge *out);
+/*
+ * Verifies and acts.  RP_OK with out->lc filled; RP_ERR_AUTH with
+ * out->why for a refused signature or challenge; RP_ERR_FORBIDDEN when
+ * the signer may not act on this certificate; the lifecycle's errors
+ * (409, 422) otherwise, with req->err filled.
+ */
+enum rp_err	 sf_submit(struct req *, const struct sf_in *,
+		    struct sf_out *out);
+/* A legal representative's session after a signed login: an HMAC cookie
+ * naming persons.id, valid RP_REP_SESSION_MS. */
+#define RP_REP_SESSION_MS	(30 * 60 * 1000)
+enum rp_err	 sf_session_make(const unsigned char *secret, int64_t person,
+		    int64_t now, char *out, size_t outsz);
+/* The persons.id of a valid session cookie, else 0. */
+int64_t		 sf_session_check(const unsigned char *secret,
+		    const char *cookie, int64_t now);
+
 /* The handlers, one per page or API call. */
 enum rp_err	 h_landing(struct req *);
 enum rp_err	 h_healthz(struct req *);
@@ -1832,6 +2088,21 @@ enum rp_err	 h_officer(struct req *);
 enum rp_err	 h_officer_request(struct req *);
 enum rp_err	 h_officer_retry(struct req *);
 enum rp_err	 h_officer_reject(struct req *);
+/* h_sign.c: signed requests and approvals, the API calls. */
+enum rp_err	 h_api_challenge_post(struct req *);
+enum rp_err	 h_api_approval_post(struct req *);
+/* POST /api/v1/requests with challenge_id and signature (h_public.c
+ * hands it over). */
+enum rp_err	 h_api_signed_request(struct req *);
+/* h_signpage.c: the same for people: the two-step forms (choose, then
+ * sign the document and upload the .p7s), the approvals pages. */
+enum rp_err	 h_sign_form(struct req *);
+enum rp_err	 h_sign_start(struct req *);
+enum rp_err	 h_sign_page(struct req *);
+enum rp_err	 h_sign_document(struct req *);
+enum rp_err	 h_sign_submit(struct req *);
+enum rp_err	 h_approvals(struct req *);
+enum rp_err	 h_approval_page(struct req *);
 #ifdef RP_TESTING
 enum rp_err	 h_test_form_get(struct req *);
 enum rp_err	 h_test_form_post(struct req *);

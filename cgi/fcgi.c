@@ -222,8 +222,21 @@ fcgi_worker_run(int listen_fd, const struct config *cfg,
 		page_cache_free(proto.cache);
 		return 2;
 	}
+	/* Signed requests: only with trust anchors configured. */
+	if (cfg->sig_anchors_dir[0] != '\0' &&
+	    ((proto.sig = sig_ctx_new(cfg->sig_anchors_dir,
+	    cfg->sig_require_qscd, err, sizeof(err))) == NULL ||
+	    (proto.rev = rev_ctx_new(cfg, err, sizeof(err))) == NULL)) {
+		rplog(RPLOG_ERROR, "worker_signature", "detail=\"%s\"", err);
+		sig_ctx_free(proto.sig);
+		db_close(proto.db);
+		page_cache_free(proto.cache);
+		return 2;
+	}
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
 		rplog(RPLOG_ERROR, "worker_fcgi", "detail=\"init failed\"");
+		rev_ctx_free(proto.rev);
+		sig_ctx_free(proto.sig);
 		db_close(proto.db);
 		page_cache_free(proto.cache);
 		return 2;
@@ -245,6 +258,8 @@ fcgi_worker_run(int listen_fd, const struct config *cfg,
 		FCGX_Finish_r(&fr);
 	}
 	FCGX_Free(&fr, 1);
+	rev_ctx_free(proto.rev);
+	sig_ctx_free(proto.sig);
 	db_close(proto.db);
 	page_cache_free(proto.cache);
 	resp_free(&proto.resp);

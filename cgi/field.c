@@ -24,6 +24,7 @@ static int	valid_csrf(const char *, size_t);
 static int	valid_row_id(const char *, size_t);
 static int	valid_scope(const char *, size_t);
 static int	valid_state(const char *, size_t);
+static int	valid_csr(const char *, size_t);
 
 const struct field_def fields[FIELD__MAX] = {
 	[FIELD_ACTION] =	{ "action", 16, 0, valid_action },
@@ -46,10 +47,12 @@ const struct field_def fields[FIELD__MAX] = {
 	[FIELD_CALL_REF] =	{ "call_reference", RP_LABEL_MAX - 1, 0, NULL },
 	[FIELD_CALLER_NAME] =	{ "caller_name", RP_TEXT_MAX - 1, 0, NULL },
 	[FIELD_STATE] =		{ "state", 24, 0, valid_state },
+	[FIELD_CSR] =		{ "csr", 16384, FIELDF_MULTILINE, valid_csr },
 };
 
 const char *const cookie_names[COOKIE__MAX] = {
 	[COOKIE_CSRF] = "__Host-rp_csrf",
+	[COOKIE_REP] = "__Host-rp_rep",
 };
 
 /*
@@ -91,7 +94,8 @@ static int
 valid_action(const char *s, size_t n)
 {
 	static const char *const words[] = {
-		"revoke", "suspend", "reactivate", "recover", "approve", NULL
+		"revoke", "suspend", "reactivate", "recover", "approve",
+		"login", NULL
 	};
 
 	return is_one_of(s, n, words);
@@ -366,4 +370,28 @@ valid_state(const char *s, size_t n)
 	};
 
 	return is_one_of(s, n, words);
+}
+
+/*
+ * A PKCS#10 request in PEM: the armour lines around base64 text.  The
+ * content is csr.c's to judge; this only keeps other text out.
+ */
+static int
+valid_csr(const char *s, size_t n)
+{
+	static const char	 head[] = "-----BEGIN CERTIFICATE REQUEST-----";
+	static const char	 tail[] = "-----END CERTIFICATE REQUEST-----";
+	size_t			 i, hl = sizeof(head) - 1, tl = sizeof(tail) - 1;
+
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+		n--;
+	if (n < hl + tl || memcmp(s, head, hl) != 0 ||
+	    memcmp(s + n - tl, tail, tl) != 0)
+		return 0;
+	for (i = hl; i < n - tl; i++)
+		if (!is_alnum((unsigned char)s[i]) && s[i] != '+' &&
+		    s[i] != '/' && s[i] != '=' && s[i] != '\n' &&
+		    s[i] != '\r')
+			return 0;
+	return 1;
 }

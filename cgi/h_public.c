@@ -101,10 +101,6 @@ pub_read(struct req *req, int api, struct pub_ask *a)
 
 	memset(a, 0, sizeof(*a));
 	a->reason = REASON_UNSPECIFIED;
-	if (api && (in->f[FIELD_CHALLENGE_ID].set ||
-	    in->f[FIELD_SIGNATURE].set))
-		return rp_fail(&req->err, RP_ERR_POLICY, "not_available",
-		    "Signed requests are not available yet.");
 	a->action = ACT_SUSPEND;
 	if (in->f[FIELD_ACTION].set)
 		a->action = dom_action_parse(in->f[FIELD_ACTION].val);
@@ -474,6 +470,10 @@ h_api_request_post(struct req *req)
 	enum rp_err	 e;
 	int		 n;
 
+	/* A signed request: h_sign.c's. */
+	if (req->in.f[FIELD_CHALLENGE_ID].set ||
+	    req->in.f[FIELD_SIGNATURE].set)
+		return h_api_signed_request(req);
 	if ((e = pub_read(req, 1, &a)) != RP_OK)
 		return e;
 	e = pub_submit(req, &a, CH_API, "api", req->idem_key, &m, &retry);

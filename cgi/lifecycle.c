@@ -371,14 +371,16 @@ lc_set_state(struct db *db, struct request *r, enum req_state to,
 
 /*
  * Writes one audit entry about request r: action "request.<event>",
- * subject "request:<public id>", details d (borrowed; may be NULL).
+ * subject "request:<public id>", details d (borrowed; may be NULL), and
+ * queues the e-mail the event warrants (mail.c).
  */
 static enum rp_err
 lc_audit(struct db *db, const struct request *r, const char *actor,
     const char *event, const json_t *d, int64_t now, struct rp_errinfo *ei)
 {
-	char	 action[48], subject[16 + RP_ID_LEN];
-	int	 n;
+	char		 action[48], subject[16 + RP_ID_LEN];
+	enum rp_err	 e;
+	int		 n;
 
 	n = snprintf(action, sizeof(action), "request.%s", event);
 	if (n < 0 || (size_t)n >= sizeof(action))
@@ -386,7 +388,11 @@ lc_audit(struct db *db, const struct request *r, const char *actor,
 	n = snprintf(subject, sizeof(subject), "request:%s", r->public_id);
 	if (n < 0 || (size_t)n >= sizeof(subject))
 		return rp_fail(ei, RP_ERR_INTERNAL, "audit", "subject");
-	return audit_append(db, now, actor, action, subject, d, ei);
+	if ((e = audit_append(db, now, actor, action, subject, d, ei)) !=
+	    RP_OK)
+		return e;
+	/* The e-mail the event warrants, in the same transaction. */
+	return mail_event(db, r->id, event, now, ei);
 }
 
 /*

@@ -85,6 +85,38 @@ static const struct route_def routes[] = {
 	{ METHOD_POST, "/officer/reject", "officer_reject", ROUTE_PERSONAL,
 	    FIELD_BIT(FIELD_REQUEST_ID) | FIELD_BIT(FIELD_NOTE) |
 	    FIELD_BIT(FIELD_CSRF), h_officer_reject },
+	/* Signed requests and approvals: the API (h_sign.c). */
+	{ METHOD_POST, "/api/v1/challenges", "api_challenge_post",
+	    ROUTE_API | ROUTE_PERSONAL,
+	    FIELD_BIT(FIELD_ACTION) | FIELD_BIT(FIELD_SERIAL) |
+	    FIELD_BIT(FIELD_TOKEN) | FIELD_BIT(FIELD_ISSUER) |
+	    FIELD_BIT(FIELD_REASON) | FIELD_BIT(FIELD_REQUEST_ID) |
+	    FIELD_BIT(FIELD_CSR), h_api_challenge_post },
+	{ METHOD_POST, "/api/v1/requests/*/approvals", "api_approval_post",
+	    ROUTE_API | ROUTE_PERSONAL,
+	    FIELD_BIT(FIELD_CHALLENGE_ID) | FIELD_BIT(FIELD_SIGNATURE),
+	    h_api_approval_post },
+	/* The same for people (h_signpage.c). */
+	{ METHOD_GET, "/revoke", "sign_form", ROUTE_PERSONAL,
+	    FIELD_BIT(FIELD_SERIAL) | FIELD_BIT(FIELD_TOKEN), h_sign_form },
+	{ METHOD_GET, "/reactivate", "sign_form_reactivate", ROUTE_PERSONAL,
+	    FIELD_BIT(FIELD_SERIAL), h_sign_form },
+	{ METHOD_GET, "/recover", "sign_form_recover", ROUTE_PERSONAL,
+	    FIELD_BIT(FIELD_SERIAL), h_sign_form },
+	{ METHOD_POST, "/sign", "sign_start", ROUTE_PERSONAL,
+	    FIELD_BIT(FIELD_ACTION) | FIELD_BIT(FIELD_SERIAL) |
+	    FIELD_BIT(FIELD_TOKEN) | FIELD_BIT(FIELD_ISSUER) |
+	    FIELD_BIT(FIELD_REASON) | FIELD_BIT(FIELD_REQUEST_ID) |
+	    FIELD_BIT(FIELD_CSR) | FIELD_BIT(FIELD_CSRF), h_sign_start },
+	{ METHOD_GET, "/sign/*", "sign_page", ROUTE_PERSONAL, 0, h_sign_page },
+	{ METHOD_GET, "/sign/*/document", "sign_document", ROUTE_PERSONAL, 0,
+	    h_sign_document },
+	{ METHOD_POST, "/sign/*", "sign_submit", ROUTE_PERSONAL,
+	    FIELD_BIT(FIELD_SIGNATURE) | FIELD_BIT(FIELD_CSRF), h_sign_submit },
+	{ METHOD_GET, "/approvals/", "approvals", ROUTE_PERSONAL, 0,
+	    h_approvals },
+	{ METHOD_GET, "/approvals/*", "approval_page", ROUTE_PERSONAL, 0,
+	    h_approval_page },
 #ifdef RP_TESTING
 	/* Compiled into the test build only: they exercise the parsers. */
 	{ METHOD_GET, "/_test/form", "test_form", ROUTE_PERSONAL, 0,
@@ -156,28 +188,31 @@ route_status_of(enum rp_err e)
 }
 
 /*
- * Returns 1 when path matches pattern; a trailing "/ *" in the pattern
- * takes one segment of 1 to sizeof(arg)-1 characters of [A-Za-z0-9_-],
- * copied into arg.
+ * Returns 1 when path matches pattern; a "/ *" segment in the pattern
+ * (at the end, or followed by the rest of the pattern, as in
+ * "/api/v1/requests/ * /approvals") takes one segment of 1 to sizeof(arg)-1
+ * characters of [A-Za-z0-9_-], copied into arg.
  */
 UNITTEST int
 route_match(const char *pattern, const char *path, char *arg, size_t argsz)
 {
-	size_t	 plen = strlen(pattern), n;
+	const char	*star;
+	size_t		 pre, n;
 
-	if (plen >= 2 && strcmp(pattern + plen - 2, "/*") == 0) {
-		if (strncmp(pattern, path, plen - 1) != 0)
-			return 0;
-		path += plen - 1;
-		n = strspn(path, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "abcdefghijklmnopqrstuvwxyz0123456789_-");
-		if (n == 0 || n >= argsz || path[n] != '\0')
-			return 0;
-		memcpy(arg, path, n);
-		arg[n] = '\0';
-		return 1;
-	}
-	return strcmp(pattern, path) == 0;
+	if ((star = strstr(pattern, "/*")) == NULL ||
+	    (star[2] != '\0' && star[2] != '/'))
+		return strcmp(pattern, path) == 0;
+	pre = (size_t)(star - pattern) + 1;
+	if (strncmp(pattern, path, pre) != 0)
+		return 0;
+	path += pre;
+	n = strspn(path, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_-");
+	if (n == 0 || n >= argsz || strcmp(path + n, star + 2) != 0)
+		return 0;
+	memcpy(arg, path, n);
+	arg[n] = '\0';
+	return 1;
 }
 
 /* Returns 1 when the path is well-formed: '/', then visible ASCII. */

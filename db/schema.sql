@@ -5,7 +5,7 @@
 -- checks that loading this file gives the same tables, indexes and SQL as
 -- applying every migration, so change both together.
 --
--- Schema version (PRAGMA user_version): 3.
+-- Schema version (PRAGMA user_version): 4.
 
 -- Facts about this database itself: when it was made, what it is.
 -- Rows: created_at (UTC, ISO 8601), schema ('revportal').
@@ -191,7 +191,8 @@ CREATE TABLE approvals (
 
 CREATE INDEX approvals_request ON approvals (request_id);
 
--- Request documents issued for signing (DESIGN §3): single use.
+-- Request documents issued for signing (DESIGN §3): single use.  Since
+-- 0004 a recovery's challenge keeps the CSR it binds (csr_pem).
 CREATE TABLE challenges (
 	id		INTEGER PRIMARY KEY,
 	public_id	TEXT NOT NULL UNIQUE CHECK (length(public_id) = 22),
@@ -209,14 +210,15 @@ CREATE TABLE challenges (
 	issued_at	INTEGER NOT NULL,
 	expires_at	INTEGER NOT NULL CHECK (expires_at > issued_at),
 	used_at		INTEGER
-) STRICT;
+, csr_pem TEXT) STRICT;
 
 -- What the relay must tell the CA: one row per certificate of a queued
 -- request.  The idempotency key is unique per row and stays the same
 -- across retries.  Migration 0003 added the last four columns, which
 -- SQLite appends to the table's text as shown: first_sent_at (a relay
 -- first took the row), done_at (the CA confirmed it), ca_status (the
--- CA's last HTTP status), sent_at (the CA first held it pending).
+-- CA's last HTTP status), sent_at (the CA first held it pending); 0004
+-- added issued_pem (what the CA issued for a recovery row).
 CREATE TABLE outbox (
 	id		INTEGER PRIMARY KEY,
 	request_id	INTEGER NOT NULL REFERENCES requests(id),
@@ -234,7 +236,7 @@ CREATE TABLE outbox (
 	last_error	TEXT,
 	created_at	INTEGER NOT NULL,
 	updated_at	INTEGER NOT NULL
-, first_sent_at INTEGER, done_at INTEGER, ca_status INTEGER, sent_at INTEGER) STRICT;
+, first_sent_at INTEGER, done_at INTEGER, ca_status INTEGER, sent_at INTEGER, issued_pem TEXT) STRICT;
 
 -- The rows waiting for the CA in the order the relay claims them
 -- (next_attempt_at, then id), and the rows of one certificate.
@@ -296,3 +298,55 @@ CREATE TABLE idempotency (
 			    'expired', 'failed')),
 	created_at	INTEGER NOT NULL
 ) STRICT;
+
+-- Since 0004: signed requests, recovery, e-mail.
+
+-- A recovery's new key: the PKCS#10 request from the new device, checked
+-- when the request was made (proof of possession, subject), and the
+-- certificate the CA issued for it once it did.
+CREATE TABLE recoveries (
+	request_id	INTEGER PRIMARY KEY REFERENCES requests(id),
+	csr_pem		TEXT NOT NULL CHECK (length(csr_pem) BETWEEN 1 AND 16384),
+	csr_sha256	TEXT NOT NULL CHECK (length(csr_sha256) = 64),
+	new_serial	TEXT,
+	new_pem		TEXT,
+	issued_at	INTEGER
+) STRICT;
+
+-- Revocation status answers about signer certificates, shared by every
+-- worker: an OCSP response (DER) by the certificate's OCSP id (SHA-256
+-- hex of issuer name hash, issuer key hash and serial), or a CRL by its
+-- URL, kept until next_update.
+CREATE TABLE revocation_cache (
+	key		TEXT PRIMARY KEY CHECK (length(key) BETWEEN 1 AND 600),
+	kind		TEXT NOT NULL CHECK (kind IN ('ocsp', 'crl')),
+	der		BLOB NOT NULL,
+	this_update	INTEGER NOT NULL,
+	next_update	INTEGER NOT NULL,
+	fetched_at	INTEGER NOT NULL
+) STRICT;
+
+-- E-mail to send about a request, written in the transaction of the
+-- change it tells of and sent by revportal-relay over SMTP.
+CREATE TABLE mail_queue (
+	id		INTEGER PRIMARY KEY,
+	request_id	INTEGER REFERENCES requests(id),
+	event		TEXT NOT NULL CHECK (event IN ('received',
+			    'needs_approval', 'completed', 'failed', 'expired',
+			    'rejected')),
+	rcpt		TEXT NOT NULL CHECK (length(rcpt) BETWEEN 3 AND 254),
+	subject		TEXT NOT NULL,
+	body		TEXT NOT NULL,
+	state		TEXT NOT NULL DEFAULT 'pending' CHECK (state IN
+			    ('pending', 'sent', 'dead')),
+	attempts	INTEGER NOT NULL DEFAULT 0,
+	next_attempt_at	INTEGER NOT NULL,
+	lease_owner	TEXT,
+	lease_until	INTEGER,
+	last_error	TEXT,
+	created_at	INTEGER NOT NULL,
+	sent_at		INTEGER
+) STRICT;
+
+CREATE INDEX mail_queue_waiting ON mail_queue (next_attempt_at)
+	WHERE state = 'pending';

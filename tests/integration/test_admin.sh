@@ -90,10 +90,10 @@ check "openssl made the test certificates" test "$made" = 1
 
 # --- init ---------------------------------------------------------------
 adm init
-check "init creates the database" sh -c "[ $rc = 0 ] && grep -qx 'schema version 3' '$work/out' && [ -f '$work/rp.db' ]"
+check "init creates the database" sh -c "[ $rc = 0 ] && grep -qx 'schema version 4' '$work/out' && [ -f '$work/rp.db' ]"
 check "the database is not readable by others" sh -c "[ \$(( 0\$(stat -c %a '$work/rp.db') & 077 )) = 0 ]"
 adm init
-check "init twice is harmless" sh -c "[ $rc = 0 ] && grep -qx 'schema version 3' '$work/out'"
+check "init twice is harmless" sh -c "[ $rc = 0 ] && grep -qx 'schema version 4' '$work/out'"
 
 # --- help and command-line errors ----------------------------------------
 adm --help

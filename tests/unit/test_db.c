@@ -158,10 +158,11 @@ mig_dir(struct tdb *t)
 	assert_int_equal(mkdir(t->cfg.db_dir, 0700), 0);
 	(void)snprintf(p, sizeof(p), "%s/migrations", t->cfg.db_dir);
 	assert_int_equal(mkdir(p, 0700), 0);
-	/* The program knows three versions: 0002 and 0003 must exist for
+	/* The program knows four versions: 0002 to 0004 must exist for
 	 * 0001 to run. */
 	mig_file(t, "0002_next.sql", "CREATE TABLE t2 (x);\n");
-	mig_file(t, "0003_last.sql", "CREATE TABLE t3 (x);\n");
+	mig_file(t, "0003_more.sql", "CREATE TABLE t3 (x);\n");
+	mig_file(t, "0004_last.sql", "CREATE TABLE t4 (x);\n");
 }
 
 /* Writes text as db_dir/migrations/name. */
@@ -196,7 +197,7 @@ test_migrate_fresh(void **state)
 	assert_int_equal(db_migrate(&t->cfg, t->err, sizeof(t->err)), RP_OK);
 	assert_string_equal(t->err, "");
 	h = raw_open(t);
-	assert_int_equal(raw_int(h, "PRAGMA user_version"), 3);
+	assert_int_equal(raw_int(h, "PRAGMA user_version"), 4);
 	raw_text(h, "PRAGMA journal_mode", v, sizeof(v));
 	assert_string_equal(v, "wal");
 	assert_int_equal(raw_int(h, "SELECT count(*) FROM meta"), 2);
@@ -243,7 +244,7 @@ test_migrate_twice(void **state)
 	raw_text(h, "SELECT value FROM meta WHERE key = 'created_at'", b,
 	    sizeof(b));
 	assert_int_equal(raw_int(h, "SELECT count(*) FROM meta"), 2);
-	assert_int_equal(raw_int(h, "PRAGMA user_version"), 3);
+	assert_int_equal(raw_int(h, "PRAGMA user_version"), 4);
 	assert_int_equal(sqlite3_close(h), SQLITE_OK);
 	assert_string_equal(a, b);
 }
@@ -256,17 +257,17 @@ test_migrate_newer_db(void **state)
 	char		 want[600];
 
 	h = raw_open(t);
-	raw_exec(h, "PRAGMA user_version = 4");
+	raw_exec(h, "PRAGMA user_version = 5");
 	assert_int_equal(sqlite3_close(h), SQLITE_OK);
 	assert_int_not_equal(db_migrate(&t->cfg, t->err, sizeof(t->err)),
 	    RP_OK);
-	(void)snprintf(want, sizeof(want), "%s: schema version 4 is newer "
-	    "than this program's 3; install the newer program",
+	(void)snprintf(want, sizeof(want), "%s: schema version 5 is newer "
+	    "than this program's 4; install the newer program",
 	    t->cfg.database);
 	assert_string_equal(t->err, want);
-	assert_int_equal(user_version(t), 4);
+	assert_int_equal(user_version(t), 5);
 	assert_null(db_open(&t->cfg, t->err, sizeof(t->err)));
-	expect_err_has(t->err, "schema version 4, this program needs 3");
+	expect_err_has(t->err, "schema version 5, this program needs 4");
 }
 
 static void
@@ -436,7 +437,7 @@ test_migrate_busy(void **state)
 	assert_int_equal(raw_int(h, "PRAGMA user_version"), 0);
 	assert_int_equal(sqlite3_close(h), SQLITE_OK);
 	assert_int_equal(db_migrate(&t->cfg, t->err, sizeof(t->err)), RP_OK);
-	assert_int_equal(user_version(t), 3);
+	assert_int_equal(user_version(t), 4);
 }
 
 static void
@@ -453,7 +454,7 @@ test_open_before_migrate(void **state)
 	raw_exec(h, "CREATE TABLE x (y)");
 	assert_int_equal(sqlite3_close(h), SQLITE_OK);
 	assert_null(db_open(&t->cfg, t->err, sizeof(t->err)));
-	expect_err_has(t->err, "schema version 0, this program needs 3; run "
+	expect_err_has(t->err, "schema version 0, this program needs 4; run "
 	    "the migrations first");
 }
 
@@ -469,7 +470,7 @@ test_open_health(void **state)
 	assert_int_equal(db_migrate(&t->cfg, t->err, sizeof(t->err)), RP_OK);
 	assert_non_null(db = db_open(&t->cfg, t->err, sizeof(t->err)));
 	assert_string_equal(t->err, "");
-	assert_int_equal(db_schema_version(db), 3);
+	assert_int_equal(db_schema_version(db), 4);
 	assert_int_equal(db_health(db), RP_OK);
 	assert_int_equal(db_health(db), RP_OK);
 	/* Two workers at once. */
@@ -515,7 +516,7 @@ test_fault_injection(void **state)
 	assert_int_equal(db_health(db), RP_OK);
 	db_fault_set(SQLITE_IOERR);
 	assert_int_equal(db_schema_version(db), -1);
-	assert_int_equal(db_schema_version(db), 3);
+	assert_int_equal(db_schema_version(db), 4);
 	db_close(db);
 
 	/* A fault while opening fails the open cleanly. */

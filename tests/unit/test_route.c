@@ -190,6 +190,18 @@ test_match_patterns(void **state)
 	    0);
 	assert_int_equal(route_match("/r/*", "/r/abcdefg", arg, sizeof(arg)),
 	    1);
+	/* A star segment followed by the rest of the pattern. */
+	assert_int_equal(route_match("/r/*/x", "/r/ab/x", arg, sizeof(arg)),
+	    1);
+	assert_string_equal(arg, "ab");
+	assert_int_equal(route_match("/r/*/x", "/r/ab", arg, sizeof(arg)), 0);
+	assert_int_equal(route_match("/r/*/x", "/r/ab/", arg, sizeof(arg)), 0);
+	assert_int_equal(route_match("/r/*/x", "/r/ab/xy", arg, sizeof(arg)),
+	    0);
+	assert_int_equal(route_match("/r/*/x", "/r//x", arg, sizeof(arg)), 0);
+	assert_int_equal(route_match("/r/*/x", "/r/a/b/x", arg, sizeof(arg)),
+	    0);
+	assert_int_equal(route_match("/r/*", "/r/ab/x", arg, sizeof(arg)), 0);
 }
 
 static void
