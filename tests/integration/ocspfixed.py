@@ -49,11 +49,18 @@ USAGE = ("usage: ocspfixed.py PORT FILE [CONTENT-TYPE]\n"
          "       ocspfixed.py --cmd PORT COMMAND [ARG...]\n")
 
 
+class Server(http.server.ThreadingHTTPServer):
+    """A threading HTTP server with a longer listen queue (benchmarks)."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     """One request: the fixed file, or the responder command's answer."""
 
-    server_version = "ocspfixed"
-    sys_version = ""
+    def version_string(self):
+        return "ocspfixed"
 
     def log_message(self, format, *args):  # noqa: A002 (the base's name)
         pass
@@ -152,11 +159,10 @@ def main(argv):
         sys.stderr.write(USAGE)
         return 2
     try:
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        server = Server(("127.0.0.1", port), Handler)
     except OSError as e:
         sys.stderr.write("ocspfixed: 127.0.0.1:%d: %s\n" % (port, e))
         return 1
-    server.daemon_threads = True
     server.cfg = cfg
 
     def stop(signum, frame):

@@ -1,8 +1,12 @@
 # shellcheck shell=bash
 # qpki: the qualified test PKI of issue 6, made by the tests themselves
 # with OpenSSL (never committed keys), for the unit tests in C, the
-# integration tests and the benchmark.  A bash library: source it from the
-# repository top, do not execute it (tests/run.sh runs only test_*.sh).
+# integration tests and the benchmark.  A bash library: source it (from
+# anywhere; it finds deploy/stack.sh and ocspfixed.py next to itself), do
+# not execute it (tests/run.sh runs only test_*.sh).  Needs openssl, curl,
+# softhsm2-util, pkcs11-tool, the OpenSSL pkcs11 engine and /usr/bin/python3
+# with python3-cryptography (Debian: softhsm2 libengine-pkcs11-openssl
+# opensc python3-cryptography).
 #
 #   . tests/integration/qpki.sh
 #   dir=$(mktemp -d /tmp/qpki.XXXXXX)
@@ -53,6 +57,17 @@
 #                 OpenSSL pkcs11 engine), QPKI_PKCS11_URI (carol's key, with
 #                 pin-value), QPKI_CA_DN (RFC 2253) and QPKI_SERIAL_<NAME>
 #                 for every holder (upper-case hex, no leading zeros).
+# The serials are random (openssl ca rand_serial, up to 20 bytes), so one
+# in sixteen has fewer than 40 hex digits: compare them without leading
+# zeros.  The CRL and the stale response are dated when qpki_init runs.
+#
+# Signing (OUT is DER CMS SignedData; MD defaults to sha256):
+#   qpki_sign DIR NAME DOC OUT [MD] [ARGS...]           attached
+#   qpki_sign_detached DIR NAME DOC OUT [MD] [ARGS...]  detached
+# sign as holder NAME (carol through the token), with the issuer's
+# certificate (ca.pem; evilroot.pem for untrusted) added; ARGS go to
+# openssl cms, e.g. "" -signer bob.pem -inkey bob.key for a second signer.
+#   qpki_revoke DIR NAME [REASON]   revokes NAME (keyCompromise), new CRL
 #
 # What qpki_start DIR runs, on 127.0.0.1 (tests/integration/ocspfixed.py;
 # logs and pid files in DIR/run/):
@@ -206,14 +221,17 @@ _qpki_issue() {
 # three issuers (root, ca, evilroot) and every extension section.  Needs
 # the QPKI_*_PORT variables of _qpki_ports.
 _qpki_cnf() {
-	local dir=$1 name qc ku ocsp cdp san port
+	local dir=$1 name qc ku ocsp cdp san port index
 	{
 		printf '[ ca ]\ndefault_ca = ca\n\n'
 		for name in root ca evilroot; do
+			index=\$dir/db/$name.index
+			# openssl ocsp -index and the tests expect the CA's here.
+			[[ $name == ca ]] && index=\$dir/index.txt
 			cat <<EOF
 [ $name ]
 dir = $dir
-database = \$dir/db/$name.index
+database = $index
 new_certs_dir = \$dir/db/$name.certs
 certificate = \$dir/$name.pem
 private_key = \$dir/$name.key
@@ -432,15 +450,17 @@ qpki_init() {
 		echo "qpki_init: $dir is neither empty nor a finished fixture (no done); remove it" >&2
 		return 1
 	fi
+	# Set by _qpki_ports, read by _qpki_cnf and _qpki_env (${!name}).
+	# shellcheck disable=SC2034
 	local QPKI_OCSP_PORT QPKI_CRL_PORT QPKI_FOREIGN_PORT QPKI_STALE_PORT QPKI_DEAD_PORT
 	_qpki_ports || return 1
 	mkdir -p "$dir/db" "$dir/anchors" "$dir/run" || return 1
 	for name in root ca evilroot; do
-		mkdir -p "$dir/db/$name.certs" && : >"$dir/db/$name.index" &&
+		mkdir -p "$dir/db/$name.certs" &&
 		    echo 01 >"$dir/db/$name.crlnumber" || return 1
 	done
-	# openssl ocsp -index and the tests expect the CA's index here.
-	ln -s db/ca.index "$dir/index.txt" || return 1
+	: >"$dir/db/root.index" && : >"$dir/db/evilroot.index" &&
+	    : >"$dir/index.txt" || return 1
 	_qpki_cnf "$dir" || return 1
 	now_from=$(_qpki_time '1 day ago') &&
 	    now_to=$(_qpki_time '1 day ago + 2 years') || return 1
@@ -554,12 +574,13 @@ qpki_start() {
 		port=${!var}
 		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			echo "qpki_start: port $port ($name) is taken by another program" >&2
+			qpki_stop "$dir"
 			return 1
 		fi
 		read -r -a argv <<<"${cmd//@PORT@/$port}"
 		"${argv[@]}" </dev/null >>"$dir/run/$name.log" 2>&1 &
 		pid=$!
-		disown "$pid" 2>/dev/null
+		disown "$pid" 2>/dev/null || true
 		echo "$pid" >"$dir/run/$name.pid"
 	done < <(_qpki_services "$dir")
 	while read -r name var _; do
@@ -583,9 +604,9 @@ qpki_stop() {
 	dir=$(_qpki_dir "$1") || return 1
 	while read -r name _; do
 		if pid=$(_qpki_pid "$dir" "$name"); then
-			kill -TERM "$pid" 2>/dev/null
+			kill -TERM "$pid" 2>/dev/null || true
 			if ! _stack_wait_gone "$pid" 5; then
-				kill -KILL "$pid" 2>/dev/null
+				kill -KILL "$pid" 2>/dev/null || true
 				_stack_wait_gone "$pid" 2 || {
 					echo "qpki_stop: $name ($pid) survives" >&2
 					rc=1
