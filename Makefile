@@ -59,7 +59,8 @@ UNIT_TESTS = $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 UNIT_BINS  = $(UNIT_TESTS:%=$(ASAN)/unit/%)
 
 all: $(REL)/revportal $(REL)/revportal-admin $(REL)/revportal-relay \
-	$(REL)/hello-fcgi $(REL)/argon2-raw
+	$(REL)/hello-fcgi $(REL)/argon2-raw $(REL)/ecdsa-raw $(REL)/commit-raw \
+	$(REL)/sign-client
 
 $(REL)/revportal: $(REL_LIB_OBJS) $(MAIN_SRCS:cgi/%.c=$(REL)/%.o)
 	$(CC) $(HARDEN) $(HARDEN_LD) -o $@ $(REL_LIB_OBJS) \
@@ -77,6 +78,19 @@ $(REL)/revportal-relay: $(REL_LIB_OBJS) $(REL)/relay.o
 $(REL)/hello-fcgi: tests/bench/hello.c
 	@mkdir -p $(REL)
 	$(CC) $(WARN) $(HARDEN) $(HARDEN_LD) $(PKG_CFLAGS) -o $@ tests/bench/hello.c $(PKG_LIBS)
+
+# The baselines and the load generator of the signed-submission benchmark.
+$(REL)/ecdsa-raw: tests/bench/ecdsa_raw.c
+	@mkdir -p $(REL)
+	$(CC) $(WARN) $(HARDEN) $(HARDEN_LD) $(PKG_CFLAGS) -o $@ tests/bench/ecdsa_raw.c $(PKG_LIBS)
+
+$(REL)/commit-raw: tests/bench/commit_raw.c
+	@mkdir -p $(REL)
+	$(CC) $(WARN) $(HARDEN) $(HARDEN_LD) $(PKG_CFLAGS) -o $@ tests/bench/commit_raw.c $(PKG_LIBS)
+
+$(REL)/sign-client: tests/bench/sign_client.c
+	@mkdir -p $(REL)
+	$(CC) $(WARN) $(HARDEN) $(HARDEN_LD) -pthread $(PKG_CFLAGS) -o $@ tests/bench/sign_client.c $(PKG_LIBS) -pthread
 
 # The baseline of the passphrase benchmark: raw libargon2 verifications.
 $(REL)/argon2-raw: tests/bench/argon2_raw.c
@@ -113,8 +127,9 @@ $(ASAN)/unit/%: tests/unit/%.c $(ASAN_LIB_OBJS) tests/unit/unit.h \
 
 # Each fuzz target as a plain program replaying its saved corpus
 # (tests/fuzz/corpus/ for fuzz_body, tests/fuzz/corpus-tmpl/ for fuzz_tmpl,
-# tests/fuzz/corpus-x509/ for fuzz_x509, tests/fuzz/corpus-csv/ for fuzz_csv).
-FUZZ_TARGETS = fuzz_body fuzz_tmpl fuzz_x509 fuzz_csv
+# tests/fuzz/corpus-x509/ for fuzz_x509, tests/fuzz/corpus-csv/ for fuzz_csv,
+# tests/fuzz/corpus-cms/ for fuzz_cms).
+FUZZ_TARGETS = fuzz_body fuzz_tmpl fuzz_x509 fuzz_csv fuzz_cms
 
 $(ASAN)/%_replay: tests/fuzz/%.c tests/fuzz/replay.c $(ASAN_LIB_OBJS)
 	$(CC) $(WARN) $(SAN) -Icgi $(PKG_CFLAGS) -o $@ $< \

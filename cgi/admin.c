@@ -627,6 +627,8 @@ admin_conf(struct admin *a)
 	    a->cfg.argon2_p) != RP_OK)
 		return admin_err("%s: [argon2] cost out of range", a->cfgpath);
 	rplog_set_level(a->cfg.log_level);
+	/* The sweep's requests and expiries queue e-mail too. */
+	mail_setup(&a->cfg);
 	a->conf_loaded = 1;
 	return 0;
 }

@@ -293,6 +293,43 @@ ca_job_valid(const struct ca_job *job, struct ca_result *r)
 }
 
 /*
+ * Copies the first PEM certificate block of s (len bytes, need not be
+ * terminated), from its BEGIN line to the end of its END line, into
+ * r->issued_pem with a final newline.  Returns 1, or 0 with issued_pem
+ * "" when there is no whole block or it does not fit.  What the block
+ * holds is checked by the relay (x509_read_pem(), csr_issued_check()).
+ */
+int
+ca_issued_set(struct ca_result *r, const char *s, size_t len)
+{
+	static const char	 begin[] = "-----BEGIN CERTIFICATE-----";
+	static const char	 end[] = "-----END CERTIFICATE-----";
+	const char		*b = NULL, *e = NULL;
+	size_t			 i, n;
+
+	r->issued_pem[0] = '\0';
+	if (s == NULL)
+		return 0;
+	for (i = 0; b == NULL && len >= sizeof(begin) - 1 &&
+	    i <= len - (sizeof(begin) - 1); i++)
+		if (memcmp(s + i, begin, sizeof(begin) - 1) == 0)
+			b = s + i;
+	if (b == NULL)
+		return 0;
+	for (i = (size_t)(b - s); e == NULL && len >= sizeof(end) - 1 &&
+	    i <= len - (sizeof(end) - 1); i++)
+		if (memcmp(s + i, end, sizeof(end) - 1) == 0)
+			e = s + i + sizeof(end) - 1;
+	if (e == NULL || (n = (size_t)(e - b)) + 2 > sizeof(r->issued_pem) ||
+	    memchr(b, '\0', n) != NULL)
+		return 0;
+	memcpy(r->issued_pem, b, n);
+	r->issued_pem[n] = '\n';
+	r->issued_pem[n + 1] = '\0';
+	return 1;
+}
+
+/*
  * Sets r after hc_request() failed with e (no usable answer in hr): a
  * connection failure, a timeout, an answer too large or no memory is
  * worth another try later (CA_RETRY); a URL the client refuses is a

@@ -12,10 +12,24 @@
  * {"success":false,"errors":[{"code":N,"message":"..."}]} otherwise, code
  * 11200 when no row has that serial and key identifier.
  *
+ * A recovery's new certificate (enroll) is one call too,
+ *
+ *	POST {base}/api/v1/cfssl/sign
+ *	{"certificate_request": "<PEM>", "profile": "<type>"}
+ *
+ * answered {"success":true,"result":{"certificate":"<PEM>"}}; the profile
+ * is the old certificate's type (personal, business, ...), as
+ * deploy/dev/signing.json names them (cfssl 1.2.0 signs a name it does
+ * not know with its default profile).  cfssl records the certificate in
+ * its database.  It copies only the subject attributes Go knows by name
+ * (organizationIdentifier is lost), so the relay checks the issued
+ * certificate's key, not its subject.  The old certificate is then
+ * revoked with reason superseded through the revoke call above.
+ *
  * What cfssl cannot do is said, never pretended: it has no way to lift a
  * hold (a "removeFromCRL" revocation leaves the row revoked, with reason
- * 8), no key recovery, and no status call, so check answers
- * CA_UNSUPPORTED and the relay delivers again.  Delivering again is
+ * 8), and no status call, so check answers CA_UNSUPPORTED and the relay
+ * delivers again.  Delivering again is
  * harmless to the outcome but not invisible: cfssl sets revoked_at anew
  * and writes the reason it is given over the old one.
  *
@@ -41,6 +55,7 @@
 #include "extern.h"
 
 #define CFSSL_PATH		"/api/v1/cfssl/revoke"
+#define CFSSL_SIGN_PATH		"/api/v1/cfssl/sign"
 #define CFSSL_DEC_MAX		50u	/* 2^160 - 1 has 49 digits, + NUL */
 #define CFSSL_AKI_MAX		128u	/* hex digits of a key identifier */
 #define CFSSL_CODE_NOT_FOUND	11200	/* CertStoreError + RecordNotFound */
@@ -295,8 +310,8 @@ cfssl_deliver(struct hc *hc, const char *base_url, const struct ca_job *job,
 		goto out;
 	}
 	if (job->action == ACT_RECOVER) {
-		ca_result_set(r, CA_UNSUPPORTED, 0, "cfssl cannot recover a "
-		    "certificate");
+		ca_result_set(r, CA_UNSUPPORTED, 0, "a recovery is an "
+		    "enrolment, then a revocation: not one delivery");
 		goto out;
 	}
 	if (!ca_job_valid(job, r))
@@ -359,8 +374,103 @@ cfssl_check(struct hc *hc, const char *base_url, const struct ca_job *job,
 	    "records the new time)");
 }
 
+/*
+ * Checks what an enrolment job must carry: a recovery with its CSR (at
+ * most CSR_PEM_MAX bytes) and the old certificate's type.  Returns 1, or
+ * 0 with r CA_PERMANENT (nothing sent).
+ */
+static int
+cfssl_enroll_valid(const struct ca_job *job, struct ca_result *r)
+{
+	size_t	 len;
+
+	if (job->action != ACT_RECOVER || job->csr_pem == NULL ||
+	    (len = strlen(job->csr_pem)) == 0 || len > CSR_PEM_MAX ||
+	    job->cert_type == NULL || job->cert_type[0] == '\0') {
+		ca_result_set(r, CA_PERMANENT, 0, "not sent: an enrolment "
+		    "needs a recovery's certificate request and type");
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Asks cfssl to sign job's CSR with the signing profile of job's
+ * certificate type.  CA_DONE with r->issued_pem when cfssl answers
+ * success with a certificate; CA_RETRY when cfssl is unreachable, times
+ * out, answers 5xx or 429, or its database failed; CA_PERMANENT for any
+ * refusal (an unknown profile, a request cfssl will not sign), with
+ * cfssl's words.
+ */
+static void
+cfssl_enroll(struct hc *hc, const char *base_url, const struct ca_job *job,
+    struct ca_result *r)
+{
+	struct buf	 url;
+	struct hc_resp	 hr;
+	json_t		*req = NULL, *ans = NULL, *res;
+	char		*body = NULL;
+	const char	*msg, *pem;
+	json_int_t	 code;
+	int		 success;
+	enum rp_err	 e;
+
+	memset(r, 0, sizeof(*r));
+	memset(&hr, 0, sizeof(hr));
+	buf_init(&url, RP_PATH_MAX * 2);
+	if (!cfssl_enroll_valid(job, r))
+		goto out;
+	if (ca_url_base(&url, base_url) != RP_OK ||
+	    buf_adds(&url, CFSSL_SIGN_PATH) != RP_OK) {
+		ca_result_set(r, CA_PERMANENT, 0, "not sent: the CA's base "
+		    "URL is empty or too long");
+		goto out;
+	}
+	if ((req = json_pack("{s:s, s:s}", "certificate_request",
+	    job->csr_pem, "profile", job->cert_type)) == NULL ||
+	    (body = json_dumps(req, JSON_COMPACT)) == NULL) {
+		ca_result_set(r, CA_RETRY, 0, "out of memory");
+		goto out;
+	}
+	if ((e = hc_request(hc, "POST", url.p, "application/json", body,
+	    strlen(body), &hr)) != RP_OK) {
+		ca_transport(r, e, &hr, "sign");
+		goto out;
+	}
+	ans = cfssl_answer(&hr, &success, &code, &msg);
+	if (hr.status >= 200 && hr.status < 300 && ans != NULL && success) {
+		res = json_object_get(ans, "result");
+		pem = json_string_value(json_object_get(res, "certificate"));
+		if (pem != NULL && ca_issued_set(r, pem, strlen(pem)))
+			ca_result_set(r, CA_DONE, hr.status, "cfssl issued "
+			    "the new certificate (profile %s)", job->cert_type);
+		else
+			ca_result_set(r, CA_PERMANENT, hr.status, "cfssl "
+			    "answered success without a certificate");
+	} else if (hr.status >= 500 || hr.status == 429)
+		ca_result_set(r, CA_RETRY, hr.status, "cfssl is unavailable "
+		    "(HTTP %ld): %s", hr.status, msg);
+	else if (ans != NULL && !success && code == CFSSL_CODE_STORE)
+		ca_result_set(r, CA_RETRY, hr.status, "cfssl's certificate "
+		    "database failed: %s", msg);
+	else if (ans == NULL)
+		ca_result_set(r, CA_PERMANENT, hr.status, "HTTP %ld from "
+		    "cfssl, not a cfssl answer", hr.status);
+	else
+		ca_result_set(r, CA_PERMANENT, hr.status, "cfssl refused to "
+		    "sign (HTTP %ld, code %lld): %s", hr.status,
+		    (long long)code, msg);
+out:
+	json_decref(ans);
+	json_decref(req);
+	free(body);
+	hc_resp_free(&hr);
+	buf_free(&url);
+}
+
 const struct ca_driver ca_cfssl_driver = {
 	.name = "cfssl",
 	.deliver = cfssl_deliver,
 	.check = cfssl_check,
+	.enroll = cfssl_enroll,
 };

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -368,7 +369,8 @@ static const char *const db_sql[DB__MAX] = {
 #define OUTBOX_DUE \
 	"SELECT o.id, o.request_id, o.state, o.attempts, o.first_sent_at, " \
 	"o.payload, o.idempotency_key, r.public_id, r.received_at, " \
-	"o.certificate_id, r.state, o.sent_at FROM outbox o INDEXED BY " \
+	"o.certificate_id, r.state, o.sent_at, o.issued_pem FROM outbox o " \
+	"INDEXED BY " \
 	"outbox_waiting JOIN requests r ON r.id = o.request_id WHERE " \
 	OUTBOX_WAITING " AND o.next_attempt_at <= ?1 AND (o.lease_until " \
 	"IS NULL OR o.lease_until <= ?1) ORDER BY o.next_attempt_at, o.id " \
@@ -431,6 +433,139 @@ static const char *const db_sql[DB__MAX] = {
 	    "lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE "
 	    "id = ? AND lease_owner = ?",
 #undef OUTBOX_WAITING
+
+	/* Challenges and signed requests (chal.c, signflow.c). */
+	/* public_id, nonce, action, certificate or NULL, token or NULL,
+	 * request or NULL, reason or NULL, document, issued_at, expires_at,
+	 * csr_pem or NULL */
+	[DB_CHAL_ADD] = "INSERT INTO challenges (public_id, nonce, action, "
+	    "certificate_id, token_id, request_id, reason, document, "
+	    "issued_at, expires_at, csr_pem) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?)",
+	/* public_id: id, public_id, action, certificate, token, request,
+	 * reason, document, issued_at, expires_at, used_at, csr_pem, the
+	 * certificate's issuer and serial, the token's label, the
+	 * request's public id (NULL where there is none) */
+	[DB_CHAL_GET] = "SELECT ch.id, ch.public_id, ch.action, "
+	    "ch.certificate_id, ch.token_id, ch.request_id, ch.reason, "
+	    "ch.document, ch.issued_at, ch.expires_at, ch.used_at, "
+	    "ch.csr_pem, c.issuer_dn, c.serial, t.label, r.public_id FROM "
+	    "challenges ch LEFT JOIN certificates c ON c.id = "
+	    "ch.certificate_id LEFT JOIN tokens t ON t.id = ch.token_id "
+	    "LEFT JOIN requests r ON r.id = ch.request_id WHERE "
+	    "ch.public_id = ?",
+	/* now, id: 0 rows when it was used already */
+	[DB_CHAL_USE] = "UPDATE challenges SET used_at = ? WHERE id = ? AND "
+	    "used_at IS NULL",
+	/* person, t: whether they are a legal rep of any organisation */
+	[DB_SF_REP_ANY] = "SELECT 1 FROM legal_reps WHERE person_id = ?1 AND "
+	    "valid_from <= ?2 AND (valid_to IS NULL OR valid_to > ?2) LIMIT 1",
+	/* Revocation cache (revchk.c). */
+	/* key, now -> kind, der: an answer still in force */
+	[DB_REV_GET] = "SELECT kind, der FROM revocation_cache WHERE "
+	    "key = ? AND next_update > ?",
+	/* key, kind, der, this_update, next_update, fetched_at: never
+	 * replaces an answer with an older one */
+	[DB_REV_PUT] = "INSERT INTO revocation_cache (key, kind, der, "
+	    "this_update, next_update, fetched_at) VALUES (?, ?, ?, ?, ?, ?) "
+	    "ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, "
+	    "der = excluded.der, this_update = excluded.this_update, "
+	    "next_update = excluded.next_update, "
+	    "fetched_at = excluded.fetched_at "
+	    "WHERE excluded.this_update >= revocation_cache.this_update",
+	/* now: answers out of force */
+	[DB_REV_SWEEP] = "DELETE FROM revocation_cache WHERE next_update <= ?",
+
+	/* Approval pages (h_signpage.c). */
+	/* persons.id -> name */
+	[DB_SP_PERSON_NAME] = "SELECT name FROM persons WHERE id = ?",
+	/* persons.id, now, limit: the requests awaiting approval (and not
+	 * past their approval deadline) of every organisation the person
+	 * represents at now, newest first, one row each -> public_id,
+	 * action, reason, received_at, approval_expires_at, need, the
+	 * first certificate's serial and type, the organisation's name,
+	 * the subject person's name (or NULL), how many certificates */
+	[DB_SP_PENDING] = "SELECT r.public_id, r.action, r.reason, "
+	    "r.received_at, r.approval_expires_at, r.need, c.serial, c.type, "
+	    "o.name, p.name, count(*), min(c.id) FROM legal_reps lr "
+	    "JOIN certificates c ON c.organisation_id = lr.organisation_id "
+	    "JOIN request_certificates rc ON rc.certificate_id = c.id "
+	    "JOIN requests r ON r.id = rc.request_id "
+	    "JOIN organisations o ON o.id = c.organisation_id "
+	    "LEFT JOIN persons p ON p.id = c.person_id "
+	    "WHERE lr.person_id = ?1 AND lr.valid_from <= ?2 AND "
+	    "(lr.valid_to IS NULL OR lr.valid_to > ?2) AND "
+	    "r.state = 'awaiting_approval' AND "
+	    "(r.approval_expires_at IS NULL OR r.approval_expires_at > ?2) "
+	    "GROUP BY r.id ORDER BY r.received_at DESC, r.id DESC LIMIT ?3",
+	/* requests.id -> serial, type, subject_dn, the subject person's
+	 * name, the organisation's name and identifier, the token's label
+	 * (NULL where there is none), in certificate order */
+	[DB_SP_REQUEST_CERTS] = "SELECT c.serial, c.type, c.subject_dn, "
+	    "p.name, o.name, o.org_id, t.label FROM request_certificates rc "
+	    "JOIN certificates c ON c.id = rc.certificate_id "
+	    "LEFT JOIN persons p ON p.id = c.person_id "
+	    "LEFT JOIN organisations o ON o.id = c.organisation_id "
+	    "LEFT JOIN tokens t ON t.id = c.token_id "
+	    "WHERE rc.request_id = ? ORDER BY c.id",
+	/* E-mail (mail.c). */
+	/* request row -> public_id, action, reason, state, need,
+	 * received_at, approval_expires_at, outcome */
+	[DB_MAIL_REQ] = "SELECT public_id, action, reason, state, need, "
+	    "received_at, approval_expires_at, outcome FROM requests "
+	    "WHERE id = ?",
+	/* persons.id -> name, email */
+	[DB_MAIL_PERSON] = "SELECT name, email FROM persons WHERE id = ?",
+	/* organisation, t, limit -> persons.id, name, email of the legal
+	 * representatives in office at t */
+	[DB_MAIL_REPS] = "SELECT DISTINCT p.id, p.name, p.email FROM "
+	    "legal_reps r JOIN persons p ON p.id = r.person_id WHERE "
+	    "r.organisation_id = ?1 AND r.valid_from <= ?2 AND (r.valid_to "
+	    "IS NULL OR r.valid_to > ?2) ORDER BY p.id LIMIT ?3",
+	/* request, limit -> persons.id, name, email of those who signed */
+	[DB_MAIL_SIGNERS] = "SELECT DISTINCT p.id, p.name, p.email FROM "
+	    "approvals a JOIN persons p ON p.id = a.person_id WHERE "
+	    "a.request_id = ? ORDER BY p.id LIMIT ?",
+	/* request, event, rcpt, subject, body, now (next attempt), now:
+	 * nothing when that recipient has that event's message already */
+	[DB_MAIL_ADD] = "INSERT INTO mail_queue (request_id, event, rcpt, "
+	    "subject, body, next_attempt_at, created_at) VALUES (?, ?, ?, ?, "
+	    "?, ?, ?) ON CONFLICT DO NOTHING",
+	/* now: the pending message due first whose lease is free or has
+	 * run out -> id, rcpt, subject, body, attempts, created_at */
+	[DB_MAIL_DUE] = "SELECT id, rcpt, subject, body, attempts, "
+	    "created_at FROM mail_queue INDEXED BY mail_queue_waiting WHERE "
+	    "state = 'pending' AND next_attempt_at <= ?1 AND (lease_until IS "
+	    "NULL OR lease_until <= ?1) ORDER BY next_attempt_at, id LIMIT 1",
+	/* owner, lease_until, id, now */
+	[DB_MAIL_LEASE] = "UPDATE mail_queue SET lease_owner = ?, "
+	    "lease_until = ? WHERE id = ? AND state = 'pending' AND "
+	    "(lease_until IS NULL OR lease_until <= ?)",
+	/* state, attempts, next_attempt_at, last_error or NULL, sent_at or
+	 * NULL, id, owner: only while the lease is the owner's */
+	[DB_MAIL_RECORD] = "UPDATE mail_queue SET state = ?, attempts = ?, "
+	    "next_attempt_at = ?, last_error = ?, sent_at = ?, "
+	    "lease_owner = NULL, lease_until = NULL WHERE id = ? AND "
+	    "lease_owner = ?",
+	/* when the next pending message falls due, its lease run out */
+	[DB_MAIL_NEXT] = "SELECT min(max(next_attempt_at, "
+	    "coalesce(lease_until, 0))) FROM mail_queue WHERE "
+	    "state = 'pending'",
+	/* Recovery (csr.c, outbox.c recovery rows). */
+	/* request row, the CSR's PEM, its SHA-256 (hex) */
+	[DB_REC_ADD] = "INSERT INTO recoveries (request_id, csr_pem, "
+	    "csr_sha256) VALUES (?, ?, ?)",
+	/* request row -> csr_pem, csr_sha256, new_serial, new_pem,
+	 * issued_at (NULL until the CA issued) */
+	[DB_REC_GET] = "SELECT csr_pem, csr_sha256, new_serial, new_pem, "
+	    "issued_at FROM recoveries WHERE request_id = ?",
+	/* issued PEM, now, outbox row, owner: kept once, while leased */
+	[DB_REC_ISSUED] = "UPDATE outbox SET issued_pem = ?, updated_at = ? "
+	    "WHERE issued_pem IS NULL AND id = ? AND lease_owner = ?",
+	/* new serial, new PEM, issued_at, request row: filled once */
+	[DB_REC_DONE] = "UPDATE recoveries SET new_serial = ?, new_pem = ?, "
+	    "issued_at = ? WHERE request_id = ? AND new_serial IS NULL",
+
 };
 
 /* One worker's connection and its prepared statements. */
@@ -629,6 +764,54 @@ db_user_version(sqlite3 *h, int *version, char *err, size_t errlen)
 }
 
 /*
+ * The busy handler of every connection: how long one wait for a lock
+ * may last, and when the current wait began.  SQLite's own busy timeout
+ * sleeps 1, 2, 5, 10 ms and more between tries, which with many short
+ * write transactions (a request is one) leaves the CPU idle while a
+ * writer waits for a lock freed long before; this one tries again after
+ * 0.1 ms, doubling to at most 2 ms.  One per process: the programs are
+ * single-threaded, and a wait never interleaves with another.
+ */
+static struct {
+	unsigned int	 timeout_ms;
+	struct timespec	 start;
+} db_busy_state;
+
+#define DB_BUSY_FIRST_US	100L
+#define DB_BUSY_MAX_US		2000L
+
+/*
+ * SQLite's busy callback: n is how often it ran for this wait.  Returns
+ * nonzero to try again (after a sleep), 0 to give up with SQLITE_BUSY.
+ */
+static int
+db_busy(void *arg, int n)
+{
+	struct timespec	 now, ts;
+	long		 us;
+	int64_t		 waited;
+
+	(void)arg;
+	if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
+		return 0;
+	if (n == 0)
+		db_busy_state.start = now;
+	waited = ((int64_t)now.tv_sec - db_busy_state.start.tv_sec) * 1000 +
+	    (now.tv_nsec - db_busy_state.start.tv_nsec) / 1000000;
+	if (waited >= (int64_t)db_busy_state.timeout_ms)
+		return 0;
+	us = DB_BUSY_FIRST_US;
+	while (n-- > 0 && us < DB_BUSY_MAX_US)
+		us *= 2;
+	if (us > DB_BUSY_MAX_US)
+		us = DB_BUSY_MAX_US;
+	ts.tv_sec = 0;
+	ts.tv_nsec = us * 1000L;
+	(void)nanosleep(&ts, NULL);
+	return 1;
+}
+
+/*
  * Opens cfg->database with flags (plus NOFOLLOW) and sets up the
  * connection: extended result codes, defensive mode, no trusted schema,
  * the busy timeout, WAL, synchronous FULL, foreign keys.  Returns the
@@ -667,7 +850,8 @@ db_connect(const struct config *cfg, int flags, char *err, size_t errlen)
 		goto fail;
 	}
 #endif
-	if (sqlite3_busy_timeout(h, (int)cfg->busy_timeout_ms) != SQLITE_OK) {
+	db_busy_state.timeout_ms = cfg->busy_timeout_ms;
+	if (sqlite3_busy_handler(h, db_busy, NULL) != SQLITE_OK) {
 		(void)snprintf(err, errlen, "%s: cannot set the busy timeout",
 		    cfg->database);
 		goto fail;

@@ -489,6 +489,12 @@ struct config {
 	unsigned int	 relay_pending_check_ms;	/* 30000 */
 	unsigned int	 relay_pending_max_hours;	/* 72 */
 	char		 relay_metrics_file[RP_CONF_STR]; /* "": none */
+	/* A recovery's enrolment at EJBCA (pkcs10enroll): the certificate
+	 * and end entity profiles and the CA's name; "" for the first two:
+	 * the old certificate's type name. */
+	char		 relay_ejbca_cert_profile[RP_TEXT_MAX];
+	char		 relay_ejbca_ee_profile[RP_TEXT_MAX];
+	char		 relay_ejbca_ca_name[RP_TEXT_MAX];	/* "": none */
 	/* [signature]: signed requests (sig.c, revchk.c). */
 	char		 sig_anchors_dir[RP_CONF_STR];	/* "": none */
 	int		 sig_require_qscd;	/* yes */
@@ -671,6 +677,11 @@ enum tmpl_id {
 	TMPL_OFFICER,		/* the queue */
 	TMPL_OFFICER_REQ,	/* one request, its audit trail, actions */
 	TMPL_STAFF_DENIED,	/* 403 for staff pages */
+	/* Signed requests for people (h_signpage.c). */
+	TMPL_SIGN_FORM,		/* step 1: revoke, reactivate, recover */
+	TMPL_SIGN_DOC,		/* step 2: the document, the upload */
+	TMPL_APPROVALS,		/* a legal rep's login, or their list */
+	TMPL_APPROVAL,		/* one request awaiting approval */
 	TMPL__MAX
 };
 
@@ -809,6 +820,34 @@ enum db_stmt {
 	DB_OUTBOX_POSTPONE,
 	DB_OUTBOX_RENEW,
 	DB_OUTBOX_UNCLAIM,
+	/* Challenges and signed requests (chal.c, signflow.c). */
+	DB_CHAL_ADD,
+	DB_CHAL_GET,
+	DB_CHAL_USE,
+	DB_SF_REP_ANY,
+	/* Revocation cache (revchk.c). */
+	DB_REV_GET,
+	DB_REV_PUT,
+	DB_REV_SWEEP,
+	/* Approval pages (h_signpage.c). */
+	DB_SP_PERSON_NAME,
+	DB_SP_PENDING,
+	DB_SP_REQUEST_CERTS,
+	/* E-mail (mail.c). */
+	DB_MAIL_REQ,
+	DB_MAIL_PERSON,
+	DB_MAIL_REPS,
+	DB_MAIL_SIGNERS,
+	DB_MAIL_ADD,
+	DB_MAIL_DUE,
+	DB_MAIL_LEASE,
+	DB_MAIL_RECORD,
+	DB_MAIL_NEXT,
+	/* Recovery (csr.c, outbox.c recovery rows). */
+	DB_REC_ADD,
+	DB_REC_GET,
+	DB_REC_ISSUED,
+	DB_REC_DONE,
 	DB__MAX
 };
 
@@ -922,6 +961,12 @@ enum rp_err	 reg_token_certs(struct db *, const char *label,
 enum rp_err	 reg_import_cert(struct db *, const struct cert_info *,
 		    const struct reg_import *, int64_t *id,
 		    struct rp_errinfo *);
+/* Within a transaction, audited: registers the certificate a recovery
+ * issued in place of old, with old's person, organisation, type and
+ * term and no token (recovery, outbox.c).  *id gets its row. */
+enum rp_err	 reg_import_successor(struct db *, const struct cert_info *,
+		    const struct cert_row *old, const char *actor,
+		    int64_t now, int64_t *id, struct rp_errinfo *);
 /* Fills rows (up to max) with the certificates of request id; *n. */
 enum rp_err	 reg_request_certs(struct db *, int64_t id,
 		    struct cert_row *rows, size_t max, size_t *n);
@@ -1095,6 +1140,12 @@ enum rp_err	 pf_check(struct db *, const struct config *,
 enum rp_err	 pf_rate(struct db *, const struct config *,
 		    const char *client, int64_t now, unsigned int *retry_after,
 		    struct rp_errinfo *);
+/* The same for another kind of attempt, counted apart under the key
+ * "<kind>:<client>" (pf_rate() is kind "pass"; signed requests "sig");
+ * kind is 1 to 7 lower-case letters. */
+enum rp_err	 pf_rate_kind(struct db *, const struct config *,
+		    const char *kind, const char *client, int64_t now,
+		    unsigned int *retry_after, struct rp_errinfo *);
 /* The sweep: deletes the rate-limit windows that ended by now (ms) and
  * the idempotency records older than PF_IDEM_KEEP_DAYS; *deleted (may
  * be NULL) gets how many rows in all. */
@@ -1171,15 +1222,23 @@ void		 relay_nudge(const char *socket_path);
 /*
  * hc.c: the one HTTP client (libcurl), hardened once for every use: https
  * only (http:// only with allow_http, and then only to a loopback
- * address), no redirects, connect and total timeouts, an answer size cap,
- * peer and host verification always on, a client certificate and key for
- * mutual TLS from files.
+ * address, or with http_any to any host), no redirects, connect and total
+ * timeouts, an answer size cap, peer and host verification always on, a
+ * client certificate and key for mutual TLS from files.
  */
+#define HC_CTYPE_MAX	128u	/* an answer's Content-Type, NUL included */
+
 struct hc_conf {
 	const char	*ca_file;	/* trust anchors; NULL or "": system */
 	const char	*cert_file;	/* client certificate (PEM), NULL */
 	const char	*key_file;	/* its key (PEM), NULL */
 	int		 allow_http;	/* http:// to loopback allowed */
+	/* http:// to any host allowed (implies allow_http): only for
+	 * revchk.c's OCSP and CRL fetches, whose answers are signed and
+	 * which RFC 6960 and RFC 5280 serve over http.  Never the relay's. */
+	int		 http_any;
+	/* The Accept header's value; NULL: application/json. */
+	const char	*accept;
 	unsigned int	 connect_timeout_ms;
 	unsigned int	 timeout_ms;
 	size_t		 max_response;	/* bytes of one answer body */
@@ -1189,6 +1248,9 @@ struct hc;
 
 struct hc_resp {
 	long		 status;	/* HTTP status; 0 without an answer */
+	/* The answer's Content-Type as sent (printable ASCII, cut to
+	 * fit), "" when there was none. */
+	char		 ctype[HC_CTYPE_MAX];
 	struct buf	 body;		/* the answer body, NUL terminated */
 	char		 error[RP_ERRMSG_MAX];	/* why there is no answer */
 };
@@ -1267,6 +1329,8 @@ enum sig_why {
 };
 
 #define RP_SIG_MAX	(64u * 1024u)	/* bytes of a CMS signature */
+#define RP_ANCHOR_FILE_MAX (1024u * 1024u)	/* one trust anchor file */
+#define RP_ANCHORS_MAX	256u		/* trust anchor certificates */
 
 const char	*sig_why_name(enum sig_why);
 
@@ -1290,8 +1354,9 @@ struct signer {
 
 /*
  * Loads every certificate of the trust anchor directory (files ending in
- * .pem or .crt; self-signed roots and the intermediate qualified CAs the
- * TSP accepts).  NULL with err filled on failure or when none is found.
+ * .pem or .crt, PEM, several certificates a file allowed; self-signed
+ * roots and the intermediate qualified CAs the TSP accepts, each trusted
+ * as it is).  NULL with err filled on failure or when none is found.
  */
 struct sig_ctx	*sig_ctx_new(const char *anchors_dir, int require_qscd,
 		    char *err, size_t errlen);
@@ -1321,7 +1386,12 @@ struct rev_ctx;
 struct rev_ctx	*rev_ctx_new(const struct config *, char *err,
 		    size_t errlen);
 void		 rev_ctx_free(struct rev_ctx *);
-/* SIG_OK when the signer is known good at now (ms); else why not. */
+/*
+ * SIG_OK when the signer (its cert and issuer_cert) is known good at now
+ * (ms); else why not (SIG_INTERNAL when issuer_cert did not issue cert).
+ * Call it outside any transaction: it writes the cache in its own.  May
+ * take up to twice [signature] ocsp_timeout_ms (OCSP, then the CRL).
+ */
 enum sig_why	 rev_check(struct rev_ctx *, struct db *,
 		    const struct signer *, int64_t now);
 
@@ -1358,13 +1428,24 @@ struct challenge {
 	int64_t		 issued_at;
 	int64_t		 expires_at;
 	int64_t		 used_at;	/* 0: unused */
+	/* The target as chal_get() reads it: the certificate's issuer and
+	 * serial as stored (approve: the request's first certificate), the
+	 * token's label, the approved request's public id; "" for none. */
+	char		 issuer[RP_DN_MAX];
+	char		 serial[RP_SERIAL_MAX];
+	char		 token_label[RP_LABEL_MAX];
+	char		 request_id[RP_ID_LEN + 1];
 };
 
 /*
  * Issues a challenge: resolves the target in the registry, writes the
  * document (portal_url from cfg) and stores it.  RP_ERR_NOT_FOUND for an
- * unknown certificate, token or request.  out is filled (free with
- * chal_free()).
+ * unknown certificate, token or request; RP_ERR_CONFLICT for a serial
+ * of several issuers without the issuer, an approval of a request that
+ * awaits none, a reactivation of a certificate that is not suspended;
+ * RP_ERR_BAD_INPUT for a target that does not fit the action (a CSR
+ * only and always for a recovery of one certificate).  out is filled
+ * (free with chal_free()).
  */
 enum rp_err	 chal_issue(struct db *, const struct config *,
 		    const struct chal_new *, struct challenge *out,
@@ -1381,23 +1462,76 @@ void		 chal_free(struct challenge *);
 /*
  * csr.c: the PKCS#10 request of a recovery: bounded PEM parse, proof of
  * possession (its self-signature), key strength as for signers, and its
- * subject equal to the old certificate's.
+ * subject equal to the old certificate's (X509_NAME_cmp()), for a new
+ * key.  csr_issued_check(): the CA's certificate carries the request's
+ * key ("issued_mismatch" otherwise).
  */
+#define CSR_PEM_MAX	4096u	/* bytes of a recovery's PEM request */
 enum rp_err	 csr_check(const char *pem, size_t len,
 		    const char *old_cert_pem, char sha256[65],
 		    struct rp_errinfo *);
+enum rp_err	 csr_issued_check(const char *csr_pem, const char *cert_pem,
+		    size_t certlen, struct rp_errinfo *);
 
 /*
  * mail.c: e-mail about requests.  mail_event() runs inside the
  * transaction of a change (lifecycle.c calls it with every audited
  * request event) and queues the messages the event warrants in
  * mail_queue; revportal-relay sends them over SMTP with libcurl
- * (mail_run()).
+ * (mail_run()).  Nothing is queued until mail_setup() was given a
+ * configuration with [mail] smtp_url set: each program that changes
+ * requests (revportal, revportal-relay, revportal-admin) calls it once
+ * after conf_load(), before any request is handled.
  */
+#define MAIL_BODY_MAX	(64u * 1024u)	/* one message's text */
+#define MAIL_MSG_MAX	(256u * 1024u)	/* with headers, encoded */
+#define MAIL_SUBJECT_MAX 256u		/* one Subject, before encoding */
+#define MAIL_ADDR_MAX	254u		/* one address (RFC 5321) */
+#define MAIL_RCPTS_MAX	64u		/* recipients of one event */
+#define MAIL_RUN_MAX	8u		/* messages sent by one mail_run() */
+
+/* What one mail_run() did. */
+struct mail_report {
+	unsigned int	 sent;
+	unsigned int	 retry;		/* failed; tried again later */
+	unsigned int	 dead;		/* given up */
+	/* The server did not answer (no connection, a timeout): the run
+	 * stopped there, and the rest waits for the next one. */
+	int		 down;
+};
+
+/* Copies what mail_event() needs of cfg (read-only afterwards). */
+void		 mail_setup(const struct config *);
+/*
+ * Checks [mail] of cfg: RP_OK when smtp_url is empty (no e-mail) or is
+ * smtps://HOST:PORT or smtp://HOST:PORT (STARTTLS required; with
+ * allow_plain only to a loopback address, then without TLS), with a
+ * plain sender address in from; else RP_ERR_BAD_INPUT with the reason
+ * in err.
+ */
+enum rp_err	 mail_conf_check(const struct config *, char *err,
+		    size_t errlen);
 enum rp_err	 mail_event(struct db *, int64_t request_row,
 		    const char *event, int64_t now, struct rp_errinfo *);
-enum rp_err	 mail_run(struct db *, const struct config *, int64_t now,
-		    unsigned int *sent, struct rp_errinfo *);
+/*
+ * Sends up to MAIL_RUN_MAX due messages as lease owner owner (see
+ * outbox_owner()), at now (ms); stops early when the server does not
+ * answer.  Each message is sent, backed off, or given up after [mail]
+ * max_attempts (or at once on a 5xx answer).  Returns RP_OK or a
+ * database error; rep says what happened.
+ */
+enum rp_err	 mail_run(struct db *, const struct config *,
+		    const char *owner, int64_t now, struct mail_report *,
+		    struct rp_errinfo *);
+/* When the next pending message falls due (ms), 0 when none does. */
+enum rp_err	 mail_next(struct db *, int64_t *due);
+#ifdef RP_UNITTEST
+/* Appends the SMTP message (headers and quoted-printable body). */
+enum rp_err	 mail_message(struct buf *, const char *from,
+		    const char *rcpt, const char *subject, const char *body,
+		    int64_t id, int64_t created_at, int64_t now);
+int		 mail_addr_ok(const char *);
+#endif
 
 /*
  * ca.c, ca_cfssl.c, ca_ejbca.c: the CA backends behind one small
@@ -1427,12 +1561,26 @@ struct ca_job {
 	 * removeFromCRL for a reactivation, the subscriber's otherwise. */
 	enum crl_reason	 reason;
 	const char	*idem_key;	/* "<request public id>.<n>" */
+	/* A recovery's enrolment (ca_driver.enroll), NULL otherwise: the
+	 * new key's PKCS#10 PEM, the old certificate's type name (cfssl's
+	 * signing profile) and subject person identifier ("" for none),
+	 * and the EJBCA names of [relay] (see ca_ejbca.c). */
+	const char	*csr_pem;
+	const char	*cert_type;
+	const char	*person;
+	const char	*ejbca_cert_profile;
+	const char	*ejbca_ee_profile;
+	const char	*ejbca_ca_name;
 };
+
+#define CA_ISSUED_MAX	8192u	/* an issued certificate's PEM, + NUL */
 
 struct ca_result {
 	enum ca_outcome	 outcome;
 	long		 http_status;	/* 0: no answer */
 	char		 message[RP_ERRMSG_MAX];	/* the CA's words */
+	/* enroll, CA_DONE: the certificate the CA issued, one PEM block. */
+	char		 issued_pem[CA_ISSUED_MAX];
 };
 
 struct ca_driver {
@@ -1444,6 +1592,12 @@ struct ca_driver {
 	 * before acting again after a crash): CA_DONE, CA_PENDING,
 	 * CA_RETRY, CA_PERMANENT; CA_UNSUPPORTED when it cannot tell. */
 	void		(*check)(struct hc *, const char *base_url,
+			    const struct ca_job *, struct ca_result *);
+	/* Asks the CA to issue a certificate for job->csr_pem (a
+	 * recovery's first step): CA_DONE with r->issued_pem; CA_RETRY
+	 * when nothing can have been issued (no answer, 5xx, 429);
+	 * CA_PERMANENT for a refusal, with the CA's words. */
+	void		(*enroll)(struct hc *, const char *base_url,
 			    const struct ca_job *, struct ca_result *);
 };
 
@@ -1466,6 +1620,9 @@ void		 ca_transport(struct ca_result *, enum rp_err,
 		    const struct hc_resp *, const char *what);
 /* Text fit for an officer: printable, one line, cut to outsz. */
 void		 ca_text(char *out, size_t outsz, const char *in, size_t len);
+/* Copies the first PEM certificate block of s (len bytes) into r's
+ * issued_pem: 1, or 0 when there is none or it does not fit. */
+int		 ca_issued_set(struct ca_result *, const char *s, size_t len);
 /* Percent-encodes s as one URL path segment (RFC 3986 unreserved kept). */
 enum rp_err	 ca_url_segment(struct buf *, const char *s);
 /* The base URL without trailing slashes; RP_ERR_BAD_INPUT when empty. */
@@ -1512,6 +1669,10 @@ struct outbox_conf {
 	/* Non-zero once the relay is to stop: a row claimed but not yet
 	 * sent to the CA is released, not sent.  NULL: never. */
 	volatile sig_atomic_t *stop;
+	/* A recovery's enrolment at EJBCA: [relay] ejbca_* (NULL: ""). */
+	const char	*ejbca_cert_profile;
+	const char	*ejbca_ee_profile;
+	const char	*ejbca_ca_name;
 };
 
 /* One claimed row; job points into it. */
@@ -1535,6 +1696,12 @@ struct outbox_row {
 	char		 issuer[RP_DN_MAX];
 	char		 serial[RP_SERIAL_MAX];
 	char		 aki[RP_SERIAL_MAX * 2];
+	/* A recovery: the payload's CSR, type and person, and the
+	 * certificate the CA issued (outbox.issued_pem; "" until then). */
+	char		 csr[CSR_PEM_MAX + 1];
+	char		 cert_type[16];
+	char		 person[RP_LABEL_MAX];
+	char		 issued_pem[CA_ISSUED_MAX];
 	struct ca_job	 job;
 };
 
@@ -1857,6 +2024,14 @@ enum rp_err	 lc_create(struct db *, const struct policy *,
 enum rp_err	 lc_approve(struct db *, const struct policy *,
 		    const char *public_id, const struct lc_actor *,
 		    int64_t now, struct lc_result *, struct rp_errinfo *);
+/* The same with in_tx(db, arg, request row, res, ei) called inside the
+ * transaction before the commit, as lc_new.in_tx (a challenge marked
+ * used); its error rolls everything back.  in_tx may be NULL. */
+enum rp_err	 lc_approve_tx(struct db *, const struct policy *,
+		    const char *public_id, const struct lc_actor *,
+		    int64_t now, enum rp_err (*in_tx)(struct db *, void *,
+		    int64_t, const struct lc_result *, struct rp_errinfo *),
+		    void *in_tx_arg, struct lc_result *, struct rp_errinfo *);
 /* Any other state change: the relay (relayed, completed, failed), the
  * officer (queued again after failed, rejected), the sweep (expired).
  * outcome: why (rejected, failed), may be NULL. */
@@ -2039,6 +2214,10 @@ struct sf_in {
 	 * the challenge must be an "approve" one for exactly it. */
 	const char	*approve;
 	int		 login;		/* a legal representative's login */
+	enum channel	 channel;	/* CH_WEB (0) or CH_API */
+	/* The idempotency record of the call (sf_idem_init()), or NULL:
+	 * a repeat answers what the first call made (out->replay). */
+	struct pf_idem	*idem;
 };
 
 struct sf_out {
@@ -2046,7 +2225,19 @@ struct sf_out {
 	struct lc_result lc;
 	char		 person_id[RP_LABEL_MAX];	/* the signer */
 	int64_t		 person;	/* persons.id, 0: not registered */
+	int		 replay;	/* lc.public_id/state from idem */
 };
+
+/*
+ * Fills idem for a signed call under the Idempotency-Key key: the key
+ * "sig:<challenge_id>:<key>" (one challenge makes one request at most),
+ * the fingerprint SHA-256 over the challenge id and the signature bytes
+ * as sent, so that only the same signed body gets the first answer.
+ * RP_ERR_BAD_INPUT ("bad_idempotency_key") as pf_idem_init().
+ */
+enum rp_err	 sf_idem_init(struct pf_idem *, const char *challenge_id,
+		    const void *sig, size_t siglen, const char *key,
+		    int64_t now, struct rp_errinfo *);
 
 /* Issues the challenge of a POST /api/v1/challenges or an HTML form. */
 enum rp_err	 sf_challenge(struct req *, const struct chal_new *,
@@ -2067,6 +2258,12 @@ enum rp_err	 sf_session_make(const unsigned char *secret, int64_t person,
 /* The persons.id of a valid session cookie, else 0. */
 int64_t		 sf_session_check(const unsigned char *secret,
 		    const char *cookie, int64_t now);
+#ifdef RP_UNITTEST
+/* Tests only: fn replaces sig_verify() and rev_check() (steps 1 to 5)
+ * in sf_submit(); NULL restores them. */
+void		 sf_test_verify(enum sig_why (*fn)(const void *, size_t,
+		    const char *, size_t, struct signer *));
+#endif
 
 /* The handlers, one per page or API call. */
 enum rp_err	 h_landing(struct req *);
@@ -2103,6 +2300,16 @@ enum rp_err	 h_sign_document(struct req *);
 enum rp_err	 h_sign_submit(struct req *);
 enum rp_err	 h_approvals(struct req *);
 enum rp_err	 h_approval_page(struct req *);
+#ifdef RP_UNITTEST
+/* h_signpage.c's words and readers, for its unit test. */
+enum action	 sp_form_action(const char *path);
+const char	*sp_signers_words(enum signers);
+const char	*sp_parties_words(unsigned int rel);
+enum rp_err	 sp_back(const char *action, const char *request, char *out,
+		    size_t outsz);
+enum rp_err	 sp_read(struct req *, struct chal_new *,
+		    char serial[RP_SERIAL_MAX], enum action *form);
+#endif
 #ifdef RP_TESTING
 enum rp_err	 h_test_form_get(struct req *);
 enum rp_err	 h_test_form_post(struct req *);

@@ -3,7 +3,8 @@
  *
  * Every request goes through the same hardening (curl's
  * libcurl-security.md): https only, or http to a loopback address when
- * the configuration allows it for a development CA; no redirects; no
+ * the configuration allows it for a development CA (or to any host for
+ * the signed OCSP and CRL answers of revchk.c, http_any); no redirects; no
  * proxy from the environment; connect and total timeouts; peer and host
  * verification always on, against the configured trust anchors alone
  * when there are any; an optional client certificate for mutual TLS; and
@@ -38,7 +39,9 @@ struct hc {
 	char		*ca_file;	/* NULL: the system's anchors */
 	char		*cert_file;	/* NULL: no client certificate */
 	char		*key_file;	/* NULL: the key is in cert_file */
+	char		*accept;	/* NULL: HC_JSON */
 	int		 allow_http;
+	int		 http_any;
 	unsigned int	 connect_timeout_ms;
 	unsigned int	 timeout_ms;
 	size_t		 max_response;
@@ -55,7 +58,25 @@ struct hc_sink {
 /* Reached by tests/unit/test_hc.c, which declares them too. */
 int		 hc_host_loopback(const char *);
 int		 hc_mode_safe(const struct stat *, int, uid_t, char *, size_t);
+enum rp_err	 hc_url_allowed(const struct hc *, const char *, char *,
+		    size_t);
 #endif
+
+/*
+ * Returns 1 when s is a header value fit to send: 1 to HC_HDR_MAX - 16
+ * bytes of printable ASCII (a CR or LF would start another header).
+ */
+static int
+hc_value_ok(const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f ||
+		    i >= HC_HDR_MAX - 16)
+			return 0;
+	return i > 0;
+}
 
 /* Returns a copy of s, NULL for NULL or "" (*bad is set when out of memory). */
 static char *
@@ -142,7 +163,8 @@ hc_file_safe(const char *path, int secret, char *why, size_t whylen)
 /*
  * Makes a client from conf, which need not outlive it.  Returns NULL with
  * a sentence in err when conf is unusable (a timeout of zero or over
- * HC_TIMEOUT_MAX, no answer limit, a key without a certificate, a file
+ * HC_TIMEOUT_MAX, no answer limit, a key without a certificate, an
+ * Accept value that is not one line of printable ASCII, a file
  * that cannot be read, so that the relay stops at start-up rather than
  * fail each delivery) or libcurl cannot start.  The caller frees the
  * client with hc_free().  libcurl's global state is initialised here and
@@ -169,6 +191,11 @@ hc_new(const struct hc_conf *conf, char *err, size_t errlen)
 		    "certificate file");
 		return NULL;
 	}
+	if (conf->accept != NULL && !hc_value_ok(conf->accept)) {
+		(void)snprintf(err, errlen, "the Accept value must be one "
+		    "short line of printable ASCII");
+		return NULL;
+	}
 	if (!hc_file_ok(conf->ca_file, "CA file", err, errlen) ||
 	    !hc_file_ok(conf->cert_file, "client certificate", err, errlen) ||
 	    !hc_file_ok(conf->key_file, "client key", err, errlen))
@@ -185,7 +212,9 @@ hc_new(const struct hc_conf *conf, char *err, size_t errlen)
 	hc->ca_file = hc_strdup_opt(conf->ca_file, &bad);
 	hc->cert_file = hc_strdup_opt(conf->cert_file, &bad);
 	hc->key_file = hc_strdup_opt(conf->key_file, &bad);
-	hc->allow_http = conf->allow_http != 0;
+	hc->accept = hc_strdup_opt(conf->accept, &bad);
+	hc->allow_http = conf->allow_http != 0 || conf->http_any != 0;
+	hc->http_any = conf->http_any != 0;
 	hc->connect_timeout_ms = conf->connect_timeout_ms;
 	hc->timeout_ms = conf->timeout_ms;
 	hc->max_response = conf->max_response;
@@ -207,6 +236,7 @@ hc_free(struct hc *hc)
 	free(hc->ca_file);
 	free(hc->cert_file);
 	free(hc->key_file);
+	free(hc->accept);
 	free(hc);
 	curl_global_cleanup();
 }
@@ -250,10 +280,11 @@ hc_host_loopback(const char *host)
 
 /*
  * Checks url against the configuration before anything is sent: https,
- * or http to a loopback host when allow_http is set.  Returns RP_OK, or
- * RP_ERR_BAD_INPUT with the reason in why.
+ * or http to a loopback host when allow_http is set, to any host when
+ * http_any is.  Returns RP_OK, or RP_ERR_BAD_INPUT with the reason in why
+ * (RP_ERR_NOMEM when out of memory).
  */
-static enum rp_err
+UNITTEST enum rp_err
 hc_url_allowed(const struct hc *hc, const char *url, char *why,
     size_t whylen)
 {
@@ -278,7 +309,7 @@ hc_url_allowed(const struct hc *hc, const char *url, char *why,
 	else if (!hc->allow_http)
 		(void)snprintf(why, whylen, "http:// is not allowed toward "
 		    "the CA");
-	else if (!hc_host_loopback(host))
+	else if (!hc->http_any && !hc_host_loopback(host))
 		(void)snprintf(why, whylen, "http:// is allowed only to a "
 		    "loopback address");
 	else
@@ -375,21 +406,25 @@ hc_setup(struct hc *hc, const char *method, const char *url,
 }
 
 /*
- * Builds the request headers: Accept, and for a body its Content-Type
- * (ctype, or JSON), for none no Content-Type at all; "Expect:" keeps
- * libcurl from waiting for a 100 Continue.  Returns the list, which the
- * caller frees with curl_slist_free_all(), or NULL when out of memory or
- * ctype is unsafe.
+ * Builds the request headers: Accept (accept, checked by hc_new(), or
+ * JSON), and for a body its Content-Type (ctype, or JSON), for none no
+ * Content-Type at all; "Expect:" keeps libcurl from waiting for a 100
+ * Continue.  Returns the list, which the caller frees with
+ * curl_slist_free_all(), or NULL when out of memory or ctype is unsafe.
  */
 static struct curl_slist *
-hc_headers(const char *ctype, int has_body)
+hc_headers(const char *accept, const char *ctype, int has_body)
 {
 	struct curl_slist	*l = NULL, *n;
 	char			 line[HC_HDR_MAX];
 	int			 w;
 	size_t			 i;
 
-	if ((n = curl_slist_append(l, "Accept: " HC_JSON)) == NULL)
+	w = snprintf(line, sizeof(line), "Accept: %s",
+	    accept != NULL ? accept : HC_JSON);
+	if (w < 0 || (size_t)w >= sizeof(line))
+		return NULL;
+	if ((n = curl_slist_append(l, line)) == NULL)
 		return NULL;
 	l = n;
 	if ((n = curl_slist_append(l, "Expect:")) == NULL)
@@ -420,7 +455,8 @@ fail:
 /*
  * Copies libcurl's error text s into out (outsz > 0), cut to fit and with
  * any byte outside printable ASCII written as '?'.  libcurl's messages
- * name hosts, addresses and TLS failures, never a key or a body.
+ * name hosts, addresses and TLS failures, never a key or a body.  Also
+ * used for the answer's Content-Type, which the server chose.
  */
 static void
 hc_error_copy(char *out, size_t outsz, const char *s)
@@ -453,6 +489,7 @@ hc_request(struct hc *hc, const char *method, const char *url,
 	CURLcode		 rc;
 	enum rp_err		 e;
 	long			 status = 0;
+	char			*rtype = NULL;
 
 	memset(r, 0, sizeof(*r));
 	buf_init(&r->body, hc->max_response);
@@ -471,7 +508,7 @@ hc_request(struct hc *hc, const char *method, const char *url,
 	if ((e = hc_url_allowed(hc, url, r->error, sizeof(r->error))) !=
 	    RP_OK)
 		return e;
-	if ((hdrs = hc_headers(ctype, len > 0)) == NULL) {
+	if ((hdrs = hc_headers(hc->accept, ctype, len > 0)) == NULL) {
 		(void)snprintf(r->error, sizeof(r->error), "bad content type "
 		    "or out of memory");
 		return RP_ERR_NOMEM;
@@ -492,6 +529,9 @@ hc_request(struct hc *hc, const char *method, const char *url,
 	if (curl_easy_getinfo(hc->curl, CURLINFO_RESPONSE_CODE, &status) ==
 	    CURLE_OK)
 		r->status = status;
+	if (curl_easy_getinfo(hc->curl, CURLINFO_CONTENT_TYPE, &rtype) ==
+	    CURLE_OK && rtype != NULL)
+		hc_error_copy(r->ctype, sizeof(r->ctype), rtype);
 	if (rc == CURLE_OK) {
 		e = RP_OK;
 		goto out;

@@ -396,8 +396,95 @@ lc_audit(struct db *db, const struct request *r, const char *actor,
 }
 
 /*
+ * Reads the CSR stored with recovery request id into *csr (the caller
+ * frees it).  RP_ERR_INTERNAL when a recovery has none.
+ */
+static enum rp_err
+lc_recovery_csr(struct db *db, int64_t id, char **csr, struct rp_errinfo *ei)
+{
+	struct dbq	 q;
+	const char	*s;
+	enum rp_err	 e = RP_ERR_INTERNAL;
+
+	*csr = NULL;
+	dbq_start(&q, db, DB_REC_GET);
+	dbq_int(&q, id);
+	if (dbq_step(&q) && (s = dbq_col_text(&q, 0)) != NULL)
+		e = (*csr = rp_strndup(s, strlen(s))) == NULL ?
+		    RP_ERR_NOMEM : RP_OK;
+	if (q.err == RP_OK)
+		q.err = e;
+	if ((e = dbq_end(&q)) != RP_OK) {
+		free(*csr);
+		*csr = NULL;
+		return rp_fail(ei, e, "db", "cannot read the recovery's "
+		    "certificate request");
+	}
+	return RP_OK;
+}
+
+/*
+ * Reads the PEM of certificate id into *pem (the caller frees it).
+ */
+static enum rp_err
+lc_cert_pem(struct db *db, int64_t id, char **pem)
+{
+	struct dbq	 q;
+	const char	*s;
+	enum rp_err	 e = RP_ERR_INTERNAL;
+
+	*pem = NULL;
+	dbq_start(&q, db, DB_CERT_EXPORT);
+	dbq_int(&q, id);
+	if (dbq_step(&q) && (s = dbq_col_text(&q, 1)) != NULL)
+		e = (*pem = rp_strndup(s, strlen(s))) == NULL ?
+		    RP_ERR_NOMEM : RP_OK;
+	if (q.err == RP_OK)
+		q.err = e;
+	if ((e = dbq_end(&q)) != RP_OK) {
+		free(*pem);
+		*pem = NULL;
+	}
+	return e;
+}
+
+/*
+ * A recovery asks for a new certificate for one certificate c (not a
+ * token) with n's CSR, which must pass csr_check() against the old
+ * certificate here again, inside the request's transaction: the
+ * challenge checked it when it was issued, but the request is what the
+ * relay sends.  Fills sha256.  Returns RP_OK or RP_ERR_BAD_INPUT
+ * ("recover_one", "csr_required", csr_check()'s codes), or another
+ * error.
+ */
+static enum rp_err
+lc_recovery_check(struct db *db, const struct lc_new *n,
+    const struct lc_certs *c, char sha256[65], struct rp_errinfo *ei)
+{
+	char		*pem = NULL;
+	enum rp_err	 e;
+
+	sha256[0] = '\0';
+	if (n->token != NULL || c->n != 1)
+		return rp_fail(ei, RP_ERR_BAD_INPUT, "recover_one",
+		    "A recovery names one certificate by its serial number.");
+	if (n->csr_pem == NULL || n->csr_pem[0] == '\0')
+		return rp_fail(ei, RP_ERR_BAD_INPUT, "csr_required",
+		    "A recovery needs the certificate request (CSR) of the "
+		    "new key.");
+	if ((e = lc_cert_pem(db, c->rows[0].id, &pem)) != RP_OK)
+		return rp_fail(ei, e, "db", "cannot read the certificate");
+	e = csr_check(n->csr_pem, strlen(n->csr_pem), pem, sha256, ei);
+	free(pem);
+	return e;
+}
+
+/*
  * Makes the outbox rows of request r, one per certificate, and moves it
- * to queued with its audit entry.  Inside the caller's transaction.
+ * to queued with its audit entry.  Inside the caller's transaction.  A
+ * recovery's row also carries its CSR (from recoveries), the old
+ * certificate's type and its subject person's identifier: what the
+ * relay needs to ask for the new certificate.
  */
 static enum rp_err
 lc_enqueue(struct db *db, struct request *r, const struct lc_certs *c,
@@ -405,13 +492,16 @@ lc_enqueue(struct db *db, struct request *r, const struct lc_certs *c,
 {
 	struct dbq	 q;
 	json_t		*p = NULL, *d = NULL;
-	char		*text = NULL, key[RP_ID_LEN + 24];
+	char		*text = NULL, *csr = NULL, key[RP_ID_LEN + 24];
 	const char	*reason;
 	size_t		 i;
 	enum rp_err	 e = RP_ERR_NOMEM;
 	int		 n;
 
 	reason = dom_reason_name(lc_ca_reason(r->action, r->reason));
+	if (r->action == ACT_RECOVER &&
+	    (e = lc_recovery_csr(db, r->id, &csr, ei)) != RP_OK)
+		goto out;
 	for (i = 0; i < c->n; i++) {
 		p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
 		    "request", r->public_id,
@@ -420,10 +510,25 @@ lc_enqueue(struct db *db, struct request *r, const struct lc_certs *c,
 		    "serial", c->rows[i].serial,
 		    "aki", c->rows[i].aki,
 		    "reason", reason);
+		/* A recovery: what the CA's enrolment needs (outbox.c). */
+		if (p != NULL && r->action == ACT_RECOVER &&
+		    (json_object_set_new(p, "csr", json_string(csr)) != 0 ||
+		    json_object_set_new(p, "type",
+		    json_string(dom_type_name(c->rows[i].type))) != 0 ||
+		    json_object_set_new(p, "person",
+		    json_string(c->rows[i].person_id)) != 0)) {
+			json_decref(p);
+			p = NULL;
+		}
 		if (p == NULL ||
 		    (text = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS)) ==
 		    NULL) {
 			e = rp_fail(ei, RP_ERR_NOMEM, "nomem", "out of memory");
+			goto out;
+		}
+		if (strlen(text) > OUTBOX_PAYLOAD_MAX) {
+			e = rp_fail(ei, RP_ERR_TOO_LARGE, "payload",
+			    "the request is too large for the outbox");
 			goto out;
 		}
 		/*
@@ -472,6 +577,7 @@ out:
 	json_decref(d);
 	json_decref(p);
 	free(text);
+	free(csr);
 	return e;
 }
 
@@ -633,6 +739,9 @@ lc_check_new(const struct lc_new *n, struct rp_errinfo *ei)
 	if (dom_reason_name(n->reason) == NULL)
 		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_reason",
 		    "unknown reason");
+	if (n->csr_pem != NULL && n->action != ACT_RECOVER)
+		return rp_fail(ei, RP_ERR_BAD_INPUT, "unexpected_csr",
+		    "A certificate request goes with a recovery only.");
 	if ((n->call_reference != NULL &&
 	    strlen(n->call_reference) >= RP_LABEL_MAX) ||
 	    (n->caller_name != NULL && strlen(n->caller_name) >= RP_TEXT_MAX) ||
@@ -654,9 +763,12 @@ lc_check_new(const struct lc_new *n, struct rp_errinfo *ei)
  * and in one transaction writes the request, its certificates, the
  * initiator's approval (a signer's), its audit entry, and, when nobody
  * else has to sign, its outbox rows in state queued; otherwise it waits
- * in awaiting_approval for res->need.  Returns RP_OK with res filled;
- * else an error with ei saying why (and res->code the policy's refusal
- * when it was the policy), and nothing written.
+ * in awaiting_approval for res->need.  A recovery (one certificate) needs
+ * n->csr_pem, checked with csr_check() and stored in recoveries with
+ * its SHA-256; a CSR with another action is refused ("unexpected_csr").
+ * Returns RP_OK with res filled; else an error with ei saying why (and
+ * res->code the policy's refusal when it was the policy), and nothing
+ * written.
  */
 enum rp_err
 lc_create(struct db *db, const struct policy *pol, const struct lc_new *n,
@@ -667,6 +779,7 @@ lc_create(struct db *db, const struct policy *pol, const struct lc_new *n,
 	struct request		 r;
 	struct dbq		 q;
 	json_t			*d = NULL;
+	char			 csr_sha[65];
 	unsigned int		 rel;
 	size_t			 i;
 	int64_t			 token;
@@ -675,6 +788,7 @@ lc_create(struct db *db, const struct policy *pol, const struct lc_new *n,
 
 	memset(res, 0, sizeof(*res));
 	res->code = POL_ALLOW;
+	csr_sha[0] = '\0';
 	if ((e = lc_check_new(n, ei)) != RP_OK)
 		return e;
 	if ((e = db_begin(db)) != RP_OK)
@@ -710,6 +824,9 @@ lc_create(struct db *db, const struct policy *pol, const struct lc_new *n,
 			goto out;
 		}
 	}
+	if (n->action == ACT_RECOVER &&
+	    (e = lc_recovery_check(db, n, &c, csr_sha, ei)) != RP_OK)
+		goto out;
 
 	memset(&r, 0, sizeof(r));
 	if ((e = rp_random_id(r.public_id)) != RP_OK) {
@@ -757,6 +874,18 @@ lc_create(struct db *db, const struct policy *pol, const struct lc_new *n,
 	}
 	r.id = db_last_id(db);
 	r.state = RS_AWAITING_APPROVAL;
+	if (n->action == ACT_RECOVER) {
+		/* The new key's request, kept with the request. */
+		dbq_start(&q, db, DB_REC_ADD);
+		dbq_int(&q, r.id);
+		dbq_text(&q, n->csr_pem);
+		dbq_text(&q, csr_sha);
+		if ((e = dbq_exec(&q, NULL)) != RP_OK) {
+			(void)rp_fail(ei, e, "db", "cannot store the "
+			    "certificate request");
+			goto out;
+		}
+	}
 	for (i = 0; i < c.n; i++) {
 		dbq_start(&q, db, DB_REQ_CERT_ADD);
 		dbq_int(&q, r.id);
@@ -909,6 +1038,23 @@ lc_approve(struct db *db, const struct policy *pol, const char *public_id,
     const struct lc_actor *a, int64_t now, struct lc_result *res,
     struct rp_errinfo *ei)
 {
+	return lc_approve_tx(db, pol, public_id, a, now, NULL, NULL, res, ei);
+}
+
+/*
+ * lc_approve() with in_tx (NULL for none) called with in_tx_arg, the
+ * request's row and res (filled as on success) inside the transaction
+ * just before the commit: a signed approval's challenge is used up in
+ * the same transaction as the approval.  An error of in_tx rolls back
+ * everything and is returned.
+ */
+enum rp_err
+lc_approve_tx(struct db *db, const struct policy *pol, const char *public_id,
+    const struct lc_actor *a, int64_t now,
+    enum rp_err (*in_tx)(struct db *, void *, int64_t,
+    const struct lc_result *, struct rp_errinfo *), void *in_tx_arg,
+    struct lc_result *res, struct rp_errinfo *ei)
+{
 	struct lc_certs		 c = { NULL, 0 };
 	struct policy_query	 pq;
 	struct policy_decision	 d;
@@ -1035,19 +1181,28 @@ lc_approve(struct db *db, const struct policy *pol, const char *public_id,
 		e = lc_enqueue(db, &r, &c, a->name, now, ei);
 	if (e != RP_OK)
 		goto out;
+	memcpy(res->public_id, r.public_id, sizeof(res->public_id));
+	res->state = r.state;
+	res->need = need;
+	res->due_at = r.due_at;
+	if (in_tx != NULL &&
+	    (e = in_tx(db, in_tx_arg, r.id, res, ei)) != RP_OK)
+		goto out;
 	if ((e = db_commit(db)) != RP_OK) {
 		intx = 0;
 		(void)rp_fail(ei, e, "db_commit", "cannot store the approval");
 		goto out;
 	}
 	intx = 0;
-	memcpy(res->public_id, r.public_id, sizeof(res->public_id));
-	res->state = r.state;
-	res->need = need;
-	res->due_at = r.due_at;
 out:
 	if (intx)
 		db_rollback(db);
+	if (e != RP_OK) {
+		res->public_id[0] = '\0';
+		res->state = RS_AWAITING_APPROVAL;
+		res->need = 0;
+		res->due_at = 0;
+	}
 	json_decref(det);
 	free(c.rows);
 	return e;

@@ -250,6 +250,7 @@ main(int argc, char *argv[])
 	struct slot		 slots[RP_WORKERS_MAX];
 	struct tmpl_set		*tmpl = NULL;
 	struct metrics		*metrics = NULL;
+	struct sig_ctx		*sc;
 	const char		*cpath = NULL;
 	char			 err[512];
 	sigset_t		 set, orig;
@@ -289,6 +290,12 @@ main(int argc, char *argv[])
 		    cpath);
 		return 1;
 	}
+	if (mail_conf_check(&cfg, err, sizeof(err)) != RP_OK) {
+		fprintf(stderr, "revportal: %s: %s\n", cpath, err);
+		return 1;
+	}
+	/* Requests queue their e-mail only when [mail] is set. */
+	mail_setup(&cfg);
 	/*
 	 * The dummy hash, made once here and inherited by every worker, so
 	 * that no worker's first unknown serial costs more than the rest.
@@ -316,6 +323,20 @@ main(int argc, char *argv[])
 	else if (conf_load_secret(&cfg, !check, err, sizeof(err)) != RP_OK) {
 		fprintf(stderr, "revportal: %s\n", err);
 		goto out;
+	}
+	/*
+	 * [signature] anchors_dir: loaded here once so that a directory
+	 * without a usable trust anchor stops the start (and -t) with its
+	 * reason, rather than every worker failing after the fork.
+	 */
+	if (cfg.sig_anchors_dir[0] != '\0') {
+		if ((sc = sig_ctx_new(cfg.sig_anchors_dir,
+		    cfg.sig_require_qscd, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "revportal: [signature] anchors_dir "
+			    "%s: %s\n", cfg.sig_anchors_dir, err);
+			goto out;
+		}
+		sig_ctx_free(sc);
 	}
 	if (check) {
 		fprintf(stderr, "revportal: %s: configuration ok\n", cpath);

@@ -52,6 +52,21 @@
  * comes back after its lease, checked first.  Only a relay that stops
  * releases a row it holds but did not send.
  *
+ * A recovery's row is two steps.  First the CA issues the new
+ * certificate for the request's CSR (the driver's enroll); what it
+ * issued, once checked to carry the CSR's key, is kept in
+ * outbox.issued_pem in a transaction of its own at once, so that a relay
+ * that crashes or fails later never asks for a second one: a row with
+ * issued_pem goes straight to the second step, the old certificate's
+ * revocation with reason superseded, as any revocation (check first
+ * when it may have reached the CA).  Its CA_DONE completes the request,
+ * and the same transaction fills the request's recoveries row and
+ * registers the new certificate (outbox_recovered()).  An enrolment the
+ * CA refuses is a dead row like a refused revocation.  Only a crash
+ * between the CA's answer to the enrolment and that first commit (or a
+ * call that timed out after the CA issued) can have a certificate issued
+ * twice: neither CA can be asked which certificate a CSR got.
+ *
  * Leases are times on the wall clock (rp_now_ms()), compared across
  * relays on other hosts: a clock stepped forward ends leases early.
  */
@@ -167,9 +182,10 @@ outbox_hex(const char *s)
 
 /*
  * Reads the JSON payload text of row (lifecycle.c wrote it: request,
- * action, issuer, serial, aki, reason) into row and row->job.  Returns
- * 0, or -1 with the reason logged for a payload this program did not
- * write: the row is then damaged and goes to no CA.
+ * action, issuer, serial, aki, reason; for a recovery, and only then,
+ * csr, type and person too) into row and row->job.  Returns 0, or -1
+ * with the reason logged for a payload this program did not write: the
+ * row is then damaged and goes to no CA.
  */
 static int
 outbox_payload(struct outbox_row *row, const char *text, size_t len)
@@ -178,14 +194,31 @@ outbox_payload(struct outbox_row *row, const char *text, size_t len)
 	json_error_t	 je;
 	const char	*request = NULL, *action = NULL, *issuer = NULL;
 	const char	*serial = NULL, *aki = NULL, *reason = NULL;
+	const char	*csr = NULL, *type = NULL, *person = NULL;
 	char		 canon[RP_SERIAL_MAX];
 	int		 rc = -1;
 
 	if ((p = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)) == NULL)
 		goto out;
 	if (json_unpack_ex(p, &je, JSON_STRICT, "{s:s, s:s, s:s, s:s, s:s, "
-	    "s:s}", "request", &request, "action", &action, "issuer", &issuer,
-	    "serial", &serial, "aki", &aki, "reason", &reason) != 0)
+	    "s:s, s?:s, s?:s, s?:s}", "request", &request, "action", &action,
+	    "issuer", &issuer, "serial", &serial, "aki", &aki, "reason",
+	    &reason, "csr", &csr, "type", &type, "person", &person) != 0)
+		goto out;
+	/* A recovery's, all three; anything else's, none. */
+	if (strcmp(action, dom_action_name(ACT_RECOVER)) == 0) {
+		if (csr == NULL || type == NULL || person == NULL ||
+		    dom_type_parse(type) >= CT__MAX || csr[0] == '\0' ||
+		    outbox_copy(row->csr, sizeof(row->csr), csr) == -1 ||
+		    outbox_copy(row->cert_type, sizeof(row->cert_type),
+		    type) == -1 ||
+		    outbox_copy(row->person, sizeof(row->person), person) ==
+		    -1)
+			goto out;
+		row->job.csr_pem = row->csr;
+		row->job.cert_type = row->cert_type;
+		row->job.person = row->person;
+	} else if (csr != NULL || type != NULL || person != NULL)
 		goto out;
 	if (strcmp(request, row->public_id) != 0 ||
 	    (row->job.action = dom_action_parse(action)) >= ACT__MAX ||
@@ -245,6 +278,9 @@ outbox_read_row(struct dbq *q, struct outbox_row *row, char **payload,
 	if ((row->req_state = dom_state_parse(dbq_col_text(q, 10))) >= RS__MAX)
 		q->err = RP_ERR_INTERNAL;
 	row->sent_at = dbq_col_int(q, 11);
+	if (!dbq_col_null(q, 12) && outbox_copy(row->issued_pem,
+	    sizeof(row->issued_pem), dbq_col_text(q, 12)) == -1)
+		row->damaged = 1;
 }
 
 /*
@@ -316,6 +352,9 @@ outbox_claim_rows(struct db *db, const struct outbox_conf *oc, int64_t now,
 		rows[i].job.serial = rows[i].serial;
 		rows[i].job.aki = rows[i].aki;
 		rows[i].job.idem_key = rows[i].idem_key;
+		rows[i].job.ejbca_cert_profile = oc->ejbca_cert_profile;
+		rows[i].job.ejbca_ee_profile = oc->ejbca_ee_profile;
+		rows[i].job.ejbca_ca_name = oc->ejbca_ca_name;
 		if (payload[i] == NULL || rows[i].damaged ||
 		    outbox_payload(&rows[i], payload[i], plen[i]) == -1)
 			rows[i].damaged = 1;
@@ -711,6 +750,57 @@ outbox_undone(struct db *db, int64_t request, int64_t *n,
 }
 
 /*
+ * Completes recovery row inside the caller's transaction, once the old
+ * certificate's revocation is done: the request's recoveries row gets
+ * the new certificate (serial, PEM, now), and the registry the new
+ * certificate with the old one's person, organisation, type and term,
+ * and no token (reg_import_successor(); one registered already is left
+ * as it is).  Returns RP_OK or an error (the caller rolls back).
+ */
+static enum rp_err
+outbox_recovered(struct db *db, const struct outbox_conf *oc,
+    const struct outbox_row *row, int64_t now, struct rp_errinfo *ei)
+{
+	struct cert_info	 info;
+	struct cert_row		 old;
+	struct dbq		 q;
+	int64_t			 id;
+	size_t			 len;
+	enum rp_err		 e;
+	int			 n;
+
+	memset(&info, 0, sizeof(info));
+	len = strnlen(row->issued_pem, sizeof(row->issued_pem));
+	if (len == 0 || (e = x509_read_pem(row->issued_pem, len, &info,
+	    ei)) != RP_OK) {
+		e = rp_fail(ei, RP_ERR_INTERNAL, "issued", "the recovery's "
+		    "new certificate is not there or unreadable");
+		goto out;
+	}
+	dbq_start(&q, db, DB_REC_DONE);
+	dbq_text(&q, info.serial);
+	dbq_text(&q, info.pem);
+	dbq_int(&q, now);
+	dbq_int(&q, row->request);
+	if ((e = dbq_exec(&q, &n)) != RP_OK || n != 1) {
+		e = rp_fail(ei, e != RP_OK ? e : RP_ERR_INTERNAL, "db",
+		    "cannot record the recovery's new certificate");
+		goto out;
+	}
+	if ((e = reg_cert_get(db, row->certificate, &old)) != RP_OK) {
+		(void)rp_fail(ei, e, "db", "cannot read the old certificate");
+		goto out;
+	}
+	e = reg_import_successor(db, &info, &old, oc->actor, now, &id, ei);
+	if (e == RP_ERR_CONFLICT && ei != NULL && ei->code != NULL &&
+	    strcmp(ei->code, "duplicate") == 0)
+		e = RP_OK;
+out:
+	cert_info_free(&info);
+	return e;
+}
+
+/*
  * Records the CA's answer res about row, leased by oc->owner, at now, in
  * one write transaction with the request's change (lifecycle.c) and the
  * audit entries: see the top of this file.  res->outcome CA_DONE with
@@ -810,6 +900,10 @@ outbox_record(struct db *db, const struct policy *pol,
 		    words, event, moved ? dom_state_name(r.state) : NULL,
 		    rep->checked, now, ei)) != RP_OK)
 			goto out;
+		/* A recovery done: the new certificate on record. */
+		if (out == OB_DONE && row->job.action == ACT_RECOVER &&
+		    (e = outbox_recovered(db, oc, row, now, ei)) != RP_OK)
+			goto out;
 	}
 	if (moved) {
 		/* The request stays as it is; its certificate follows what
@@ -872,7 +966,7 @@ out:
 static void
 outbox_call(void (*fn)(struct hc *, const char *, const struct ca_job *,
     struct ca_result *), struct hc *hc, const char *url,
-    const struct outbox_row *row, struct ca_result *res,
+    const struct ca_job *job, struct ca_result *res,
     struct outbox_report *rep)
 {
 	double	 t0;
@@ -884,8 +978,9 @@ outbox_call(void (*fn)(struct hc *, const char *, const struct ca_job *,
 		(void)snprintf(res->message, sizeof(res->message),
 		    "the driver cannot do this");
 	} else
-		fn(hc, url, &row->job, res);
+		fn(hc, url, job, res);
 	res->message[sizeof(res->message) - 1] = '\0';
+	res->issued_pem[sizeof(res->issued_pem) - 1] = '\0';
 	if ((unsigned int)res->outcome > CA_UNSUPPORTED) {
 		res->outcome = CA_RETRY;
 		(void)snprintf(res->message, sizeof(res->message),
@@ -898,23 +993,102 @@ outbox_call(void (*fn)(struct hc *, const char *, const struct ca_job *,
 }
 
 /*
- * Asks the CA about row through fn (drv->check or drv->deliver), after
- * renewing the lease if it might not outlast the call.  Returns RP_OK
- * with res set, or the error of the renewal (nothing was sent).
+ * Asks the CA about job (row's, or the revocation step of its recovery)
+ * through fn (drv->check, drv->deliver or drv->enroll), after renewing
+ * row's lease if it might not outlast the call.  Returns RP_OK with res
+ * set, or the error of the renewal (nothing was sent).
  */
 static enum rp_err
 outbox_ask(struct db *db, const struct outbox_conf *oc,
     void (*fn)(struct hc *, const char *, const struct ca_job *,
     struct ca_result *), struct hc *hc, const char *url,
-    struct outbox_row *row, struct ca_result *res,
-    struct outbox_report *rep, struct rp_errinfo *ei)
+    struct outbox_row *row, const struct ca_job *job,
+    struct ca_result *res, struct outbox_report *rep,
+    struct rp_errinfo *ei)
 {
 	enum rp_err	 e;
 
 	if ((e = outbox_renew(db, oc, row, outbox_now(oc), ei)) != RP_OK)
 		return e;
-	outbox_call(fn, hc, url, row, res, rep);
+	outbox_call(fn, hc, url, job, res, rep);
 	return RP_OK;
+}
+
+/*
+ * Keeps the certificate the CA issued for recovery row (res->issued_pem)
+ * in outbox.issued_pem, in a transaction of its own right after the
+ * enrolment, with an audit entry "outbox.issued": a relay that crashes
+ * after this never asks for it again, and goes on with the revocation.
+ * A certificate that is not one or does not carry the request's key is
+ * not kept: res becomes CA_PERMANENT with a sentence saying so, and
+ * RP_OK is returned for the caller to record it.  Returns RP_OK (row's
+ * issued_pem set when kept), RP_ERR_CONFLICT "lease_lost", or a database
+ * error (nothing kept: the row comes back after its lease and enrols
+ * again).
+ */
+static enum rp_err
+outbox_keep_issued(struct db *db, const struct outbox_conf *oc,
+    struct outbox_row *row, struct ca_result *res, int64_t now,
+    struct rp_errinfo *ei)
+{
+	struct cert_info	 info;
+	struct rp_errinfo	 why;
+	struct dbq		 q;
+	json_t			*d = NULL;
+	char			 subject[16 + RP_ID_LEN];
+	size_t			 len;
+	enum rp_err		 e;
+	int			 n;
+
+	memset(&info, 0, sizeof(info));
+	len = strnlen(res->issued_pem, sizeof(res->issued_pem));
+	if (len == 0 || len >= sizeof(row->issued_pem) ||
+	    x509_read_pem(res->issued_pem, len, &info, &why) != RP_OK ||
+	    csr_issued_check(row->csr, res->issued_pem, len, &why) != RP_OK) {
+		rplog(RPLOG_ERROR, "outbox_issued_bad", "request=%s key=%s",
+		    row->public_id, row->idem_key);
+		ca_result_set(res, CA_PERMANENT, res->http_status, "the CA "
+		    "answered the enrolment with a certificate that is not "
+		    "for the request's key: not used, the old certificate is "
+		    "not revoked");
+		res->issued_pem[0] = '\0';
+		e = RP_OK;
+		goto out;
+	}
+	n = snprintf(subject, sizeof(subject), "request:%s", row->public_id);
+	if (n < 0 || (size_t)n >= sizeof(subject) ||
+	    (d = json_pack("{s:s, s:s, s:s, s:s}", "key", row->idem_key,
+	    "new_serial", info.serial, "new_issuer", info.issuer,
+	    "ca_message", res->message)) == NULL) {
+		e = rp_fail(ei, RP_ERR_NOMEM, "nomem", "out of memory");
+		goto out;
+	}
+	if ((e = db_begin(db)) != RP_OK) {
+		(void)rp_fail(ei, e, "db_busy", "the database is busy");
+		goto out;
+	}
+	dbq_start(&q, db, DB_REC_ISSUED);
+	dbq_text(&q, res->issued_pem);
+	dbq_int(&q, now);
+	if ((e = outbox_exec_leased(&q, oc, row, "keep the issued "
+	    "certificate", ei)) != RP_OK ||
+	    (e = audit_append(db, now, oc->actor, "outbox.issued", subject, d,
+	    ei)) != RP_OK) {
+		db_rollback(db);
+		goto out;
+	}
+	if ((e = db_commit(db)) != RP_OK) {
+		(void)rp_fail(ei, e, "db_commit", "cannot keep the issued "
+		    "certificate");
+		goto out;
+	}
+	memcpy(row->issued_pem, res->issued_pem, len + 1);
+	rplog(RPLOG_INFO, "outbox_issued", "request=%s key=%s serial=%s",
+	    row->public_id, row->idem_key, info.serial);
+out:
+	json_decref(d);
+	cert_info_free(&info);
+	return e;
 }
 
 /*
@@ -979,7 +1153,9 @@ outbox_next(struct db *db, const struct outbox_conf *oc,
  * through drv (hc and the base url are the driver's), and records the
  * outcome.  A suspension or reactivation that a revocation has overtaken
  * is recorded done without a call, or put off while another relay holds
- * the revocation (OB_POSTPONED).  A row the CA may have seen already
+ * the revocation (OB_POSTPONED).  A recovery enrols first unless its row
+ * has the issued certificate already, then revokes the old one as
+ * superseded (see the top of the file).  A row the CA may have seen already
  * (first_sent_at set, or sent) is checked first: done, or unreachable,
  * is recorded as it is; a sent row still pending, or refused, likewise;
  * anything else is delivered again (the check found it not done).  A
@@ -1001,6 +1177,8 @@ outbox_run(struct db *db, const struct policy *pol,
 {
 	struct outbox_row	*row = NULL;
 	struct ca_result	 res;
+	struct ca_job		 rj;
+	const struct ca_job	*job;
 	enum rp_err		 e;
 	int64_t			 until;
 	int			 own = 0, deliver = 1, superseded;
@@ -1057,11 +1235,38 @@ outbox_run(struct db *db, const struct policy *pol,
 			goto out;
 		}
 	}
+	job = &row->job;
+	if (row->job.action == ACT_RECOVER) {
+		/* Step 1, once: the new certificate, kept at once. */
+		if (row->issued_pem[0] == '\0') {
+			if (outbox_stopping(oc))
+				goto release;
+			if ((e = outbox_ask(db, oc, drv->enroll, hc, url, row,
+			    &row->job, &res, rep, ei)) != RP_OK)
+				goto out;
+			rep->delivered = 1;
+			if (res.outcome == CA_PENDING)
+				ca_result_set(&res, CA_PERMANENT,
+				    res.http_status, "the enrolment is not "
+				    "finished at the CA: %s", res.message);
+			if (res.outcome == CA_DONE &&
+			    (e = outbox_keep_issued(db, oc, row, &res,
+			    outbox_now(oc), ei)) != RP_OK)
+				goto out;
+			if (res.outcome != CA_DONE)
+				goto record;
+		}
+		/* Step 2: the old certificate revoked as superseded. */
+		rj = row->job;
+		rj.action = ACT_REVOKE;
+		rj.reason = REASON_SUPERSEDED;
+		job = &rj;
+	}
 	if (row->sent || row->first_sent_at != 0) {
 		if (outbox_stopping(oc))
 			goto release;
-		if ((e = outbox_ask(db, oc, drv->check, hc, url, row, &res,
-		    rep, ei)) != RP_OK)
+		if ((e = outbox_ask(db, oc, drv->check, hc, url, row, job,
+		    &res, rep, ei)) != RP_OK)
 			goto out;
 		rep->checked = 1;
 		switch (res.outcome) {
@@ -1090,8 +1295,8 @@ outbox_run(struct db *db, const struct policy *pol,
 	if (deliver) {
 		if (outbox_stopping(oc))
 			goto release;
-		if ((e = outbox_ask(db, oc, drv->deliver, hc, url, row, &res,
-		    rep, ei)) != RP_OK)
+		if ((e = outbox_ask(db, oc, drv->deliver, hc, url, row, job,
+		    &res, rep, ei)) != RP_OK)
 			goto out;
 		rep->delivered = 1;
 	}

@@ -465,8 +465,8 @@ pf_check(struct db *db, const struct config *cfg, const char *issuer,
 }
 
 /*
- * Writes the rate-limit key of client into key: "pass:" and the address
- * nginx passed, or "unknown" for none or one that is not a short run of
+ * Writes the rate-limit key of client into key: kind ("pass", "sig"),
+ * ':' and the address nginx passed, or "unknown" for none or one that is not a short run of
  * visible ASCII (nginx never passes one; the key must stay bounded).  An
  * IPv6 address stands for its /64 network, "pass:<prefix>::/64" (one
  * subscriber line usually gets a whole /64, so its 2^64 addresses must
@@ -475,7 +475,7 @@ pf_check(struct db *db, const struct config *cfg, const char *issuer,
  * is.
  */
 static void
-pf_rate_key(const char *client, char *key, size_t keysz)
+pf_rate_key(const char *kind, const char *client, char *key, size_t keysz)
 {
 	struct in6_addr	 a6;
 	char		 net[INET6_ADDRSTRLEN];
@@ -496,20 +496,22 @@ pf_rate_key(const char *client, char *key, size_t keysz)
 		if (IN6_IS_ADDR_V4MAPPED(&a6)) {
 			if (inet_ntop(AF_INET, &a6.s6_addr[12], net,
 			    sizeof(net)) != NULL) {
-				(void)snprintf(key, keysz, "pass:%s", net);
+				(void)snprintf(key, keysz, "%s:%s", kind,
+				    net);
 				return;
 			}
 		} else {
 			memset(&a6.s6_addr[8], 0, 8);
 			if (inet_ntop(AF_INET6, &a6, net, sizeof(net)) !=
 			    NULL) {
-				(void)snprintf(key, keysz, "pass:%s/64", net);
+				(void)snprintf(key, keysz, "%s:%s/64", kind,
+				    net);
 				return;
 			}
 		}
 		client = "unknown";
 	}
-	(void)snprintf(key, keysz, "pass:%s", client);
+	(void)snprintf(key, keysz, "%s:%s", kind, client);
 }
 
 /*
@@ -524,14 +526,35 @@ enum rp_err
 pf_rate(struct db *db, const struct config *cfg, const char *client,
     int64_t now, unsigned int *retry_after, struct rp_errinfo *ei)
 {
+	return pf_rate_kind(db, cfg, "pass", client, now, retry_after, ei);
+}
+
+/*
+ * pf_rate() for attempts of kind (1 to 7 lower-case letters), counted
+ * apart from the others under "<kind>:<client>".  RP_ERR_INTERNAL for
+ * another kind.
+ */
+enum rp_err
+pf_rate_kind(struct db *db, const struct config *cfg, const char *kind,
+    const char *client, int64_t now, unsigned int *retry_after,
+    struct rp_errinfo *ei)
+{
 	struct dbq	 q;
-	char		 key[8 + PF_CLIENT_MAX];
+	char		 key[8 + PF_CLIENT_MAX + 16];
 	int64_t		 win, hits = 0, start = now, left;
 	enum rp_err	 e;
+	size_t		 i, klen;
 
 	*retry_after = 0;
+	klen = kind != NULL ? strnlen(kind, 8) : 0;
+	for (i = 0; i < klen; i++)
+		if (kind[i] < 'a' || kind[i] > 'z')
+			break;
+	if (klen == 0 || klen > 7 || i != klen)
+		return rp_fail(ei, RP_ERR_INTERNAL, "bad_call",
+		    "a rate limit of no known kind");
 	win = (int64_t)cfg->rate_window * 1000;
-	pf_rate_key(client, key, sizeof(key));
+	pf_rate_key(kind, client, key, sizeof(key));
 	if ((e = db_begin(db)) != RP_OK)
 		return rp_fail(ei, e, "db_busy", "the database is busy");
 	dbq_start(&q, db, DB_PF_RATE_HIT);

@@ -776,6 +776,94 @@ reg_import_cert(struct db *db, const struct cert_info *info,
 }
 
 /*
+ * Registers info, the certificate a recovery had issued in place of old
+ * (same subscriber data, new key), inside the caller's transaction: with
+ * old's person, organisation, type and term (what the registration
+ * office recorded for the subscriber, whatever the CA copied into the
+ * new subject), no token (the new device's label is not known; an
+ * officer can attach it), status valid; and an audit entry
+ * "certificate.import" naming the certificate it replaces.  *id gets the
+ * new row.  Returns RP_OK; RP_ERR_CONFLICT "duplicate" when the
+ * certificate is registered already; RP_ERR_BAD_INPUT for a name with
+ * control or bidi characters; a database error.  Nothing to free.
+ */
+enum rp_err
+reg_import_successor(struct db *db, const struct cert_info *info,
+    const struct cert_row *old, const char *actor, int64_t now, int64_t *id,
+    struct rp_errinfo *ei)
+{
+	struct dbq	 q;
+	char		 subject[RP_SERIAL_MAX + 16];
+	int		 dup = 0, n;
+	enum rp_err	 e;
+
+	*id = 0;
+	if (actor == NULL || actor[0] == '\0')
+		return rp_fail(ei, RP_ERR_INTERNAL, "no_actor",
+		    "no actor for the audit log");
+	if (!reg_text_ok(info->subject, 0, RP_DN_MAX - 1) ||
+	    !reg_text_ok(info->issuer, 0, RP_DN_MAX - 1))
+		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_dn",
+		    "the subject or issuer name holds control or bidi "
+		    "characters");
+	if (info->serial[0] == '\0' || info->sha256[0] == '\0' ||
+	    info->pem == NULL || (unsigned int)old->type >= CT__MAX)
+		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_certificate",
+		    "the certificate was not read");
+
+	dbq_start(&q, db, DB_CERT_DUP);
+	dbq_text(&q, info->issuer);
+	dbq_text(&q, info->serial);
+	dbq_text(&q, info->sha256);
+	if (dbq_step(&q))
+		dup = 1;
+	if ((e = dbq_end(&q)) != RP_OK)
+		return rp_fail(ei, e, "db", "cannot read certificates");
+	if (dup)
+		return rp_fail(ei, RP_ERR_CONFLICT, "duplicate",
+		    "certificate %s of this issuer is registered already",
+		    info->serial);
+
+	dbq_start(&q, db, DB_CERT_ADD);
+	dbq_text(&q, info->issuer);
+	dbq_text(&q, info->serial);
+	dbq_text(&q, info->subject);
+	dbq_text(&q, dom_type_name(old->type));
+	if (old->person != 0)
+		dbq_int(&q, old->person);
+	else
+		dbq_null(&q);
+	if (old->organisation != 0)
+		dbq_int(&q, old->organisation);
+	else
+		dbq_null(&q);
+	dbq_null(&q);
+	dbq_int(&q, info->not_before);
+	dbq_int(&q, info->not_after);
+	dbq_int(&q, old->term_years);
+	dbq_int(&q, now);
+	dbq_text(&q, info->aki);
+	dbq_text(&q, info->sha256);
+	dbq_text(&q, info->pem);
+	dbq_int(&q, now);
+	if ((e = dbq_exec(&q, NULL)) == RP_ERR_CONFLICT)
+		return rp_fail(ei, e, "duplicate",
+		    "certificate %s is registered already", info->serial);
+	if (e != RP_OK)
+		return rp_fail(ei, e, "db", "cannot add the certificate");
+	*id = db_last_id(db);
+
+	n = snprintf(subject, sizeof(subject), "certificate:%s",
+	    info->serial);
+	if (n < 0 || (size_t)n >= sizeof(subject))
+		return rp_fail(ei, RP_ERR_INTERNAL, "internal", "serial");
+	return reg_audit(db, now, actor, "certificate.import", subject,
+	    json_pack("{s:s, s:s, s:s, s:s}", "type",
+	    dom_type_name(old->type), "issuer", info->issuer, "replaces",
+	    old->serial, "via", "recovery"), ei);
+}
+
+/*
  * Sets *yes to whether person is a legal representative of organisation
  * at time t (valid_from <= t < valid_to).  Either id 0 means no.
  * Returns RP_OK or a database error.

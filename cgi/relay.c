@@ -3,9 +3,11 @@
  * (DESIGN section 4).  The web workers commit a request with its outbox
  * rows and send one datagram to [relay] socket (nudge.c); the relay
  * wakes, delivers every row that is due through the driver of [relay]
- * backend (outbox.c does the database side), and sleeps in poll(2)
- * until the next nudge, the next row falling due or [relay] poll_ms,
- * whichever comes first.
+ * backend (outbox.c does the database side), then sends the e-mail that
+ * is due when [mail] smtp_url is set (mail.c: a few messages a round,
+ * never holding the CA's queue up for long), and sleeps in poll(2)
+ * until the next nudge, the next row or message falling due or [relay]
+ * poll_ms, whichever comes first.
  *
  *	revportal-relay [-t] [-c CONFIG]
  *
@@ -74,6 +76,10 @@ struct relay {
 	int			 sock_made;	/* ours to unlink at exit */
 	int			 pipe[2];	/* the self-pipe, -1 */
 	int			 metrics_errno;	/* the last failure logged */
+	/* E-mail since the start, by outcome. */
+	uint64_t		 mail_sent;
+	uint64_t		 mail_retry;
+	uint64_t		 mail_dead;
 };
 
 static void
@@ -126,14 +132,15 @@ relay_check_file(const char *cpath, const char *key, const char *path,
 /*
  * What only the relay needs of the configuration (conf.c has checked
  * each value and the rules between them): a CA URL, a driver for the
- * backend, and the TLS files, the key readable by its owner only.  cpath
- * names the configuration in messages.  Returns 0, or -1 with err
- * filled.
+ * backend, and the TLS files, the key readable by its owner only; and
+ * [mail] (mail_conf_check(), its trust anchors file).  cpath names the
+ * configuration in messages.  Returns 0, or -1 with err filled.
  */
 static int
 relay_check(struct relay *rl, const char *cpath, char *err, size_t errlen)
 {
 	const struct config	*c = &rl->cfg;
+	char			 why[256];
 
 	if (c->relay_url[0] == '\0') {
 		(void)snprintf(err, errlen, "%s: [relay] url: not set; name "
@@ -153,6 +160,16 @@ relay_check(struct relay *rl, const char *cpath, char *err, size_t errlen)
 	    (c->relay_key_file[0] != '\0' && relay_check_file(cpath,
 	    "key_file", c->relay_key_file, 1, err, errlen) == -1))
 		return -1;
+	if (mail_conf_check(c, why, sizeof(why)) != RP_OK) {
+		(void)snprintf(err, errlen, "%s: %s", cpath, why);
+		return -1;
+	}
+	if (c->mail_url[0] != '\0' && c->mail_ca_file[0] != '\0' &&
+	    !hc_file_safe(c->mail_ca_file, 0, why, sizeof(why))) {
+		(void)snprintf(err, errlen, "%s: [mail] ca_file: %s: %s",
+		    cpath, c->mail_ca_file, why);
+		return -1;
+	}
 	return 0;
 }
 
@@ -281,6 +298,53 @@ relay_drain(struct relay *rl)
 			break;
 }
 
+/* Appends the e-mail counters to the relay's figures. */
+static enum rp_err
+relay_mail_metrics(const struct relay *rl, struct buf *b)
+{
+	return buf_addf(b, "# HELP revportal_relay_mail_total E-mail "
+	    "messages handled, by the outcome recorded.\n"
+	    "# TYPE revportal_relay_mail_total counter\n"
+	    "revportal_relay_mail_total{outcome=\"sent\"} %llu\n"
+	    "revportal_relay_mail_total{outcome=\"retry\"} %llu\n"
+	    "revportal_relay_mail_total{outcome=\"dead\"} %llu\n",
+	    (unsigned long long)rl->mail_sent,
+	    (unsigned long long)rl->mail_retry,
+	    (unsigned long long)rl->mail_dead);
+}
+
+/*
+ * Sends the e-mail that is due (mail_run()) and counts it.  Sets *next
+ * to when the next message falls due (0: none, or the server did not
+ * answer: then the relay's poll decides).  Returns 0, or -1 after a
+ * database error (logged).
+ */
+static int
+relay_mail(struct relay *rl, int64_t *next)
+{
+	struct mail_report	 rep;
+	struct rp_errinfo	 ei;
+	enum rp_err		 e;
+
+	*next = 0;
+	if (rl->cfg.mail_url[0] == '\0')
+		return 0;
+	memset(&ei, 0, sizeof(ei));
+	e = mail_run(rl->db, &rl->cfg, rl->owner, rp_now_ms(), &rep, &ei);
+	rl->mail_sent += rep.sent;
+	rl->mail_retry += rep.retry;
+	rl->mail_dead += rep.dead;
+	if (e == RP_OK && !rep.down)
+		e = mail_next(rl->db, next);
+	if (e != RP_OK) {
+		rplog(RPLOG_WARN, "relay_mail_error", "error=%s code=%s "
+		    "msg=\"%s\"", rp_err_name(e), ei.code != NULL ? ei.code :
+		    "-", ei.msg);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Writes the relay's figures and the queue st (NULL when it could not be
  * read) to [relay] metrics_file, atomically: a temporary file beside it,
@@ -301,7 +365,8 @@ relay_write_metrics(struct relay *rl, const struct outbox_stats *st,
 	if (path[0] == '\0')
 		return;
 	buf_init(&b, OUTBOX_METRICS_MAX);
-	if (outbox_metrics_render(&rl->m, st, now, &b) != RP_OK) {
+	if (outbox_metrics_render(&rl->m, st, now, &b) != RP_OK ||
+	    relay_mail_metrics(rl, &b) != RP_OK) {
 		err = ENOMEM;
 		goto out;
 	}
@@ -395,7 +460,7 @@ relay_loop(struct relay *rl)
 	struct outbox_stats	 st;
 	struct rp_errinfo	 ei;
 	struct pollfd		 pfd[2];
-	int64_t			 now, wait;
+	int64_t			 now, wait, mail_due;
 	unsigned int		 n;
 	enum rp_err		 e;
 	int			 failed, have;
@@ -421,6 +486,10 @@ relay_loop(struct relay *rl)
 			if (rep.result == OB_NONE)
 				break;
 		}
+		/* E-mail after the CA's round: a slow server waits. */
+		mail_due = 0;
+		if (!relay_stopping && relay_mail(rl, &mail_due) == -1)
+			failed = 1;
 		now = rp_now_ms();
 		have = outbox_stats(rl->db, now, &st) == RP_OK;
 		if (!have)
@@ -434,8 +503,12 @@ relay_loop(struct relay *rl)
 				wait = RELAY_ERROR_WAIT_MS;
 		} else if (n == RELAY_BATCH_MAX)
 			wait = 0;
-		else if (st.next_due != 0 && st.next_due - now < wait)
-			wait = st.next_due > now ? st.next_due - now : 0;
+		else {
+			if (st.next_due != 0 && st.next_due - now < wait)
+				wait = st.next_due > now ? st.next_due - now : 0;
+			if (mail_due != 0 && mail_due - now < wait)
+				wait = mail_due > now ? mail_due - now : 0;
+		}
 		pfd[0].fd = rl->sock;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = rl->pipe[0];
@@ -505,6 +578,8 @@ main(int argc, char *argv[])
 	    relay_check(rl, cpath, err, sizeof(err)) == -1)
 		goto fail;
 	rplog_set_level(rl->cfg.log_level);
+	/* The relay completes requests: their e-mail is queued here too. */
+	mail_setup(&rl->cfg);
 	memset(&hcc, 0, sizeof(hcc));
 	hcc.ca_file = rl->cfg.relay_ca_file;
 	hcc.cert_file = rl->cfg.relay_cert_file;
@@ -540,11 +615,16 @@ main(int argc, char *argv[])
 	rl->oc.backoff_max_ms = rl->cfg.relay_backoff_max_ms;
 	rl->oc.pending_check_ms = rl->cfg.relay_pending_check_ms;
 	rl->oc.pending_max_hours = rl->cfg.relay_pending_max_hours;
+	/* What an EJBCA enrolment (a recovery) names. */
+	rl->oc.ejbca_ca_name = rl->cfg.relay_ejbca_ca_name;
+	rl->oc.ejbca_cert_profile = rl->cfg.relay_ejbca_cert_profile;
+	rl->oc.ejbca_ee_profile = rl->cfg.relay_ejbca_ee_profile;
 	rl->oc.batch = RELAY_CLAIM;
 	rl->oc.stop = &relay_stopping;
 	rplog(RPLOG_INFO, "relay_start", "backend=%s url=%s owner=%s "
-	    "socket=%s", rl->drv->name, rl->cfg.relay_url, rl->owner,
-	    rl->cfg.relay_socket);
+	    "socket=%s mail=%s", rl->drv->name, rl->cfg.relay_url, rl->owner,
+	    rl->cfg.relay_socket, rl->cfg.mail_url[0] != '\0' ?
+	    rl->cfg.mail_url : "off");
 	rc = relay_loop(rl);
 	/* The rows claimed but not handed to the CA go back at once. */
 	if (outbox_batch_release(rl->db, &rl->oc, &rl->batch, rp_now_ms()) !=

@@ -66,6 +66,10 @@ static const char *const tmpl_files[TMPL__MAX] = {
 	[TMPL_OFFICER] = "officer.html",
 	[TMPL_OFFICER_REQ] = "officer_req.html",
 	[TMPL_STAFF_DENIED] = "staff_denied.html",
+	[TMPL_SIGN_FORM] = "sign_form.html",
+	[TMPL_SIGN_DOC] = "sign_doc.html",
+	[TMPL_APPROVALS] = "approvals.html",
+	[TMPL_APPROVAL] = "approval.html",
 };
 
 /* State of one parse: where errors go and what they are called. */

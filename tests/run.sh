@@ -51,7 +51,7 @@ for bin in "${units[@]}"; do
 done
 
 # The fuzz targets, built as plain programs, replay their saved corpora.
-for pair in body:tests/fuzz/corpus tmpl:tests/fuzz/corpus-tmpl x509:tests/fuzz/corpus-x509 csv:tests/fuzz/corpus-csv; do
+for pair in body:tests/fuzz/corpus tmpl:tests/fuzz/corpus-tmpl x509:tests/fuzz/corpus-x509 csv:tests/fuzz/corpus-csv cms:tests/fuzz/corpus-cms; do
 	name=${pair%%:*}
 	if timeout 300 "build/asan/fuzz_${name}_replay" "${pair#*:}" >"$logs/fuzz_$name.log" 2>&1; then
 		count "fuzz/$name corpus replay" 1 0

@@ -58,3 +58,8 @@ CREATE TABLE mail_queue (
 
 CREATE INDEX mail_queue_waiting ON mail_queue (next_attempt_at)
 	WHERE state = 'pending';
+
+-- One message per recipient per event of a request: an event told again
+-- (a request that fails twice) mails nobody twice.
+CREATE UNIQUE INDEX mail_queue_once ON mail_queue (request_id, event,
+	rcpt COLLATE NOCASE);

@@ -216,7 +216,9 @@ else
 	echo "bench: RSS per revportal worker: no workers found"
 fi
 
-# The passphrase flows and the relay, each on a stack of its own.
+# The passphrase flows, the relay and signed requests, each on a stack of
+# its own.
 bash tests/bench/bench_flows.sh || echo "bench: warning: tests/bench/bench_flows.sh failed" >&2
 bash tests/bench/bench_relay.sh || echo "bench: warning: tests/bench/bench_relay.sh failed" >&2
+bash tests/bench/bench_sign.sh || echo "bench: warning: tests/bench/bench_sign.sh failed" >&2
 exit 0

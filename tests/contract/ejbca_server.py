@@ -15,6 +15,24 @@ modules/ejbca-rest-api/resources/openapi.json), and the notes beside it in
        answer RevokeStatusRestResponse
   GET  /ejbca/ejbca-rest-api/v1/certificate/status
        answer RestResourceStatusRestResponse
+  POST /ejbca/ejbca-rest-api/v1/certificate/pkcs10enroll
+       body EnrollCertificateRestRequest (JSON); answer 201 with
+       CertificateEnrollmentRestResponse
+
+The enrolment is held to the schema field by field: a body that is not a
+JSON object, a member the schema does not define, a member of another
+type (every one a string but include_chain, a boolean), a missing
+certificate_request, certificate_profile_name, end_entity_profile_name,
+certificate_authority_name or username (what EJBCA needs to add the end
+entity), a response_format other than DER, a query string, or a CSR that
+is not a PEM or base64 PKCS#10 request with a valid self-signature are
+refused with 400; an unknown CA name with 404, an unknown profile with
+400.  The stand-in issues the certificate with its own throwaway CA
+(openssl, made at the first enrolment in the port file's directory), adds
+it to its certificate table (so it can be revoked and its status read),
+and answers its DER the way the published example shows: base64 of the
+base64 text of the DER ("certificate": "TUlJ..." decodes to "MII...");
+{"op": "enroll", "encoding": "single"} makes it plain base64 of the DER.
 
 JSON names are snake_case on the wire (issuer_dn, serial_number,
 revocation_reason, revocation_date, invalidity_date, message, revoked).
@@ -56,12 +74,21 @@ Certificates live in memory, from --certs FILE (a JSON list of objects
          the next revoke answers 200 "Successfully revoked" with the
          certificate as it is and changes nothing, so a driver that
          believes the message instead of the status is caught
+     {"op": "enroll", "ca_name": NAME, "certificate_profiles": [...],
+      "end_entity_profiles": [...], "encoding": "double"|"single"}
+         what the enrolment accepts (defaults: ManagementCA, ENDUSER,
+         EMPTY, double); faults take "on": "enroll" too, and
+         {"op": "fault", "kind": "approval", "on": "enroll"} makes the
+         next enrolment answer 202
      {"op": "reset"}                        drop faults and the log
   GET  /_log    the API calls seen: method, raw path, raw query
   GET  /_state  the certificate table
   GET  /_spec   what the stand-in follows: {"reasons": [...],
-                "revoke_params": [...], "paths": {template: method}},
-                for the test that holds it to the reference
+                "revoke_params": [...], "paths": {template: method},
+                "enroll_fields": {name: type}, "enroll_answer": {name:
+                type}}, for the test that holds it to the reference
+  GET  /_enrolled  the enrolments carried out: username, password,
+                profiles, CA name, serial, the certificate's PEM
 
 Usage: ejbca_server.py --cert F --key F [--client-ca F] [--certs F]
                        --port-file F
@@ -72,13 +99,17 @@ Python 3 standard library only.
 """
 
 import argparse
+import base64
 import datetime
 import json
 import os
 import re
+import secrets
 import socketserver
 import ssl
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -99,7 +130,22 @@ SPEC_PATHS = {
     "/v1/certificate/{issuer_dn}/{certificate_serial_number}"
     "/revocationstatus": "get",
     "/v1/certificate/status": "get",
+    "/v1/certificate/pkcs10enroll": "post",
 }
+# EnrollCertificateRestRequest: every member with its JSON type.
+ENROLL_FIELDS = {
+    "certificate_request": str, "certificate_profile_name": str,
+    "end_entity_profile_name": str, "certificate_authority_name": str,
+    "username": str, "password": str, "account_binding_id": str,
+    "include_chain": bool, "email": str, "response_format": str,
+}
+ENROLL_REQUIRED = ("certificate_request", "certificate_profile_name",
+                   "end_entity_profile_name", "certificate_authority_name",
+                   "username")
+# CertificateEnrollmentRestResponse, as the stand-in answers it.
+ENROLL_ANSWER = {"certificate": "string", "serial_number": "string",
+                 "response_format": "string", "certificate_chain": "array"}
+JSON_TYPES = {str: "string", bool: "boolean"}
 ISO_8601 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?"
                       r"(Z|[+-]\d{2}:?\d{2})$")
 HEX = re.compile(r"^[0-9A-Fa-f]+$")
@@ -156,6 +202,17 @@ class State:
         self.faults = []        # dicts, consumed in order
         self.pending = {}       # (issuer_dn, int serial) -> [reason, polls]
         self.log = []
+        self.enroll_conf = {}
+        self.enrolled = []
+        self.ca_dir = None      # the issuing CA of enrolments, made once
+        self.ca_dn = None
+        self.reset_enroll()
+
+    def reset_enroll(self):
+        self.enroll_conf = {"ca_name": "ManagementCA",
+                            "certificate_profiles": ["ENDUSER"],
+                            "end_entity_profiles": ["EMPTY"],
+                            "encoding": "double"}
 
     def add(self, doc):
         issuer = doc["issuer_dn"]
@@ -180,7 +237,8 @@ class State:
     def take_fault(self, where):
         """Returns the first fault for this kind of call, consumed."""
         for f in self.faults:
-            if f["kind"] in ("approval", "noop") and where != "revoke":
+            if f["kind"] in ("approval", "noop") and \
+                    where != f.get("on", "revoke"):
                 continue
             if f.get("on", "any") not in ("any", where):
                 continue
@@ -270,7 +328,13 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, {
                 "reasons": REASONS,
                 "revoke_params": sorted(REVOKE_PARAMS),
-                "paths": SPEC_PATHS})
+                "paths": SPEC_PATHS,
+                "enroll_fields": {k: JSON_TYPES[v]
+                                  for k, v in ENROLL_FIELDS.items()},
+                "enroll_answer": ENROLL_ANSWER})
+        if path == "/_enrolled" and self.command == "GET":
+            with st.lock:
+                return self.send_json(200, st.enrolled)
         if path != "/_control" or self.command != "POST":
             return self.send_json(404, {"error_code": 404,
                                         "error_message": "no such path"})
@@ -282,10 +346,17 @@ class Handler(BaseHTTPRequestHandler):
             elif op == "fault" and doc.get("kind") in ("approval", "error",
                                                        "hang", "noop"):
                 st.faults.append(doc)
+            elif op == "enroll":
+                for k in ("ca_name", "certificate_profiles",
+                          "end_entity_profiles", "encoding"):
+                    if k in doc:
+                        st.enroll_conf[k] = doc[k]
             elif op == "reset":
                 st.faults.clear()
                 st.pending.clear()
                 st.log.clear()
+                st.enrolled.clear()
+                st.reset_enroll()
             else:
                 return self.send_json(400, {"error": "bad op"})
         return self.send_json(200, {"ok": True})
@@ -316,8 +387,153 @@ class Handler(BaseHTTPRequestHandler):
                            "issuer DN %s was not found." % (serial, issuer))
         return cert
 
-    def api(self, path, query):
+    def enroll(self, query, body):
+        """POST .../v1/certificate/pkcs10enroll, held to the schema."""
+        st = self.server.state
+        if self.command != "POST":
+            raise ApiError(405, "Method not allowed")
+        if query != "":
+            raise ApiError(400, "Unknown parameter")
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0]
+        if ctype.strip().lower() != "application/json":
+            raise ApiError(415, "Unsupported media type")
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            raise ApiError(400, "Body is not JSON")
+        if not isinstance(doc, dict):
+            raise ApiError(400, "Body is not a JSON object")
+        for k, v in doc.items():
+            if k not in ENROLL_FIELDS:
+                raise ApiError(400, "Unrecognized field \"%s\"" % k)
+            if type(v) is not ENROLL_FIELDS[k]:
+                raise ApiError(400, "Field \"%s\" is not a %s" %
+                               (k, JSON_TYPES[ENROLL_FIELDS[k]]))
+        for k in ENROLL_REQUIRED:
+            if not doc.get(k):
+                raise ApiError(400, "Missing \"%s\"" % k)
+        if doc.get("response_format", "DER") != "DER":
+            raise ApiError(400, "Response format not supported by the "
+                           "stand-in")
+
+        with st.lock:
+            fault = st.take_fault("enroll")
+        if fault is not None and fault["kind"] == "hang":
+            time.sleep(float(fault.get("seconds", 5)))
+            fault = None
+        if fault is not None and fault["kind"] == "error":
+            code = int(fault.get("code", 503))
+            if "body" in fault:
+                return self.send_raw(code, fault["body"].encode())
+            raise ApiError(code, "CA is offline" if code == 503 else
+                           "Injected error %d" % code)
+        if fault is not None and fault["kind"] == "approval":
+            return self.send_json(202, {
+                "status_code": 202,
+                "info_message": "The enrolment is waiting for approval "
+                                "by an administrator"})
+
+        with st.lock:
+            conf = dict(st.enroll_conf)
+            if doc["certificate_authority_name"] != conf["ca_name"]:
+                raise ApiError(404, "CA with name %s doesn't exist." %
+                               doc["certificate_authority_name"])
+            if doc["certificate_profile_name"] not in \
+                    conf["certificate_profiles"]:
+                raise ApiError(400, "Certificate profile %s does not "
+                               "exist" % doc["certificate_profile_name"])
+            if doc["end_entity_profile_name"] not in \
+                    conf["end_entity_profiles"]:
+                raise ApiError(400, "End entity profile %s does not exist"
+                               % doc["end_entity_profile_name"])
+            der, serial = self.issue(doc["certificate_request"])
+            st.certs[(st.ca_dn, serial)] = {
+                "issuer_dn": st.ca_dn,
+                "serial_number": "%X" % serial,
+                "revoked": False,
+                "revocation_reason": "NOT_REVOKED",
+                "revocation_date": None,
+            }
+            st.enrolled.append({
+                "username": doc["username"],
+                "password": doc.get("password"),
+                "certificate_profile_name": doc["certificate_profile_name"],
+                "end_entity_profile_name": doc["end_entity_profile_name"],
+                "certificate_authority_name":
+                    doc["certificate_authority_name"],
+                "include_chain": doc.get("include_chain"),
+                "serial": "%X" % serial,
+                "issuer_dn": st.ca_dn,
+                "pem": ssl.DER_cert_to_PEM_cert(der)})
+        b64 = base64.b64encode(der)
+        if conf["encoding"] == "double":
+            b64 = base64.b64encode(b64)
+        chain = []
+        if doc.get("include_chain"):
+            with open(os.path.join(st.ca_dir, "ca.pem")) as f:
+                chain = [base64.b64encode(ssl.PEM_cert_to_DER_cert(
+                    f.read())).decode()]
+        return self.send_json(201, {
+            "certificate": b64.decode(),
+            "serial_number": "%X" % serial,
+            "response_format": "DER",
+            "certificate_chain": chain})
+
+    def issue(self, csr_text):
+        """Signs the PKCS#10 request (PEM, or base64 of the DER) with the
+        stand-in's CA.  Returns (DER, serial); ApiError(400) for a request
+        that does not verify.  Called with the state's lock held."""
+        st = self.server.state
+        if st.ca_dir is None:
+            d = tempfile.mkdtemp(prefix="enroll-ca.",
+                                 dir=self.server.work_dir)
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                            "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                            "-keyout", os.path.join(d, "ca.key"), "-out",
+                            os.path.join(d, "ca.pem"), "-days", "30",
+                            "-subj", "/C=SI/O=Stand-in/CN=EJBCA stand-in CA"],
+                           check=True, capture_output=True)
+            out = subprocess.run(["openssl", "x509", "-in",
+                                  os.path.join(d, "ca.pem"), "-noout",
+                                  "-subject", "-nameopt", "RFC2253"],
+                                 check=True, capture_output=True, text=True)
+            st.ca_dn = out.stdout.strip().split("=", 1)[1]
+            st.ca_dir = d
+        text = csr_text.strip()
+        if not text.startswith("-----BEGIN"):
+            if not re.match(r"^[A-Za-z0-9+/=\s]+$", text):
+                raise ApiError(400, "Invalid certificate request")
+            text = ("-----BEGIN CERTIFICATE REQUEST-----\n%s\n"
+                    "-----END CERTIFICATE REQUEST-----\n" % text)
+        fd, csr = tempfile.mkstemp(dir=st.ca_dir, suffix=".csr")
+        with os.fdopen(fd, "w") as f:
+            f.write(text + "\n")
+        try:
+            ok = subprocess.run(["openssl", "req", "-in", csr, "-verify",
+                                 "-noout"], capture_output=True)
+            # openssl 3.0 exits 0 after a failed verification: read it.
+            if ok.returncode != 0 or \
+                    b"verify OK" not in ok.stdout + ok.stderr:
+                raise ApiError(400, "Invalid certificate request: the "
+                               "signature does not verify")
+            serial = secrets.randbits(63) | (1 << 62)
+            out = subprocess.run(["openssl", "x509", "-req", "-in", csr,
+                                  "-CA", os.path.join(st.ca_dir, "ca.pem"),
+                                  "-CAkey", os.path.join(st.ca_dir,
+                                                         "ca.key"),
+                                  "-set_serial", str(serial), "-days", "365",
+                                  "-sha256", "-outform", "DER"],
+                                 capture_output=True)
+            if out.returncode != 0:
+                raise ApiError(400, "Invalid certificate request")
+            return out.stdout, serial
+        finally:
+            os.unlink(csr)
+
+    def api(self, path, query, body=b""):
         segs = path.split("/")
+        if segs == PREFIX + ["pkcs10enroll"]:
+            return self.enroll(query, body)
         if segs == PREFIX + ["status"]:
             if self.command != "GET":
                 raise ApiError(405, "Method not allowed")
@@ -412,7 +628,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.server.state.log.append({
                     "method": self.command, "path": path, "query": query,
                     "body": body.decode("utf-8", "replace")})
-            self.api(path, query)
+            self.api(path, query, body)
         except ApiError as e:
             self.send_json(e.code, {"error_code": e.code,
                                     "error_message": e.message})
@@ -433,9 +649,10 @@ class Server(socketserver.ThreadingMixIn, HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, ctx, state):
+    def __init__(self, ctx, state, work_dir):
         self.ctx = ctx
         self.state = state
+        self.work_dir = work_dir
         super().__init__(("127.0.0.1", 0), Handler)
 
     def finish_request(self, request, client_address):
@@ -470,7 +687,8 @@ def main():
         ctx.verify_mode = ssl.CERT_REQUIRED
         ctx.load_verify_locations(args.client_ca)
 
-    server = Server(ctx, state)
+    server = Server(ctx, state,
+                    os.path.dirname(os.path.abspath(args.port_file)))
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write("%d\n" % server.server_address[1])

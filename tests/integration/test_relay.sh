@@ -12,7 +12,9 @@
 # at once) must end with every request completed exactly once and no row
 # lost.  A revocation that overtakes a suspension of the same certificate
 # must stay what cfssl holds (the suspension is never sent), and the
-# relay refuses TLS files that others may change or read.
+# relay refuses TLS files that others may change or read.  A recovery
+# ends with a new certificate for the CSR's key in cfssl's DB and in
+# revportal's registry, and the old one revoked as superseded.
 #
 # Prints "ok N - name" / "not ok N - name" lines and, last,
 # "RESULT passed=N failed=M".  Environment: REVPORTAL_BIN, ADMIN, RELAY
@@ -514,6 +516,83 @@ check "cfssl's DB: all 16 certificates revoked, 14 of them on hold" \
     test "$(sqlite3 "$ca/certs.db" "SELECT group_concat(status || ':' || reason || ':' || n) FROM (SELECT status, reason, count(*) n FROM certificates GROUP BY status, reason ORDER BY status, reason)")" = "revoked:1:2,revoked:6:14"
 audit_ok() { "$ADMIN" -c "$ini" audit-verify >"$work/audit.out" 2>&1; }
 check "the audit chain is intact" audit_ok
+
+# --- recovery: a new certificate from cfssl, then the old one superseded ----
+# The web flow needs a qualified signature (tests/integration/test_sign.sh);
+# here the request is written as lc_create() writes a recovery that nobody
+# else has to approve (requests, request_certificates, recoveries with the
+# CSR and its SHA-256, one outbox row whose payload carries the CSR, the
+# type and the person), and the relay running above does the rest through
+# the proxy: /api/v1/cfssl/sign with the personal profile, the issued
+# certificate kept in the row at once, then the old certificate revoked
+# with reason superseded.
+echo pass >"$ctl"
+rec_ok=1
+issue rec personal personal cn="Rea Covery" person=PNOSI-5001 || rec_ok=0
+(
+	umask 077
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$work/rec-new.key" -out "$work/rec-new.csr" -utf8 \
+	    -subj "/C=SI/serialNumber=PNOSI-5001/CN=Rea Covery" 2>>"$work/admin.log"
+) || rec_ok=0
+check "a recovery's certificate and the CSR of its new key are made" test "$rec_ok" = 1
+rec_id=$(python3 - "$db" "$work/rec-new.csr" "${serial[rec]:-none}" <<'EOF'
+import base64, hashlib, json, secrets, sqlite3, ssl, subprocess, sys, time
+db = sqlite3.connect(sys.argv[1], timeout=10)
+csr = open(sys.argv[2]).read()
+der = subprocess.run(["openssl", "req", "-in", sys.argv[2], "-outform", "DER"],
+                     check=True, capture_output=True).stdout
+row = db.execute("SELECT c.id, c.issuer_dn, c.serial, c.aki, p.person_id "
+                 "FROM certificates c JOIN persons p ON p.id = c.person_id "
+                 "WHERE c.serial = ?", (sys.argv[3],)).fetchone()
+if row is None:
+    sys.exit("no certificate %s" % sys.argv[3])
+cid, issuer, serial, aki, person = row
+now = int(time.time() * 1000)
+pid = base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
+payload = json.dumps({"request": pid, "action": "recover", "issuer": issuer,
+                      "serial": serial, "aki": aki, "reason": "superseded",
+                      "csr": csr, "type": "personal", "person": person},
+                     sort_keys=True, separators=(",", ":"))
+with db:
+    rid = db.execute(
+        "INSERT INTO requests (public_id, action, reason, channel, "
+        "auth_method, requester, state, received_at, due_at, updated_at, "
+        "need) VALUES (?, 'recover', 'unspecified', 'api', 'signature', ?, "
+        "'queued', ?, ?, ?, 0)",
+        (pid, "person:" + person, now, now + 86400000, now)).lastrowid
+    db.execute("INSERT INTO request_certificates (request_id, "
+               "certificate_id) VALUES (?, ?)", (rid, cid))
+    db.execute("INSERT INTO recoveries (request_id, csr_pem, csr_sha256) "
+               "VALUES (?, ?, ?)", (rid, csr, hashlib.sha256(der).hexdigest()))
+    db.execute("INSERT INTO outbox (request_id, certificate_id, action, "
+               "payload, idempotency_key, next_attempt_at, created_at, "
+               "updated_at) VALUES (?, ?, 'recover', ?, ?, ?, ?, ?)",
+               (rid, cid, payload, pid + ".1", now, now, now))
+print(pid)
+EOF
+) || rec_id=""
+check "the recovery request is queued" test -n "$rec_id"
+check "recovery: the request completes" wait_state "$rec_id" completed 30
+new_serial=$(sql "SELECT new_serial FROM recoveries r JOIN requests q ON q.id = r.request_id WHERE q.public_id = '$rec_id'")
+serial[rec-new]=$new_serial
+check "recovery: the recoveries row has the new serial, PEM and time" \
+    test "$(sql "SELECT count(*) FROM recoveries r JOIN requests q ON q.id = r.request_id WHERE q.public_id = '$rec_id' AND new_pem LIKE '-----BEGIN CERTIFICATE-----%' AND issued_at > 0 AND length(new_serial) > 0")" = 1
+check "recovery: cfssl's DB has the new certificate, good" ca_is rec-new "good 0"
+check "recovery: cfssl's DB has the old certificate revoked as superseded (4)" ca_is rec "revoked 4"
+check "recovery: OCSP says the old certificate is revoked, superseded" ocsp_is rec "revoked superseded"
+rec_key() { openssl "$1" -in "$2" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum; }
+sql "SELECT new_pem FROM recoveries r JOIN requests q ON q.id = r.request_id WHERE q.public_id = '$rec_id'" >"$work/rec-new.pem"
+check "recovery: the new certificate carries the CSR's key" \
+    test "$(rec_key x509 "$work/rec-new.pem")" = "$(rec_key req "$work/rec-new.csr")"
+check "recovery: revportal registered the new certificate for the same person, no token" \
+    test "$(sql "SELECT count(*) FROM certificates n JOIN certificates o ON o.serial = '${serial[rec]}' WHERE n.serial = '$new_serial' AND n.person_id = o.person_id AND n.type = 'personal' AND n.token_id IS NULL AND n.status = 'valid' AND o.status = 'revoked' AND o.reason = 'superseded'")" = 1
+check "recovery: one enrolment and one revocation through the proxy" \
+    test "$(grep 'path=/api/v1/cfssl/sign' "$plog" | grep -c 'outcome=forwarded .*success=true$')/$(revoked_calls rec)" = 1/1
+check "recovery: completed exactly once" completed_once "$rec_id"
+check "recovery: the issued certificate is kept in the outbox row" \
+    test "$(sql "SELECT count(*) FROM outbox o JOIN requests q ON q.id = o.request_id WHERE q.public_id = '$rec_id' AND o.issued_pem IS NOT NULL")" = 1
+check "recovery: the audit chain is intact" audit_ok
 
 relay_stop a
 check "the relay stops cleanly at the end" test $? = 0

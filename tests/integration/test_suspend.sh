@@ -461,7 +461,7 @@ sql "UPDATE passphrases SET failures = 0 WHERE certificate_id = (SELECT id FROM 
 api "$(body 2007 "${PASS[rev]}" reactivate)"
 check "reactivation by passphrase: 422 needs_signature" sh -c "[ '$code' = 422 ] && [ '$(jget error)' = needs_signature ]"
 api '{"challenge_id":"AAAAAAAAAAAAAAAAAAAAAA","signature":"MIIB"}'
-check "a signed request: 422 not_available (not yet)" sh -c "[ '$code' = 422 ] && [ '$(jget error)' = not_available ]"
+check "a signed request without [signature] anchors_dir: 422 not_available" sh -c "[ '$code' = 422 ] && [ '$(jget error)' = not_available ]"
 api "$(body 1005 "${PASS[tls]}" suspend)"
 check "suspending a TLS certificate: 422 not_allowed_for_type" sh -c "[ '$code' = 422 ] && [ '$(jget error)' = not_allowed_for_type ]"
 api "$(body 1006 "${PASS[tls]}" revoke keyCompromise)"

@@ -12,6 +12,11 @@
 
 #include <sqlite3.h>
 
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 enum rp_err	 cfssl_serial_decimal(const char *, char *, size_t);
 int		 cfssl_aki_hint(int);
 
@@ -201,7 +206,9 @@ setup(void **state)
 	    "\"data_source\":\"%s\"}\n", env.db);
 	if (make_db() == -1 || write_file(dbconf, text) == -1 ||
 	    write_file(conf, "{\"signing\":{\"default\":{\"expiry\":\"24h\","
-	    "\"usages\":[\"digital signature\",\"client auth\"]}}}\n") == -1 ||
+	    "\"usages\":[\"digital signature\",\"client auth\"]},"
+	    "\"profiles\":{\"personal\":{\"expiry\":\"48h\",\"usages\":"
+	    "[\"digital signature\",\"client auth\"]}}}}\n") == -1 ||
 	    up_run(gen, log) != 0 ||
 	    (env.csr = rp_read_file(csr, 16384, &len, err, sizeof(err))) ==
 	    NULL)
@@ -834,6 +841,188 @@ test_stopped_retry(void **state)
 	cert_info_free(&info);
 }
 
+/* A PEM CSR for a new P-256 key (CN cn), its self-signature broken or not. */
+static char *
+make_csr(const char *cn, int break_pop)
+{
+	EVP_PKEY	*k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_PKEY	*other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509_REQ	*r = X509_REQ_new();
+	X509_NAME	*n = X509_NAME_new();
+	BIO		*bio = BIO_new(BIO_s_mem());
+	char		*p, *s;
+	long		 len;
+
+	assert_non_null(k);
+	assert_non_null(other);
+	assert_non_null(r);
+	assert_non_null(n);
+	assert_non_null(bio);
+	assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
+	    (const unsigned char *)cn, -1, -1, 0), 1);
+	assert_int_equal(X509_REQ_set_subject_name(r, n), 1);
+	assert_int_equal(X509_REQ_set_pubkey(r, k), 1);
+	assert_true(X509_REQ_sign(r, break_pop ? other : k, EVP_sha256()) > 0);
+	assert_int_equal(PEM_write_bio_X509_REQ(bio, r), 1);
+	len = BIO_get_mem_data(bio, &p);
+	assert_true(len > 0);
+	s = malloc((size_t)len + 1);
+	assert_non_null(s);
+	memcpy(s, p, (size_t)len);
+	s[len] = '\0';
+	BIO_free(bio);
+	X509_NAME_free(n);
+	X509_REQ_free(r);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(other);
+	return s;
+}
+
+static struct ca_job
+enroll_job(const char *csr, const char *type)
+{
+	struct ca_job	 j;
+
+	memset(&j, 0, sizeof(j));
+	j.action = ACT_RECOVER;
+	j.issuer = "CN=revportal test CA";
+	j.serial = "1234ABCD";
+	j.reason = REASON_SUPERSEDED;
+	j.idem_key = "AAAAAAAAAAAAAAAAAAAAAA.1";
+	j.csr_pem = csr;
+	j.cert_type = type;
+	j.person = "";
+	return j;
+}
+
+/*
+ * A recovery's enrolment through the real cfssl: /api/v1/cfssl/sign with
+ * the old certificate's type as the profile issues a certificate for the
+ * CSR's key, which cfssl records (good) and the driver then revokes as
+ * superseded like any other.  An unknown profile and a request whose
+ * self-signature does not verify are refused, in cfssl's words.
+ */
+static void
+test_enroll_real(void **state)
+{
+	struct ca_job		 j, rj;
+	struct ca_result	 r;
+	struct cert_info	 info;
+	struct rp_errinfo	 ei;
+	struct row		 row;
+	char			*csr, *bad;
+
+	(void)state;
+	csr = make_csr("cfssl recovery", 0);
+	bad = make_csr("cfssl recovery", 1);
+	j = enroll_job(csr, "personal");
+	ca_cfssl_driver.enroll(env.hc, env.base, &j, &r);
+	if (r.outcome != CA_DONE)
+		fail_msg("%s: %s", ca_outcome_name(r.outcome), r.message);
+	assert_int_equal(r.http_status, 200);
+	assert_non_null(strstr(r.message, "personal"));
+	assert_int_equal(csr_issued_check(csr, r.issued_pem,
+	    strlen(r.issued_pem), &ei), RP_OK);
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(x509_read_pem(r.issued_pem, strlen(r.issued_pem),
+	    &info, &ei), RP_OK);
+	assert_string_equal(info.issuer, "CN=revportal test CA");
+	/* The profile was the type's: 48 hours, not the default's 24. */
+	assert_int_equal(info.not_after - info.not_before, 48 * 3600000LL);
+	db_row(&info, &row);
+	assert_string_equal(row.status, "good");
+	rj = job_of(&info, ACT_REVOKE, REASON_SUPERSEDED);
+	deliver(&rj, &r);
+	assert_int_equal(r.outcome, CA_DONE);
+	db_row(&info, &row);
+	assert_string_equal(row.status, "revoked");
+	assert_int_equal(row.reason, REASON_SUPERSEDED);
+	cert_info_free(&info);
+
+	/* cfssl 1.2.0 signs a profile it does not know with its default
+	 * one (deploy/dev/signing.json has a profile per type). */
+	j = enroll_job(csr, "eseal");
+	ca_cfssl_driver.enroll(env.hc, env.base, &j, &r);
+	assert_int_equal(r.outcome, CA_DONE);
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(x509_read_pem(r.issued_pem, strlen(r.issued_pem),
+	    &info, &ei), RP_OK);
+	assert_int_equal(info.not_after - info.not_before, 24 * 3600000LL);
+	cert_info_free(&info);
+	j = enroll_job(bad, "personal");
+	ca_cfssl_driver.enroll(env.hc, env.base, &j, &r);
+	assert_int_equal(r.outcome, CA_PERMANENT);
+	assert_non_null(strstr(r.message, "cfssl refused to sign"));
+	assert_string_equal(r.issued_pem, "");
+	/* Not sent without the CSR or the type, or for another action. */
+	j = enroll_job(NULL, "personal");
+	ca_cfssl_driver.enroll(env.hc, env.base, &j, &r);
+	assert_int_equal(r.outcome, CA_PERMANENT);
+	assert_int_equal(r.http_status, 0);
+	j = enroll_job(csr, "");
+	ca_cfssl_driver.enroll(env.hc, env.base, &j, &r);
+	assert_int_equal(r.http_status, 0);
+	j = enroll_job(csr, "personal");
+	j.action = ACT_REVOKE;
+	ca_cfssl_driver.enroll(env.hc, env.base, &j, &r);
+	assert_int_equal(r.outcome, CA_PERMANENT);
+	assert_int_equal(r.http_status, 0);
+	free(csr);
+	free(bad);
+}
+
+/* An enrolment whose answer is body with status, from the fake server. */
+static void
+enroll_answer(int status, const char *body, struct ca_result *r)
+{
+	struct ca_job	 j;
+	struct buf	 base;
+	char		*csr = make_csr("fake", 0);
+
+	buf_init(&base, 4096);
+	assert_int_equal(buf_addf(&base, "https://127.0.0.1:%d/reply/%d/",
+	    env.fake_port, status), RP_OK);
+	assert_int_equal(ca_url_segment(&base, body), RP_OK);
+	j = enroll_job(csr, "personal");
+	ca_cfssl_driver.enroll(env.hc, base.p, &j, r);
+	buf_free(&base);
+	free(csr);
+}
+
+static void
+test_enroll_answers_mapped(void **state)
+{
+	struct ca_result	 r;
+
+	(void)state;
+	enroll_answer(503, "", &r);
+	assert_int_equal(r.outcome, CA_RETRY);
+	enroll_answer(429, "", &r);
+	assert_int_equal(r.outcome, CA_RETRY);
+	enroll_answer(400, "{\"success\":false,\"errors\":[{\"code\":11000,"
+	    "\"message\":\"database is locked\"}]}", &r);
+	assert_int_equal(r.outcome, CA_RETRY);
+	enroll_answer(200, "{\"success\":true,\"result\":{}}", &r);
+	assert_int_equal(r.outcome, CA_PERMANENT);
+	enroll_answer(200, "{\"success\":true,\"result\":{\"certificate\":"
+	    "\"-----BEGIN CERTIFICATE-----\\nMII\"}}", &r);
+	assert_int_equal(r.outcome, CA_PERMANENT);
+	enroll_answer(200, "not json", &r);
+	assert_int_equal(r.outcome, CA_PERMANENT);
+	enroll_answer(400, "{\"success\":false,\"errors\":[{\"code\":9000,"
+	    "\"message\":\"bad request\"}]}", &r);
+	assert_int_equal(r.outcome, CA_PERMANENT);
+	assert_non_null(strstr(r.message, "bad request"));
+	/* Only the certificate block is kept. */
+	enroll_answer(200, "{\"success\":true,\"result\":{\"certificate\":"
+	    "\"junk -----BEGIN CERTIFICATE-----\\nAA\\n-----END CERTIFICATE-----"
+	    "\\n-----BEGIN CERTIFICATE-----\\nBB\\n-----END CERTIFICATE-----\"}}",
+	    &r);
+	assert_int_equal(r.outcome, CA_DONE);
+	assert_string_equal(r.issued_pem, "-----BEGIN CERTIFICATE-----\nAA\n"
+	    "-----END CERTIFICATE-----\n");
+}
+
 int
 main(void)
 {
@@ -852,6 +1041,9 @@ main(void)
 		cmocka_unit_test(test_answers_mapped),
 		cmocka_unit_test(test_check_unsupported),
 		cmocka_unit_test(test_timeout_retry),
+		cmocka_unit_test(test_enroll_real),
+		cmocka_unit_test(test_enroll_answers_mapped),
+		/* Last: it stops cfssl. */
 		cmocka_unit_test(test_stopped_retry),
 	};
 

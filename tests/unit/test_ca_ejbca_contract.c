@@ -14,6 +14,11 @@
 #include "unit_proc.h"
 #include "unit_ejbca_ref.h"
 
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #define CA_DN		"CN=Test CA,O=Example\\, Inc.,C=HR"
 #define CA_DN_ENC	"CN%3DTest%20CA%2CO%3DExample%5C%2C%20Inc.%2CC%3DHR"
 /* Commas, spaces, UTF-8, a plus, a slash, an escaped comma. */
@@ -720,6 +725,10 @@ test_no_client_certificate(void **state)
 	assert_int_equal(log_len(), 0);
 }
 
+/*
+ * A recovery is an enrolment, then a revocation (the relay makes both
+ * calls): delivered or checked as one job it is not sent.
+ */
 static void
 test_recover_unsupported(void **state)
 {
@@ -730,7 +739,7 @@ test_recover_unsupported(void **state)
 	j = job(ACT_RECOVER, CA_DN, "A1", REASON_UNSPECIFIED);
 	deliver(&j, &r);
 	assert_int_equal(r.outcome, CA_UNSUPPORTED);
-	assert_non_null(strstr(r.message, "not implemented"));
+	assert_non_null(strstr(r.message, "enrolment"));
 	check(&j, &r);
 	assert_int_equal(r.outcome, CA_UNSUPPORTED);
 	assert_int_equal(log_len(), 0);
@@ -752,6 +761,311 @@ server_get(const char *path)
 	hc_resp_free(&r);
 	assert_non_null(j);
 	return j;
+}
+
+/* A PEM CSR for a new P-256 key, subject C=SI, serialNumber, CN. */
+static char *
+make_csr(int break_pop)
+{
+	EVP_PKEY	*k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_PKEY	*other = NULL;
+	X509_REQ	*r = X509_REQ_new();
+	X509_NAME	*n = X509_NAME_new();
+	BIO		*bio = BIO_new(BIO_s_mem());
+	char		*p, *s;
+	long		 len;
+
+	assert_non_null(k);
+	assert_non_null(r);
+	assert_non_null(n);
+	assert_non_null(bio);
+	assert_int_equal(X509_NAME_add_entry_by_txt(n, "C", MBSTRING_UTF8,
+	    (const unsigned char *)"SI", -1, -1, 0), 1);
+	assert_int_equal(X509_NAME_add_entry_by_txt(n, "serialNumber",
+	    MBSTRING_UTF8, (const unsigned char *)"PNOSI-1", -1, -1, 0), 1);
+	assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
+	    (const unsigned char *)"Ana", -1, -1, 0), 1);
+	assert_int_equal(X509_REQ_set_subject_name(r, n), 1);
+	assert_int_equal(X509_REQ_set_pubkey(r, k), 1);
+	if (break_pop) {
+		/* Signed by another key than the one it names. */
+		other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		assert_non_null(other);
+		assert_true(X509_REQ_sign(r, other, EVP_sha256()) > 0);
+	} else
+		assert_true(X509_REQ_sign(r, k, EVP_sha256()) > 0);
+	assert_int_equal(PEM_write_bio_X509_REQ(bio, r), 1);
+	len = BIO_get_mem_data(bio, &p);
+	assert_true(len > 0);
+	s = malloc((size_t)len + 1);
+	assert_non_null(s);
+	memcpy(s, p, (size_t)len);
+	s[len] = '\0';
+	BIO_free(bio);
+	X509_NAME_free(n);
+	X509_REQ_free(r);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(other);
+	return s;
+}
+
+/* A recovery job of the old certificate A1 for csr. */
+static struct ca_job
+enroll_job(const char *csr)
+{
+	struct ca_job	 j;
+
+	j = job(ACT_RECOVER, CA_DN, "A1", REASON_SUPERSEDED);
+	j.csr_pem = csr;
+	j.cert_type = "personal";
+	j.person = "PNOSI-1";
+	j.ejbca_ca_name = "ManagementCA";
+	j.ejbca_cert_profile = "ENDUSER";
+	j.ejbca_ee_profile = "EMPTY";
+	return j;
+}
+
+static void
+enroll(const struct ca_job *j, struct ca_result *r)
+{
+	ca_ejbca_driver.enroll(env.hc, env.base, j, r);
+}
+
+/*
+ * The enrolment: one POST of EnrollCertificateRestRequest with exactly
+ * the members the driver names, of the schema's types, no query; the
+ * stand-in's 201 answer (base64 of the base64 DER, as the published
+ * example) becomes the PEM of a certificate for the CSR's key, which the
+ * stand-in then knows (its status can be read).  The plain base64 form
+ * is read too.
+ */
+static void
+test_enroll_issues(void **state)
+{
+	struct ca_job		 j, rj;
+	struct ca_result	 r;
+	struct cert_info	 info;
+	struct rp_errinfo	 ei;
+	json_t			*log, *body, *done;
+	char			*csr;
+	const char		*k;
+	json_t			*v;
+
+	(void)state;
+	csr = make_csr(0);
+	j = enroll_job(csr);
+	enroll(&j, &r);
+	assert_int_equal(r.outcome, CA_DONE);
+	assert_int_equal(r.http_status, 201);
+	assert_int_equal(csr_issued_check(csr, r.issued_pem,
+	    strlen(r.issued_pem), &ei), RP_OK);
+	log = server_log();
+	assert_int_equal(json_array_size(log), 1);
+	assert_call(log, 0, "POST", API "pkcs10enroll", "");
+	body = json_loads(json_string_value(json_object_get(json_array_get(log,
+	    0), "body")), JSON_REJECT_DUPLICATES, NULL);
+	assert_non_null(body);
+	assert_int_equal(json_object_size(body), 8);
+	json_object_foreach(body, k, v)
+		if (strcmp(k, "include_chain") == 0)
+			assert_true(json_is_false(v));
+		else
+			assert_true(json_is_string(v));
+	assert_string_equal(json_string_value(json_object_get(body,
+	    "certificate_request")), csr);
+	assert_string_equal(json_string_value(json_object_get(body,
+	    "username")), "PNOSI-1");
+	assert_int_equal(strlen(json_string_value(json_object_get(body,
+	    "password"))), RP_ID_LEN);
+	assert_string_equal(json_string_value(json_object_get(body,
+	    "response_format")), "DER");
+	json_decref(body);
+	json_decref(log);
+	done = server_get("/_enrolled");
+	assert_int_equal(json_array_size(done), 1);
+	assert_string_equal(json_string_value(json_object_get(
+	    json_array_get(done, 0), "certificate_profile_name")), "ENDUSER");
+
+	/* The new certificate is the stand-in's: it can be revoked. */
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(x509_read_pem(r.issued_pem, strlen(r.issued_pem),
+	    &info, &ei), RP_OK);
+	assert_string_equal(info.serial, json_string_value(json_object_get(
+	    json_array_get(done, 0), "serial")));
+	rj = job(ACT_REVOKE, info.issuer, info.serial, REASON_SUPERSEDED);
+	deliver(&rj, &r);
+	assert_int_equal(r.outcome, CA_DONE);
+	cert_info_free(&info);
+	json_decref(done);
+
+	/* Plain base64 of the DER. */
+	control("{\"op\":\"enroll\",\"encoding\":\"single\"}");
+	enroll(&j, &r);
+	assert_int_equal(r.outcome, CA_DONE);
+	assert_int_equal(csr_issued_check(csr, r.issued_pem,
+	    strlen(r.issued_pem), &ei), RP_OK);
+	free(csr);
+}
+
+/*
+ * Without profile names the old certificate's type names both; without
+ * a person the username is revportal-<old serial>.
+ */
+static void
+test_enroll_defaults(void **state)
+{
+	struct ca_job		 j;
+	struct ca_result	 r;
+	json_t			*done, *e;
+	char			*csr;
+
+	(void)state;
+	control("{\"op\":\"enroll\",\"certificate_profiles\":[\"personal\"],"
+	    "\"end_entity_profiles\":[\"personal\"]}");
+	csr = make_csr(0);
+	j = enroll_job(csr);
+	j.ejbca_cert_profile = "";
+	j.ejbca_ee_profile = NULL;
+	j.person = "";
+	enroll(&j, &r);
+	assert_int_equal(r.outcome, CA_DONE);
+	done = server_get("/_enrolled");
+	e = json_array_get(done, 0);
+	assert_string_equal(json_string_value(json_object_get(e,
+	    "certificate_profile_name")), "personal");
+	assert_string_equal(json_string_value(json_object_get(e,
+	    "end_entity_profile_name")), "personal");
+	assert_string_equal(json_string_value(json_object_get(e,
+	    "username")), "revportal-A1");
+	json_decref(done);
+	free(csr);
+}
+
+/*
+ * Refusals and failures: unknown CA (404) and profile (400), a CSR that
+ * does not verify (400) are permanent with EJBCA's words; 503 and 429
+ * are tried again; 202 (an approval inside EJBCA) is permanent, never
+ * asked again; an answer without a readable certificate is permanent.
+ * A job without the CA name or the CSR is never sent.
+ */
+static void
+test_enroll_refusals(void **state)
+{
+	struct ca_job		 j;
+	struct ca_result	 r;
+	json_t			*log;
+	char			*csr, *bad;
+
+	(void)state;
+	csr = make_csr(0);
+	bad = make_csr(1);
+	j = enroll_job(csr);
+	j.ejbca_ca_name = "OtherCA";
+	enroll(&j, &r);
+	assert_int_equal(r.outcome, CA_PERMANENT);
+	assert_int_equal(r.http_status, 404);
+	assert_non_null(strstr(r.message, "OtherCA"));
+	j = enroll_job(csr);
+	j.ejbca_cert_profile = "NOPE";
+	enroll(&j, &r);
+	assert_int_equal(r.outcome, CA_PERMANENT);
+	assert_int_equal(r.http_status, 400);
+	assert_non_null(strstr(r.message, "NOPE"));
+	j = enroll_job(bad);
+	enroll(&j, &r);
+	assert_int_equal(r.outcome, CA_PERMANENT);
+	assert_int_equal(r.http_status, 400);
+	assert_non_null(strstr(r.message, "signature"));
+
+	j = enroll_job(csr);
+	fault(503, "enroll", NULL);
+	enroll(&j, &r);
+	assert_int_equal(r.outcome, CA_RETRY);
+	fault(429, "enroll", NULL);
+	enroll(&j, &r);
+	assert_int_equal(r.outcome, CA_RETRY);
+	fault(201, "enroll", "{\"certificate\":\"bm90IGEgY2VydA==\"}");
+	enroll(&j, &r);
+	assert_int_equal(r.outcome, CA_PERMANENT);
+	fault(201, "enroll", "{\"certificate\":\"***\"}");
+	enroll(&j, &r);
+	assert_int_equal(r.outcome, CA_PERMANENT);
+	fault(200, "enroll", "not json");
+	enroll(&j, &r);
+	assert_int_equal(r.outcome, CA_PERMANENT);
+	control("{\"op\":\"fault\",\"kind\":\"approval\",\"on\":\"enroll\"}");
+	enroll(&j, &r);
+	assert_int_equal(r.outcome, CA_PERMANENT);
+	assert_int_equal(r.http_status, 202);
+	assert_non_null(strstr(r.message, "approval"));
+	/* Nothing was issued by any of these. */
+	log = server_get("/_enrolled");
+	assert_int_equal(json_array_size(log), 0);
+	json_decref(log);
+
+	/* Never sent. */
+	control("{\"op\":\"reset\"}");
+	j = enroll_job(csr);
+	j.ejbca_ca_name = "";
+	enroll(&j, &r);
+	assert_int_equal(r.outcome, CA_PERMANENT);
+	assert_non_null(strstr(r.message, "ejbca_ca_name"));
+	j = enroll_job(NULL);
+	enroll(&j, &r);
+	assert_int_equal(r.outcome, CA_PERMANENT);
+	j = enroll_job(csr);
+	j.action = ACT_REVOKE;
+	enroll(&j, &r);
+	assert_int_equal(r.outcome, CA_PERMANENT);
+	assert_int_equal(log_len(), 0);
+	free(csr);
+	free(bad);
+}
+
+/* The stand-in refuses a body that deviates from the schema. */
+static void
+test_enroll_server_strict(void **state)
+{
+	static const char *const bodies[] = {
+		"[]",
+		"{\"certificate_request\":\"x\"}",
+		"{\"certificate_request\":\"x\",\"certificate_profile_name\":"
+		    "\"ENDUSER\",\"end_entity_profile_name\":\"EMPTY\","
+		    "\"certificate_authority_name\":\"ManagementCA\","
+		    "\"username\":\"u\",\"include_chain\":\"no\"}",
+		"{\"certificate_request\":\"x\",\"certificate_profile_name\":"
+		    "\"ENDUSER\",\"end_entity_profile_name\":\"EMPTY\","
+		    "\"certificate_authority_name\":\"ManagementCA\","
+		    "\"username\":\"u\",\"userName\":\"u\"}",
+		"{\"certificate_request\":\"x\",\"certificate_profile_name\":"
+		    "\"ENDUSER\",\"end_entity_profile_name\":\"EMPTY\","
+		    "\"certificate_authority_name\":\"ManagementCA\","
+		    "\"username\":\"u\",\"response_format\":\"PKCS7\"}",
+		"{\"certificate_request\":\"not a csr\","
+		    "\"certificate_profile_name\":\"ENDUSER\","
+		    "\"end_entity_profile_name\":\"EMPTY\","
+		    "\"certificate_authority_name\":\"ManagementCA\","
+		    "\"username\":\"u\"}",
+	};
+	struct hc_resp	 r;
+	char		 url[128];
+	size_t		 i;
+
+	(void)state;
+	(void)snprintf(url, sizeof(url), "%s%spkcs10enroll", env.base, API);
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		assert_int_equal(hc_request(env.hc, "POST", url,
+		    "application/json", bodies[i], strlen(bodies[i]), &r),
+		    RP_OK);
+		if (r.status != 400)
+			fail_msg("body %zu: HTTP %ld", i, r.status);
+		hc_resp_free(&r);
+	}
+	/* The wrong method. */
+	assert_int_equal(hc_request(env.hc, "PUT", url, "application/json",
+	    "{}", 2, &r), RP_OK);
+	assert_int_equal(r.status, 405);
+	hc_resp_free(&r);
 }
 
 /* PUTs a revoke of CA_DN's serial with reason word; returns the status. */
@@ -783,7 +1097,7 @@ test_server_follows_reference(void **state)
 	char		 words[UREF_WORDS_MAX][UREF_WORD_LEN];
 	char		 serial[24];
 	const char	*key, *w;
-	json_t		*ref, *spec, *v, *op, *p;
+	json_t		*ref, *spec, *v, *op, *p, *sch;
 	size_t		 n, i, k;
 	int		 params;
 
@@ -817,6 +1131,24 @@ test_server_follows_reference(void **state)
 		if (uref_op(ref, key, json_string_value(v)) == NULL)
 			fail_msg("the server's %s %s is not the reference's",
 			    json_string_value(v), key);
+	/* The enrolment's members and their types: the schemas'. */
+	sch = json_object_get(json_object_get(json_object_get(ref,
+	    "components"), "schemas"), "EnrollCertificateRestRequest");
+	assert_int_equal(json_object_size(json_object_get(spec,
+	    "enroll_fields")), json_object_size(json_object_get(sch,
+	    "properties")));
+	json_object_foreach(json_object_get(spec, "enroll_fields"), key, v)
+		if (!json_equal(v, json_object_get(json_object_get(
+		    json_object_get(sch, "properties"), key), "type")))
+			fail_msg("the server's enrolment member %s (%s) is not "
+			    "the reference's", key, json_string_value(v));
+	sch = json_object_get(json_object_get(json_object_get(ref,
+	    "components"), "schemas"), "CertificateEnrollmentRestResponse");
+	json_object_foreach(json_object_get(spec, "enroll_answer"), key, v)
+		if (!json_equal(v, json_object_get(json_object_get(
+		    json_object_get(sch, "properties"), key), "type")))
+			fail_msg("the server's answer member %s is not the "
+			    "reference's", key);
 	/* The round: every listed word but NOT_REVOKED revokes (a hold is
 	 * lifted: REMOVE_FROM_CRL). */
 	for (i = 0, k = 0; i < n; i++) {
@@ -860,6 +1192,10 @@ main(void)
 		T(test_base_url_slash),
 		T(test_no_client_certificate),
 		T(test_recover_unsupported),
+		T(test_enroll_issues),
+		T(test_enroll_defaults),
+		T(test_enroll_refusals),
+		T(test_enroll_server_strict),
 		T(test_server_follows_reference),
 	};
 #undef T

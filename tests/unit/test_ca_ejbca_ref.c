@@ -13,6 +13,9 @@
 int		 ejbca_ref_call(unsigned int, const char **, const char **,
 		    const char **, const char **, const char **);
 const char	*ejbca_ref_word(unsigned int);
+int		 ejbca_ref_enroll(const char **, const char **, const char **);
+int		 ejbca_ref_field(int, unsigned int, const char **,
+		    const char **);
 
 /* Reads the whole file at path into a new buffer (*len bytes), or NULL. */
 static char *
@@ -168,6 +171,76 @@ test_reason_words(void **state)
 	json_decref(ref);
 }
 
+/*
+ * The schema a "$ref" of op's request body (response 0) or of its answer
+ * response (response 1) names, resolved in ref; NULL when there is none.
+ */
+static json_t *
+schema_of(json_t *ref, json_t *op, int response, const char *code)
+{
+	json_t		*c;
+	const char	*r;
+
+	if (response)
+		c = json_object_get(json_object_get(json_object_get(op,
+		    "responses"), code), "content");
+	else
+		c = json_object_get(json_object_get(op, "requestBody"),
+		    "content");
+	r = json_string_value(json_object_get(json_object_get(
+	    json_object_get(c, "application/json"), "schema"), "$ref"));
+	if (r == NULL || strncmp(r, "#/components/schemas/", 21) != 0)
+		return NULL;
+	return json_object_get(json_object_get(json_object_get(ref,
+	    "components"), "schemas"), r + 21);
+}
+
+/*
+ * The enrolment of a recovery: its path and method are the reference's,
+ * a JSON body; every member the driver sends is a property of the
+ * request schema with the driver's type, and every member it reads a
+ * property of the answer's schema with that type.  A name the schema
+ * lacks is told apart.
+ */
+static void
+test_enroll_in_reference(void **state)
+{
+	const char	*server, *path, *method, *name, *type;
+	json_t		*ref, *op, *req, *ans, *prop;
+	char		 lower[8];
+	unsigned int	 i;
+	size_t		 k;
+	int		 r;
+
+	(void)state;
+	ref = uref_load();
+	assert_int_equal(ejbca_ref_enroll(&server, &path, &method), 1);
+	assert_string_equal(server, json_string_value(json_object_get(
+	    json_array_get(json_object_get(ref, "servers"), 0), "url")));
+	for (k = 0; method[k] != '\0' && k + 1 < sizeof(lower); k++)
+		lower[k] = (char)tolower((unsigned char)method[k]);
+	lower[k] = '\0';
+	if ((op = uref_op(ref, path, lower)) == NULL)
+		fail_msg("%s %s is not in the reference", method, path);
+	assert_non_null(req = schema_of(ref, op, 0, NULL));
+	assert_non_null(ans = schema_of(ref, op, 1, "200"));
+	assert_null(json_object_get(json_object_get(req, "properties"),
+	    "userName"));
+	for (r = 0; r < 2; r++) {
+		for (i = 0; ejbca_ref_field(r, i, &name, &type); i++) {
+			prop = json_object_get(json_object_get(r ? ans : req,
+			    "properties"), name);
+			if (prop == NULL)
+				fail_msg("%s is not a member of the %s schema",
+				    name, r ? "answer" : "request");
+			assert_string_equal(json_string_value(json_object_get(
+			    prop, "type")), type);
+		}
+		assert_int_equal(i, r ? 2 : 8);
+	}
+	json_decref(ref);
+}
+
 /* REVPORTAL_EJBCA_REF points the tests at another file. */
 static void
 test_path_overridable(void **state)
@@ -189,6 +262,7 @@ main(void)
 		cmocka_unit_test(test_copy_is_the_reference),
 		cmocka_unit_test(test_calls_in_reference),
 		cmocka_unit_test(test_reason_words),
+		cmocka_unit_test(test_enroll_in_reference),
 		/* Last: it changes the environment. */
 		cmocka_unit_test(test_path_overridable),
 	};

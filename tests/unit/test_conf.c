@@ -476,6 +476,11 @@ static const struct badval badvals[] = {
 	    "characters" },
 	{ "relay", "metrics_file", "/run/m\x7f", "must not contain control "
 	    "characters" },
+	{ "relay", "ejbca_ca_name", "", "must not be empty" },
+	{ "relay", "ejbca_ca_name", "Q\tCA", "must be printable UTF-8 text" },
+	{ "relay", "ejbca_certificate_profile", "\xff",
+	    "must be printable UTF-8 text" },
+	{ "relay", "ejbca_end_entity_profile", "", "must not be empty" },
 	{ "relay", "allow_http", "1", YESNO },
 	{ "relay", "allow_http", "", YESNO },
 	{ "relay", "connect_timeout_ms", "99", NUM(100, 60000) },
@@ -1391,6 +1396,9 @@ test_relay_defaults(void **state)
 	assert_int_equal(cfg.relay_pending_check_ms, 30000);
 	assert_int_equal(cfg.relay_pending_max_hours, 24);
 	assert_string_equal(cfg.relay_metrics_file, "");
+	assert_string_equal(cfg.relay_ejbca_ca_name, "");
+	assert_string_equal(cfg.relay_ejbca_cert_profile, "");
+	assert_string_equal(cfg.relay_ejbca_ee_profile, "");
 }
 
 /* Every [relay] key, none at its default, and the edges of the ranges. */
@@ -1418,8 +1426,14 @@ test_relay_full(void **state)
 	    "backoff_max_ms = 100\n"
 	    "pending_check_ms = 86400000\n"
 	    "pending_max_hours = 8760\n"
-	    "metrics_file = /var/lib/revportal/relay.prom\n", err,
+	    "metrics_file = /var/lib/revportal/relay.prom\n"
+	    "ejbca_ca_name = Qualified CA \xc4\x8c\n"
+	    "ejbca_certificate_profile = QualifiedPersonal\n"
+	    "ejbca_end_entity_profile = Subscriber\n", err,
 	    sizeof(err)), RP_OK);
+	assert_string_equal(cfg.relay_ejbca_ca_name, "Qualified CA \xc4\x8c");
+	assert_string_equal(cfg.relay_ejbca_cert_profile, "QualifiedPersonal");
+	assert_string_equal(cfg.relay_ejbca_ee_profile, "Subscriber");
 	assert_string_equal(cfg.relay_socket, "/tmp/relay.sock");
 	assert_int_equal(cfg.relay_backend, CA_EJBCA);
 	assert_string_equal(cfg.relay_url,

@@ -4,12 +4,15 @@
  * database and any test migrations live in a mkdtemp() directory.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -458,6 +461,88 @@ test_open_before_migrate(void **state)
 	    "the migrations first");
 }
 
+/*
+ * A child process that holds the write lock for hold_ms (forever when
+ * negative) and then ends; returns once the lock is held.
+ */
+static pid_t
+hold_lock(struct tdb *t, long hold_ms)
+{
+	struct timespec	 ts;
+	sqlite3		*h;
+	int		 p[2];
+	pid_t		 pid;
+	char		 c = 0;
+
+	assert_int_equal(pipe(p), 0);
+	assert_true((pid = fork()) >= 0);
+	if (pid == 0) {
+		h = raw_open(t);
+		raw_exec(h, "BEGIN IMMEDIATE");
+		if (write(p[1], "x", 1) != 1)
+			_exit(1);
+		if (hold_ms < 0)
+			for (;;)
+				pause();
+		ts.tv_sec = hold_ms / 1000;
+		ts.tv_nsec = (hold_ms % 1000) * 1000000L;
+		(void)nanosleep(&ts, NULL);
+		raw_exec(h, "COMMIT");
+		(void)sqlite3_close(h);
+		_exit(0);
+	}
+	assert_int_equal(read(p[0], &c, 1), 1);
+	(void)close(p[0]);
+	(void)close(p[1]);
+	return pid;
+}
+
+static double
+mono_ms(void)
+{
+	struct timespec	 ts;
+
+	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+}
+
+/*
+ * The busy handler: a writer waits for a lock another process frees
+ * (and gets it), and gives up with RP_ERR_UNAVAILABLE once the busy
+ * timeout is spent, not before.
+ */
+static void
+test_busy_wait(void **state)
+{
+	struct tdb	*t = *state;
+	struct db	*db;
+	double		 t0;
+	pid_t		 pid;
+	int		 st;
+
+	assert_int_equal(db_migrate(&t->cfg, t->err, sizeof(t->err)), RP_OK);
+	t->cfg.busy_timeout_ms = 5000;
+	assert_non_null(db = db_open(&t->cfg, t->err, sizeof(t->err)));
+	pid = hold_lock(t, 150);
+	assert_int_equal(db_begin(db), RP_OK);
+	db_rollback(db);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	db_close(db);
+
+	t->cfg.busy_timeout_ms = 200;
+	assert_non_null(db = db_open(&t->cfg, t->err, sizeof(t->err)));
+	pid = hold_lock(t, -1);
+	t0 = mono_ms();
+	assert_int_equal(db_begin(db), RP_ERR_UNAVAILABLE);
+	if (mono_ms() - t0 < 200)
+		fail_msg("gave up after %.1f ms of a 200 ms timeout",
+		    mono_ms() - t0);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	db_close(db);
+}
+
 static void
 test_open_health(void **state)
 {
@@ -636,6 +721,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_duplicate_number,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_bad_name, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_busy_wait, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_busy, setup,
 		    teardown),

@@ -4,8 +4,10 @@
  * every status come back, a redirect is not followed, timeouts, refused
  * connections, a wrong trust anchor, a certificate for another host
  * name and a missing client certificate fail, an oversize answer is cut,
- * and http:// is refused unless allowed, and then only toward loopback.
- * Also the checks of the TLS files' owner and modes.
+ * and http:// is refused unless allowed, and then only toward loopback
+ * (or toward any host with http_any, revchk.c's OCSP and CRL fetches,
+ * against a plain http server, tests/integration/ocspfixed.py).  Also the
+ * checks of the TLS files' owner and modes.
  */
 #include "unit.h"
 #include "unit_proc.h"
@@ -15,6 +17,8 @@
 
 int		 hc_host_loopback(const char *);
 int		 hc_mode_safe(const struct stat *, int, uid_t, char *, size_t);
+enum rp_err	 hc_url_allowed(const struct hc *, const char *, char *,
+		    size_t);
 
 #define LIMIT	4096u		/* max_response of the test clients */
 
@@ -531,6 +535,154 @@ test_http_refused(void **state)
 	hc_free(hc);
 }
 
+/* A client with http_any (and allow_http as given) and an Accept value. */
+static struct hc *
+client_any(int http_any, int allow_http, const char *accept)
+{
+	struct hc_conf	 c;
+	struct hc	*hc;
+	char		 err[256];
+
+	memset(&c, 0, sizeof(c));
+	c.ca_file = env.ca;
+	c.allow_http = allow_http;
+	c.http_any = http_any;
+	c.accept = accept;
+	c.connect_timeout_ms = 2000;
+	c.timeout_ms = 2000;
+	c.max_response = LIMIT;
+	hc = hc_new(&c, err, sizeof(err));
+	if (hc == NULL)
+		fprintf(stderr, "hc_new: %s\n", err);
+	assert_non_null(hc);
+	return hc;
+}
+
+/*
+ * http_any lets http:// reach any host, which the policy check alone
+ * shows (no packet to 192.0.2.1 or a name is sent: hc_url_allowed() is
+ * what hc_request() asks first); without it allow_http still means
+ * loopback only.  Other schemes stay refused.  A real plain http server
+ * on loopback answers a client that has http_any alone, with the
+ * Accept value it was given and the answer's Content-Type read back.
+ */
+static void
+test_http_any(void **state)
+{
+	static const char *const far[] = { "http://192.0.2.1/x",
+	    "http://ocsp.example.test/", "HTTP://192.0.2.1:8080/ca.crl",
+	    "http://[2001:db8::1]/" };
+	struct hc	*any, *loop, *none;
+	struct hc_resp	 r;
+	char		 why[RP_ERRMSG_MAX], u[128], file[160], log[160];
+	char		 port_s[16];
+	char		*argv[] = { "python3", "tests/integration/ocspfixed.py",
+	    port_s, file, "application/ocsp-response", NULL };
+	FILE		*f;
+	size_t		 i;
+	pid_t		 pid;
+	int		 port;
+	int64_t		 t0;
+
+	(void)state;
+	any = client_any(1, 0, "application/ocsp-response");
+	loop = client_any(0, 1, NULL);
+	none = client_any(0, 0, NULL);
+	for (i = 0; i < sizeof(far) / sizeof(far[0]); i++) {
+		if (hc_url_allowed(any, far[i], why, sizeof(why)) != RP_OK)
+			fail_msg("%s refused with http_any: %s", far[i], why);
+		assert_int_equal(hc_url_allowed(loop, far[i], why,
+		    sizeof(why)), RP_ERR_BAD_INPUT);
+		assert_non_null(strstr(why, "loopback"));
+		assert_int_equal(hc_url_allowed(none, far[i], why,
+		    sizeof(why)), RP_ERR_BAD_INPUT);
+	}
+	assert_int_equal(hc_url_allowed(any, "https://192.0.2.1/", why,
+	    sizeof(why)), RP_OK);
+	assert_int_equal(hc_url_allowed(any, "ftp://192.0.2.1/", why,
+	    sizeof(why)), RP_ERR_BAD_INPUT);
+	assert_int_equal(hc_url_allowed(any, "ldap://192.0.2.1/", why,
+	    sizeof(why)), RP_ERR_BAD_INPUT);
+	assert_int_equal(hc_url_allowed(any, "file:///etc/passwd", why,
+	    sizeof(why)), RP_ERR_BAD_INPUT);
+	assert_int_equal(hc_url_allowed(any, "not a url", why, sizeof(why)),
+	    RP_ERR_BAD_INPUT);
+	/* The client without http_any refuses at once, sending nothing. */
+	t0 = now_ms();
+	assert_int_equal(hc_request(loop, "GET", far[0], NULL, NULL, 0, &r),
+	    RP_ERR_BAD_INPUT);
+	assert_true(now_ms() - t0 < 500);
+	hc_resp_free(&r);
+
+	/* A plain http server on loopback. */
+	(void)snprintf(file, sizeof(file), "%s/any.der", env.dir);
+	(void)snprintf(log, sizeof(log), "%s/any.log", env.dir);
+	assert_non_null(f = fopen(file, "w"));
+	assert_int_equal(fputs("0123456789", f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	assert_true((port = up_free_port()) > 0);
+	(void)snprintf(port_s, sizeof(port_s), "%d", port);
+	assert_true((pid = up_spawn(argv, log)) > 0);
+	if (up_wait_listen(port, pid, 10000) != 0) {
+		up_stop(pid);
+		fail_msg("ocspfixed.py did not start; see %s", log);
+	}
+	(void)snprintf(u, sizeof(u), "http://127.0.0.1:%d/", port);
+	assert_int_equal(hc_request(any, "POST", u, "application/ocsp-request",
+	    "req", 3, &r), RP_OK);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.ctype, "application/ocsp-response");
+	assert_string_equal(r.body.p, "0123456789");
+	hc_resp_free(&r);
+	assert_int_equal(hc_request(none, "GET", u, NULL, NULL, 0, &r),
+	    RP_ERR_BAD_INPUT);
+	assert_string_equal(r.ctype, "");
+	hc_resp_free(&r);
+	up_stop(pid);
+	hc_free(any);
+	hc_free(loop);
+	hc_free(none);
+}
+
+/* The Accept value goes out as given; an unsafe one stops hc_new(). */
+static void
+test_accept_and_ctype(void **state)
+{
+	struct hc_conf	 c;
+	struct hc	*hc;
+	struct hc_resp	 r;
+	char		 u[128], err[256], longv[200];
+	json_t		*j;
+
+	(void)state;
+	hc = client_any(0, 0, "application/pkix-crl");
+	url(u, sizeof(u), "127.0.0.1", env.plain_port, "/echo");
+	assert_int_equal(hc_request(hc, "GET", u, NULL, NULL, 0, &r), RP_OK);
+	assert_string_equal(r.ctype, "application/json");
+	j = echo_of(&r);
+	assert_string_equal(echo_hdr(j, "accept"), "application/pkix-crl");
+	json_decref(j);
+	hc_resp_free(&r);
+	hc_free(hc);
+
+	memset(&c, 0, sizeof(c));
+	c.connect_timeout_ms = 1000;
+	c.timeout_ms = 1000;
+	c.max_response = 100;
+	c.accept = "text/plain\r\nX-Injected: 1";
+	assert_null(hc_new(&c, err, sizeof(err)));
+	assert_non_null(strstr(err, "Accept"));
+	c.accept = "";
+	assert_null(hc_new(&c, err, sizeof(err)));
+	memset(longv, 'a', sizeof(longv) - 1);
+	longv[sizeof(longv) - 1] = '\0';
+	c.accept = longv;
+	assert_null(hc_new(&c, err, sizeof(err)));
+	c.accept = "application/ocsp-response";
+	assert_non_null(hc = hc_new(&c, err, sizeof(err)));
+	hc_free(hc);
+}
+
 static void
 test_no_proxy_from_environment(void **state)
 {
@@ -778,6 +930,8 @@ main(void)
 		cmocka_unit_test(test_file_safe),
 		cmocka_unit_test(test_client_certificate),
 		cmocka_unit_test(test_http_refused),
+		cmocka_unit_test(test_http_any),
+		cmocka_unit_test(test_accept_and_ctype),
 		cmocka_unit_test(test_no_proxy_from_environment),
 		cmocka_unit_test(test_bad_requests),
 	};

@@ -7,6 +7,11 @@
 #include "unit.h"
 #include "unit_db.h"
 
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #define DAY	(24LL * 3600 * 1000)
 #define T0	1767225600000LL		/* 2026-01-01T00:00:00Z */
 
@@ -1258,6 +1263,377 @@ test_many_signers_on_one_card(void **state)
 	    "action = 'reactivate'"), 10);
 }
 
+/* What the lc_approve_tx() hooks below saw, and whether to fail. */
+static int		 hook_calls;
+static int64_t		 hook_row;
+static enum req_state	 hook_state;
+
+static enum rp_err
+hook(struct db *db, void *arg, int64_t row, const struct lc_result *res,
+    struct rp_errinfo *ei)
+{
+	(void)db;
+	hook_calls++;
+	hook_row = row;
+	hook_state = res->state;
+	if (arg != NULL)
+		return rp_fail(ei, RP_ERR_CONFLICT, "hook", "refused");
+	return RP_OK;
+}
+
+/*
+ * lc_approve_tx(): its hook runs inside the approval's transaction with
+ * the request's row and the result; the hook's error rolls the approval,
+ * the queueing and the audit entry back and is returned.
+ */
+static void
+test_approve_hook(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res, r2;
+	struct lc_actor		 a;
+	struct rp_errinfo	 ei;
+	long long		 audits;
+
+	(void)cert(t, "A7E1", CT_BUSINESS, "PNOSI-H", "VATSI-H", NULL, 5);
+	(void)cert(t, "A7E2", CT_PERSONAL, "PNOSI-R", NULL, NULL, 5);
+	rep(t, "VATSI-H", "PNOSI-R");
+	pass_req(&n, ACT_SUSPEND, "A7E1", T0);
+	res = create_ok(t, &n);
+	complete(t, res.public_id, T0);
+	sig_req(&n, ACT_REACTIVATE, "A7E1", person(t, "PNOSI-H"), T0 + DAY);
+	res = create_ok(t, &n);
+	assert_int_equal(res.state, RS_AWAITING_APPROVAL);
+	audits = count(t, "audit");
+
+	a = signer(t, "PNOSI-R");
+	hook_calls = 0;
+	assert_int_equal(lc_approve_tx(t->db, &t->cfg.policy, res.public_id,
+	    &a, T0 + DAY, hook, &hook_calls, &r2, &ei), RP_ERR_CONFLICT);
+	assert_string_equal(ei.code, "hook");
+	assert_int_equal(hook_calls, 1);
+	assert_int_equal(hook_state, RS_QUEUED);
+	assert_int_equal(r2.public_id[0], '\0');
+	assert_int_equal(count(t, "approvals"), 1);	/* the initiator's */
+	assert_int_equal(count(t, "outbox"), 1);	/* the suspension's */
+	assert_int_equal(count(t, "audit"), audits);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM requests WHERE "
+	    "state = 'awaiting_approval'"), 1);
+
+	assert_int_equal(lc_approve_tx(t->db, &t->cfg.policy, res.public_id,
+	    &a, T0 + DAY, hook, NULL, &r2, &ei), RP_OK);
+	assert_int_equal(hook_calls, 2);
+	assert_int_equal(hook_row, udb_raw(t, "SELECT max(id) FROM requests"));
+	assert_int_equal(r2.state, RS_QUEUED);
+	assert_string_equal(r2.public_id, res.public_id);
+	assert_int_equal(count(t, "outbox"), 2);
+	audit_ok(t);
+}
+
+/*
+ * Recovery fixtures made with OpenSSL here: keys, the old certificate
+ * (self-signed, valid from nb to na, ms) and CSRs with its subject
+ * (C=SI, [organizationIdentifier=org,] serialNumber=pid, CN=cn).
+ */
+static EVP_PKEY *
+rk_key(void)
+{
+	EVP_PKEY	*k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+
+	assert_non_null(k);
+	return k;
+}
+
+static X509_NAME *
+rk_name(const char *pid, const char *org, const char *cn)
+{
+	X509_NAME	*n = X509_NAME_new();
+
+	assert_non_null(n);
+	assert_int_equal(X509_NAME_add_entry_by_txt(n, "C", MBSTRING_UTF8,
+	    (const unsigned char *)"SI", -1, -1, 0), 1);
+	if (org != NULL)
+		assert_int_equal(X509_NAME_add_entry_by_txt(n,
+		    "organizationIdentifier", MBSTRING_UTF8,
+		    (const unsigned char *)org, -1, -1, 0), 1);
+	assert_int_equal(X509_NAME_add_entry_by_txt(n, "serialNumber",
+	    MBSTRING_UTF8, (const unsigned char *)pid, -1, -1, 0), 1);
+	assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
+	    (const unsigned char *)cn, -1, -1, 0), 1);
+	return n;
+}
+
+/* The PEM in bio, malloc'ed; bio freed. */
+static char *
+rk_text(BIO *bio)
+{
+	char	*p, *s;
+	long	 n;
+
+	n = BIO_get_mem_data(bio, &p);
+	assert_true(n > 0);
+	s = malloc((size_t)n + 1);
+	assert_non_null(s);
+	memcpy(s, p, (size_t)n);
+	s[n] = '\0';
+	BIO_free(bio);
+	return s;
+}
+
+/* A certificate for key with subject n (freed), serial, signed by itself. */
+static char *
+rk_cert(EVP_PKEY *key, X509_NAME *n, long serial, int64_t nb, int64_t na)
+{
+	X509	*x = X509_new();
+	BIO	*bio = BIO_new(BIO_s_mem());
+
+	assert_non_null(x);
+	assert_non_null(bio);
+	assert_int_equal(X509_set_version(x, 2), 1);
+	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), serial),
+	    1);
+	assert_int_equal(X509_set_subject_name(x, n), 1);
+	assert_int_equal(X509_set_issuer_name(x, n), 1);
+	assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x),
+	    (time_t)(nb / 1000)));
+	assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x),
+	    (time_t)(na / 1000)));
+	assert_int_equal(X509_set_pubkey(x, key), 1);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	assert_int_equal(PEM_write_bio_X509(bio, x), 1);
+	X509_free(x);
+	X509_NAME_free(n);
+	return rk_text(bio);
+}
+
+/* A CSR for key with subject n (freed). */
+static char *
+rk_csr(EVP_PKEY *key, X509_NAME *n)
+{
+	X509_REQ	*r = X509_REQ_new();
+	BIO		*bio = BIO_new(BIO_s_mem());
+
+	assert_non_null(r);
+	assert_non_null(bio);
+	assert_int_equal(X509_REQ_set_subject_name(r, n), 1);
+	assert_int_equal(X509_REQ_set_pubkey(r, key), 1);
+	assert_true(X509_REQ_sign(r, key, EVP_sha256()) > 0);
+	assert_int_equal(PEM_write_bio_X509_REQ(bio, r), 1);
+	X509_REQ_free(r);
+	X509_NAME_free(n);
+	return rk_text(bio);
+}
+
+/* Registers certificate pem of type ty for a term of 5 years. */
+static int64_t
+rk_import(struct udb *t, const char *pem, enum cert_type ty)
+{
+	struct cert_info	 ci;
+	struct reg_import	 ri;
+	struct rp_errinfo	 ei;
+	int64_t			 id = 0;
+
+	memset(&ci, 0, sizeof(ci));
+	if (x509_read_pem(pem, strlen(pem), &ci, &ei) != RP_OK)
+		fail_msg("x509_read_pem: %s %s", ei.code, ei.msg);
+	memset(&ri, 0, sizeof(ri));
+	ri.type = ty;
+	ri.term_years = 5;
+	ri.actor = "admin:test";
+	ri.now = T0;
+	assert_int_equal(db_begin(t->db), RP_OK);
+	if (reg_import_cert(t->db, &ci, &ri, &id, &ei) != RP_OK)
+		fail_msg("import: %s %s", ei.code, ei.msg);
+	assert_int_equal(db_commit(t->db), RP_OK);
+	cert_info_free(&ci);
+	return id;
+}
+
+/* A recovery of certificate serial with csr, signed by person p. */
+static void
+rec_req(struct lc_new *n, const char *serial, const char *csr, int64_t p)
+{
+	sig_req(n, ACT_RECOVER, serial, p, T0 + 30 * DAY);
+	n->csr_pem = csr;
+}
+
+/*
+ * A recovery stores its CSR and the CSR's SHA-256 (csr_check()'s) in
+ * recoveries with the request, and its outbox row carries the CSR, the
+ * old certificate's type and its subject person for the relay.
+ */
+static void
+test_recover_stores_csr(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res;
+	struct rp_errinfo	 ei;
+	EVP_PKEY		*old = rk_key(), *nk = rk_key();
+	char			*pem, *csr, sha[65], sql[300];
+
+	pem = rk_cert(old, rk_name("PNOSI-R1", NULL, "Rea Holder"), 0x5E01,
+	    T0, T0 + 5 * 365 * DAY);
+	(void)rk_import(t, pem, CT_PERSONAL);
+	csr = rk_csr(nk, rk_name("PNOSI-R1", NULL, "Rea Holder"));
+	assert_int_equal(csr_check(csr, strlen(csr), pem, sha, &ei), RP_OK);
+
+	rec_req(&n, "5E01", csr, person(t, "PNOSI-R1"));
+	res = create_ok(t, &n);
+	assert_int_equal(res.state, RS_QUEUED);
+	assert_int_equal(count(t, "recoveries"), 1);
+	(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM recoveries "
+	    "WHERE csr_sha256 = '%s' AND new_serial IS NULL AND request_id = "
+	    "(SELECT id FROM requests WHERE public_id = '%s')", sha,
+	    res.public_id);
+	assert_int_equal(udb_raw(t, sql), 1);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM recoveries r JOIN "
+	    "outbox o ON o.request_id = r.request_id WHERE "
+	    "json_extract(o.payload, '$.csr') = r.csr_pem AND "
+	    "json_extract(o.payload, '$.type') = 'personal' AND "
+	    "json_extract(o.payload, '$.person') = 'PNOSI-R1' AND "
+	    "json_extract(o.payload, '$.reason') = 'superseded' AND "
+	    "o.action = 'recover'"), 1);
+	/* The stored text is the CSR as given. */
+	(void)snprintf(sql, sizeof(sql), "SELECT length(csr_pem) = %zu FROM "
+	    "recoveries", strlen(csr));
+	assert_int_equal(udb_raw(t, sql), 1);
+	audit_ok(t);
+	free(pem);
+	free(csr);
+	EVP_PKEY_free(old);
+	EVP_PKEY_free(nk);
+}
+
+/*
+ * What a recovery must carry is refused before anything is written: no
+ * CSR, a CSR for another subject or for the old key, garbage, a token
+ * instead of one certificate; and a CSR with another action.
+ */
+static void
+test_recover_refusals_write_nothing(void **state)
+{
+	static const struct {
+		const char	*code;
+		int		 which;	/* 0 none, 1 subject, 2 old key, 3 junk */
+	} cases[] = {
+		{ "csr_required", 0 },
+		{ "csr_subject", 1 },
+		{ "csr_same_key", 2 },
+		{ "csr_invalid", 3 },
+	};
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res;
+	struct rp_errinfo	 ei;
+	EVP_PKEY		*old = rk_key(), *nk = rk_key();
+	char			*pem, *csr[4], *good, *tokpem;
+	size_t			 i;
+
+	pem = rk_cert(old, rk_name("PNOSI-R2", NULL, "Rea Holder"), 0x5E02,
+	    T0, T0 + 5 * 365 * DAY);
+	(void)rk_import(t, pem, CT_PERSONAL);
+	csr[0] = NULL;
+	csr[1] = rk_csr(nk, rk_name("PNOSI-R2", NULL, "Someone Else"));
+	csr[2] = rk_csr(old, rk_name("PNOSI-R2", NULL, "Rea Holder"));
+	csr[3] = strdup("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n"
+	    "-----END CERTIFICATE REQUEST-----\n");
+	good = rk_csr(nk, rk_name("PNOSI-R2", NULL, "Rea Holder"));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rec_req(&n, "5E02", csr[cases[i].which], person(t,
+		    "PNOSI-R2"));
+		memset(&ei, 0, sizeof(ei));
+		assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res,
+		    &ei), RP_ERR_BAD_INPUT);
+		assert_string_equal(ei.code, cases[i].code);
+		assert_string_equal(res.public_id, "");
+	}
+	/* A CSR with a revocation. */
+	sig_req(&n, ACT_REVOKE, "5E02", person(t, "PNOSI-R2"), T0 + DAY);
+	n.csr_pem = good;
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_BAD_INPUT);
+	assert_string_equal(ei.code, "unexpected_csr");
+	/* Every certificate of a token at once: not a recovery. */
+	tokpem = rk_cert(nk, rk_name("PNOSI-R2", NULL, "Rea Holder"), 0x5E03,
+	    T0, T0 + 5 * 365 * DAY);
+	(void)rk_import(t, tokpem, CT_PERSONAL);
+	assert_int_equal(udb_raw(t, "INSERT INTO tokens (label, kind, qscd, "
+	    "created_at) VALUES ('CARD-R', 'smartcard', 0, 0)"), 0);
+	assert_int_equal(udb_raw(t, "UPDATE certificates SET token_id = "
+	    "(SELECT id FROM tokens WHERE label = 'CARD-R') WHERE serial = "
+	    "'5E02'"), 0);
+	rec_req(&n, NULL, good, person(t, "PNOSI-R2"));
+	n.token = "CARD-R";
+	assert_int_equal(lc_create(t->db, &t->cfg.policy, &n, &res, &ei),
+	    RP_ERR_BAD_INPUT);
+	assert_string_equal(ei.code, "recover_one");
+
+	assert_int_equal(count(t, "requests"), 0);
+	assert_int_equal(count(t, "recoveries"), 0);
+	assert_int_equal(count(t, "outbox"), 0);
+	/* And the good one goes through. */
+	rec_req(&n, "5E02", good, person(t, "PNOSI-R2"));
+	(void)create_ok(t, &n);
+	assert_int_equal(count(t, "recoveries"), 1);
+	for (i = 1; i < 4; i++)
+		free(csr[i]);
+	free(good);
+	free(pem);
+	free(tokpem);
+	EVP_PKEY_free(old);
+	EVP_PKEY_free(nk);
+}
+
+/*
+ * A business certificate's recovery waits for the legal representative;
+ * the CSR is stored at once, and the outbox row made at the approval
+ * carries it (read back from recoveries).
+ */
+static void
+test_recover_two_parties(void **state)
+{
+	struct udb		*t = *state;
+	struct lc_new		 n;
+	struct lc_result	 res, r2;
+	struct lc_actor		 a;
+	struct rp_errinfo	 ei;
+	EVP_PKEY		*old = rk_key(), *nk = rk_key(), *rk = rk_key();
+	char			*pem, *rpem, *csr;
+
+	pem = rk_cert(old, rk_name("PNOSI-B1", "VATSI-B", "Biz Holder"),
+	    0x5E11, T0, T0 + 5 * 365 * DAY);
+	(void)rk_import(t, pem, CT_BUSINESS);
+	rpem = rk_cert(rk, rk_name("PNOSI-B2", NULL, "Rep"), 0x5E12, T0,
+	    T0 + 5 * 365 * DAY);
+	(void)rk_import(t, rpem, CT_PERSONAL);
+	rep(t, "VATSI-B", "PNOSI-B2");
+	csr = rk_csr(nk, rk_name("PNOSI-B1", "VATSI-B", "Biz Holder"));
+
+	rec_req(&n, "5E11", csr, person(t, "PNOSI-B1"));
+	res = create_ok(t, &n);
+	assert_int_equal(res.state, RS_AWAITING_APPROVAL);
+	assert_int_equal(count(t, "recoveries"), 1);
+	assert_int_equal(count(t, "outbox"), 0);
+	a = signer(t, "PNOSI-B2");
+	assert_int_equal(lc_approve(t->db, &t->cfg.policy, res.public_id, &a,
+	    T0 + 31 * DAY, &r2, &ei), RP_OK);
+	assert_int_equal(r2.state, RS_QUEUED);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM recoveries r JOIN "
+	    "outbox o ON o.request_id = r.request_id WHERE "
+	    "json_extract(o.payload, '$.csr') = r.csr_pem AND "
+	    "json_extract(o.payload, '$.type') = 'business' AND "
+	    "json_extract(o.payload, '$.person') = 'PNOSI-B1'"), 1);
+	audit_ok(t);
+	free(pem);
+	free(rpem);
+	free(csr);
+	EVP_PKEY_free(old);
+	EVP_PKEY_free(nk);
+	EVP_PKEY_free(rk);
+}
+
 /* Bad values from a caller are refused before anything is read. */
 static void
 test_bad_values_refused(void **state)
@@ -1398,6 +1774,10 @@ main(void)
 		T(test_no_reactivation_past_the_limit),
 		T(test_many_signers_on_one_card),
 		T(test_bad_values_refused),
+		T(test_approve_hook),
+		T(test_recover_stores_csr),
+		T(test_recover_refusals_write_nothing),
+		T(test_recover_two_parties),
 	};
 
 	if (getenv("TEST_FILTER") != NULL)

@@ -18,6 +18,11 @@
 #include "unit.h"
 #include "unit_db.h"
 
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #define DAY	(24LL * 3600 * 1000)
 #define T0	1767225600000LL		/* 2026-01-01T00:00:00Z */
 #define NOW	(T0 + DAY)		/* when the tests' requests come */
@@ -47,6 +52,14 @@ struct tdrv {
 	int64_t			 lease_at_check;	/* lease_until seen */
 	int64_t			 lease_at_deliver;
 	long			 deliver_ms;	/* real time a delivery takes */
+	/* A recovery's enrolment: the answer, the calls, what it saw. */
+	struct ca_result	 enroll;
+	unsigned int		 enrolls;
+	int			 stop_in_enroll;	/* sets the stop flag */
+	char			 enroll_csr[CSR_PEM_MAX + 1];
+	char			 enroll_type[16];
+	char			 enroll_person[RP_LABEL_MAX];
+	char			 enroll_names[64];	/* "ca/cert/ee" */
 };
 
 static struct tdrv	 td;
@@ -113,7 +126,30 @@ td_check(struct hc *hc, const char *url, const struct ca_job *j,
 	*r = td.check;
 }
 
-static const struct ca_driver tdriver = { "test", td_deliver, td_check };
+static void
+td_enroll(struct hc *hc, const char *url, const struct ca_job *j,
+    struct ca_result *r)
+{
+	(void)hc;
+	td.enrolls++;
+	td_saw(url, j);
+	(void)snprintf(td.enroll_csr, sizeof(td.enroll_csr), "%s",
+	    j->csr_pem != NULL ? j->csr_pem : "(null)");
+	(void)snprintf(td.enroll_type, sizeof(td.enroll_type), "%s",
+	    j->cert_type != NULL ? j->cert_type : "(null)");
+	(void)snprintf(td.enroll_person, sizeof(td.enroll_person), "%s",
+	    j->person != NULL ? j->person : "(null)");
+	(void)snprintf(td.enroll_names, sizeof(td.enroll_names), "%s/%s/%s",
+	    j->ejbca_ca_name != NULL ? j->ejbca_ca_name : "",
+	    j->ejbca_cert_profile != NULL ? j->ejbca_cert_profile : "",
+	    j->ejbca_ee_profile != NULL ? j->ejbca_ee_profile : "");
+	if (td.stop_in_enroll)
+		tstop = 1;
+	*r = td.enroll;
+}
+
+static const struct ca_driver tdriver = { "test", td_deliver, td_check,
+    td_enroll };
 
 /* Sets an answer of the test driver. */
 static void
@@ -1970,12 +2006,431 @@ test_web_metrics(void **state)
 	metrics_destroy(req.metrics);
 }
 
+/*
+ * Recovery fixtures made with OpenSSL here: keys, the old certificate
+ * (self-signed, valid from nb to na, ms) and CSRs with its subject
+ * (C=SI, [organizationIdentifier=org,] serialNumber=pid, CN=cn).
+ */
+static EVP_PKEY *
+rk_key(void)
+{
+	EVP_PKEY	*k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+
+	assert_non_null(k);
+	return k;
+}
+
+static X509_NAME *
+rk_name(const char *pid, const char *org, const char *cn)
+{
+	X509_NAME	*n = X509_NAME_new();
+
+	assert_non_null(n);
+	assert_int_equal(X509_NAME_add_entry_by_txt(n, "C", MBSTRING_UTF8,
+	    (const unsigned char *)"SI", -1, -1, 0), 1);
+	if (org != NULL)
+		assert_int_equal(X509_NAME_add_entry_by_txt(n,
+		    "organizationIdentifier", MBSTRING_UTF8,
+		    (const unsigned char *)org, -1, -1, 0), 1);
+	assert_int_equal(X509_NAME_add_entry_by_txt(n, "serialNumber",
+	    MBSTRING_UTF8, (const unsigned char *)pid, -1, -1, 0), 1);
+	assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
+	    (const unsigned char *)cn, -1, -1, 0), 1);
+	return n;
+}
+
+/* The PEM in bio, malloc'ed; bio freed. */
+static char *
+rk_text(BIO *bio)
+{
+	char	*p, *s;
+	long	 n;
+
+	n = BIO_get_mem_data(bio, &p);
+	assert_true(n > 0);
+	s = malloc((size_t)n + 1);
+	assert_non_null(s);
+	memcpy(s, p, (size_t)n);
+	s[n] = '\0';
+	BIO_free(bio);
+	return s;
+}
+
+/* A certificate for key with subject n (freed), serial, signed by itself. */
+static char *
+rk_cert(EVP_PKEY *key, X509_NAME *n, long serial, int64_t nb, int64_t na)
+{
+	X509	*x = X509_new();
+	BIO	*bio = BIO_new(BIO_s_mem());
+
+	assert_non_null(x);
+	assert_non_null(bio);
+	assert_int_equal(X509_set_version(x, 2), 1);
+	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), serial),
+	    1);
+	assert_int_equal(X509_set_subject_name(x, n), 1);
+	assert_int_equal(X509_set_issuer_name(x, n), 1);
+	assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x),
+	    (time_t)(nb / 1000)));
+	assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x),
+	    (time_t)(na / 1000)));
+	assert_int_equal(X509_set_pubkey(x, key), 1);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	assert_int_equal(PEM_write_bio_X509(bio, x), 1);
+	X509_free(x);
+	X509_NAME_free(n);
+	return rk_text(bio);
+}
+
+/* A CSR for key with subject n (freed). */
+static char *
+rk_csr(EVP_PKEY *key, X509_NAME *n)
+{
+	X509_REQ	*r = X509_REQ_new();
+	BIO		*bio = BIO_new(BIO_s_mem());
+
+	assert_non_null(r);
+	assert_non_null(bio);
+	assert_int_equal(X509_REQ_set_subject_name(r, n), 1);
+	assert_int_equal(X509_REQ_set_pubkey(r, key), 1);
+	assert_true(X509_REQ_sign(r, key, EVP_sha256()) > 0);
+	assert_int_equal(PEM_write_bio_X509_REQ(bio, r), 1);
+	X509_REQ_free(r);
+	X509_NAME_free(n);
+	return rk_text(bio);
+}
+
+/* Registers certificate pem of type ty for a term of 5 years. */
+static int64_t
+rk_import(struct udb *t, const char *pem, enum cert_type ty)
+{
+	struct cert_info	 ci;
+	struct reg_import	 ri;
+	struct rp_errinfo	 ei;
+	int64_t			 id = 0;
+
+	memset(&ci, 0, sizeof(ci));
+	if (x509_read_pem(pem, strlen(pem), &ci, &ei) != RP_OK)
+		fail_msg("x509_read_pem: %s %s", ei.code, ei.msg);
+	memset(&ri, 0, sizeof(ri));
+	ri.type = ty;
+	ri.term_years = 5;
+	ri.actor = "admin:test";
+	ri.now = T0;
+	assert_int_equal(db_begin(t->db), RP_OK);
+	if (reg_import_cert(t->db, &ci, &ri, &id, &ei) != RP_OK)
+		fail_msg("import: %s %s", ei.code, ei.msg);
+	assert_int_equal(db_commit(t->db), RP_OK);
+	cert_info_free(&ci);
+	return id;
+}
+
+/*
+ * A recovery's fixture: an old personal certificate (PEM, registered,
+ * subject person PNOSI-RC), a queued recovery of it with a CSR for a new
+ * key, and the certificate the "CA" issues for that key.
+ */
+struct rfix {
+	EVP_PKEY	*old, *nk;
+	char		*old_pem, *csr, *issued;
+	char		 id[RP_ID_LEN + 1];
+};
+
+static void
+rfix_make(struct udb *t, struct rfix *f)
+{
+	struct lc_new		 n;
+	struct lc_result	 res;
+	struct rp_errinfo	 ei;
+
+	f->old = rk_key();
+	f->nk = rk_key();
+	f->old_pem = rk_cert(f->old, rk_name("PNOSI-RC", NULL, "Rec Holder"),
+	    0x7E01, T0, T0 + 5 * 365 * DAY);
+	(void)rk_import(t, f->old_pem, CT_PERSONAL);
+	f->csr = rk_csr(f->nk, rk_name("PNOSI-RC", NULL, "Rec Holder"));
+	f->issued = rk_cert(f->nk, rk_name("PNOSI-RC", NULL, "Rec Holder"),
+	    0x7E02, NOW, NOW + 5 * 365 * DAY);
+	memset(&n, 0, sizeof(n));
+	n.action = ACT_RECOVER;
+	n.serial = "7E01";
+	n.reason = REASON_UNSPECIFIED;
+	n.actor.channel = CH_API;
+	n.actor.auth = AUTH_SIGNATURE;
+	n.actor.name = "person:PNOSI-RC";
+	n.actor.person = udb_raw(t, "SELECT id FROM persons WHERE person_id "
+	    "= 'PNOSI-RC'");
+	n.actor.signature = "\x30\x80sig";
+	n.actor.siglen = 5;
+	n.actor.signer_sha256 = "ab";
+	n.csr_pem = f->csr;
+	n.now = NOW;
+	if (lc_create(t->db, &t->cfg.policy, &n, &res, &ei) != RP_OK)
+		fail_msg("lc_create: %s: %s", ei.code, ei.msg);
+	assert_int_equal(res.state, RS_QUEUED);
+	memcpy(f->id, res.public_id, sizeof(f->id));
+	/* The CA answers the enrolment with the certificate for nk. */
+	answer(&td.enroll, CA_DONE, 200, "issued");
+	(void)snprintf(td.enroll.issued_pem, sizeof(td.enroll.issued_pem),
+	    "%s", f->issued);
+	answer(&td.deliver, CA_DONE, 200, "revoked (superseded)");
+}
+
+static void
+rfix_free(struct rfix *f)
+{
+	EVP_PKEY_free(f->old);
+	EVP_PKEY_free(f->nk);
+	free(f->old_pem);
+	free(f->csr);
+	free(f->issued);
+}
+
+/*
+ * A recovery: the CA issues the new certificate for the CSR (enroll,
+ * with the CSR, type, person and the EJBCA names), which is kept in the
+ * row at once; then the old certificate is revoked as superseded; the
+ * request completes, its recoveries row gets the new certificate, the
+ * registry the new certificate (the old one's person, type and term, no
+ * token), and the old certificate is revoked.
+ */
+static void
+test_recover_issue_then_revoke(void **state)
+{
+	struct udb		*t = *state;
+	struct outbox_conf	 oc = conf(OWNER);
+	struct outbox_report	 rep;
+	struct rfix		 f;
+
+	rfix_make(t, &f);
+	oc.ejbca_ca_name = "QCA";
+	oc.ejbca_cert_profile = "CP";
+	oc.ejbca_ee_profile = "EEP";
+	td.t = t;
+	rep = run(t, &oc);
+	assert_int_equal(rep.result, OB_DONE);
+	assert_true(rep.completed);
+	assert_int_equal(td.enrolls, 1);
+	assert_string_equal(td.enroll_csr, f.csr);
+	assert_string_equal(td.enroll_type, "personal");
+	assert_string_equal(td.enroll_person, "PNOSI-RC");
+	assert_string_equal(td.enroll_names, "QCA/CP/EEP");
+	/* The revocation: the old certificate, superseded. */
+	assert_int_equal(td.delivers, 1);
+	assert_int_equal(td.action, ACT_REVOKE);
+	assert_int_equal(td.reason, REASON_SUPERSEDED);
+	assert_string_equal(td.serial, "7E01");
+	assert_int_equal(state_of(t, f.id), RS_COMPLETED);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM outbox WHERE "
+	    "issued_pem IS NOT NULL AND state = 'done'"), 1);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM recoveries WHERE "
+	    "new_serial = '7E02' AND new_pem LIKE '-----BEGIN CERTIFICATE%' "
+	    "AND issued_at = 1767312000000"), 1);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM certificates n "
+	    "JOIN certificates o ON o.serial = '7E01' WHERE n.serial = '7E02' "
+	    "AND n.person_id = o.person_id AND n.type = 'personal' AND "
+	    "n.term_years = 5 AND n.token_id IS NULL AND n.status = 'valid'"),
+	    1);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM certificates WHERE "
+	    "serial = '7E01' AND status = 'revoked' AND reason = "
+	    "'superseded'"), 1);
+	assert_int_equal(audits(t, "outbox.issued", "system:relay"), 1);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM audit WHERE action "
+	    "= 'certificate.import' AND json_extract(details, '$.replaces') = "
+	    "'7E01'"), 1);
+	audit_ok(t);
+	rfix_free(&f);
+}
+
+/*
+ * The relay stops (or crashes) after the CA issued: the certificate is
+ * kept, so the next turn never enrols again and goes on with the
+ * revocation; a revocation that failed transiently likewise.
+ */
+static void
+test_recover_never_issues_twice(void **state)
+{
+	struct udb		*t = *state;
+	struct outbox_conf	 oc = conf(OWNER);
+	struct outbox_report	 rep;
+	struct rfix		 f;
+
+	rfix_make(t, &f);
+	td.stop_in_enroll = 1;
+	rep = run(t, &oc);
+	assert_int_equal(rep.result, OB_RELEASED);
+	assert_int_equal(td.enrolls, 1);
+	assert_int_equal(td.delivers, 0);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM outbox WHERE "
+	    "issued_pem IS NOT NULL AND lease_owner IS NULL AND state = "
+	    "'pending'"), 1);
+	assert_int_equal(state_of(t, f.id), RS_QUEUED);
+
+	/* Restarted: a transient failure of the revocation. */
+	tstop = 0;
+	td.stop_in_enroll = 0;
+	answer(&td.deliver, CA_RETRY, 503, "unavailable");
+	rep = run(t, &oc);
+	assert_int_equal(rep.result, OB_RETRY);
+	assert_int_equal(td.enrolls, 1);
+	assert_int_equal(td.delivers, 1);
+	assert_int_equal(td.action, ACT_REVOKE);
+
+	/* Then it goes through: still one enrolment. */
+	answer(&td.deliver, CA_DONE, 200, "revoked");
+	tnow += 3600000;
+	rep = run(t, &oc);
+	assert_int_equal(rep.result, OB_DONE);
+	assert_int_equal(td.enrolls, 1);
+	/* It may have reached the CA: checked first, as any revocation. */
+	assert_int_equal(td.checks, 1);
+	assert_int_equal(td.delivers, 2);
+	assert_int_equal(state_of(t, f.id), RS_COMPLETED);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM recoveries WHERE "
+	    "new_serial = '7E02'"), 1);
+	audit_ok(t);
+	rfix_free(&f);
+}
+
+/*
+ * The CA refuses the CSR: the row is dead and the request failed with
+ * the CA's words, like a refused revocation; nothing was revoked or
+ * registered.  A transient failure of the enrolment is tried again.
+ */
+static void
+test_recover_refused(void **state)
+{
+	struct udb		*t = *state;
+	struct outbox_conf	 oc = conf(OWNER);
+	struct outbox_report	 rep;
+	struct request		 r;
+	struct rfix		 f;
+
+	rfix_make(t, &f);
+	answer(&td.enroll, CA_RETRY, 503, "CA offline");
+	rep = run(t, &oc);
+	assert_int_equal(rep.result, OB_RETRY);
+	assert_int_equal(td.delivers, 0);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM outbox WHERE "
+	    "issued_pem IS NULL AND attempts = 1"), 1);
+
+	answer(&td.enroll, CA_PERMANENT, 400, "the CSR's key is in use");
+	tnow += 3600000;
+	rep = run(t, &oc);
+	assert_int_equal(rep.result, OB_DEAD);
+	assert_int_equal(td.enrolls, 2);
+	assert_int_equal(td.delivers, 0);
+	assert_int_equal(lc_get(t->db, f.id, &r), RP_OK);
+	assert_int_equal(r.state, RS_FAILED);
+	assert_non_null(strstr(r.outcome, "the CSR's key is in use"));
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM certificates WHERE "
+	    "serial = '7E01' AND status = 'valid'"), 1);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM certificates"), 1);
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM recoveries WHERE "
+	    "new_serial IS NULL"), 1);
+	audit_ok(t);
+	rfix_free(&f);
+}
+
+/*
+ * A certificate the CA issued that does not carry the CSR's key (or is
+ * no certificate) is not kept and the old one not revoked: dead, for an
+ * officer.
+ */
+static void
+test_recover_issued_wrong_key(void **state)
+{
+	struct udb		*t = *state;
+	struct outbox_conf	 oc = conf(OWNER);
+	struct outbox_report	 rep;
+	struct request		 r;
+	struct rfix		 f;
+	char			*other;
+
+	rfix_make(t, &f);
+	other = rk_cert(f.old, rk_name("PNOSI-RC", NULL, "Rec Holder"),
+	    0x7E03, NOW, NOW + DAY);
+	(void)snprintf(td.enroll.issued_pem, sizeof(td.enroll.issued_pem),
+	    "%s", other);
+	rep = run(t, &oc);
+	assert_int_equal(rep.result, OB_DEAD);
+	assert_int_equal(td.delivers, 0);
+	assert_int_equal(lc_get(t->db, f.id, &r), RP_OK);
+	assert_int_equal(r.state, RS_FAILED);
+	assert_non_null(strstr(r.outcome, "not for the request's key"));
+	assert_int_equal(udb_raw(t, "SELECT count(*) FROM outbox WHERE "
+	    "issued_pem IS NULL"), 1);
+	free(other);
+	rfix_free(&f);
+
+	/* A driver that answers done without a certificate. */
+	t = *state;
+	(void)udb_raw(t, "UPDATE requests SET state = 'queued'");
+	(void)udb_raw(t, "UPDATE outbox SET state = 'pending', "
+	    "next_attempt_at = 0");
+	answer(&td.enroll, CA_DONE, 200, "issued?");
+	tnow += 1000;
+	rep = run(t, &oc);
+	assert_int_equal(rep.result, OB_DEAD);
+	assert_int_equal(td.delivers, 0);
+}
+
+/*
+ * A recovery row's payload carries csr, type and person, and only a
+ * recovery's may: a row that lacks them, or another action's that has
+ * them, is damaged and sent to no CA.
+ */
+static void
+test_recover_payload_checked(void **state)
+{
+	struct udb		*t = *state;
+	struct outbox_conf	 oc = conf(OWNER);
+	struct outbox_row	 row;
+	struct rp_errinfo	 ei;
+	struct rfix		 f;
+	int			 got;
+
+	rfix_make(t, &f);
+	assert_int_equal(outbox_claim(t->db, &oc, NOW, &row, &got, &ei),
+	    RP_OK);
+	assert_int_equal(got, 1);
+	assert_false(row.damaged);
+	assert_int_equal(row.job.action, ACT_RECOVER);
+	assert_int_equal(row.job.reason, REASON_SUPERSEDED);
+	assert_string_equal(row.job.csr_pem, f.csr);
+	assert_string_equal(row.job.cert_type, "personal");
+	assert_string_equal(row.job.person, "PNOSI-RC");
+	assert_string_equal(row.issued_pem, "");
+
+	(void)udb_raw(t, "UPDATE outbox SET lease_until = NULL, payload = "
+	    "json_remove(payload, '$.csr')");
+	assert_int_equal(outbox_claim(t->db, &oc, NOW, &row, &got, &ei),
+	    RP_OK);
+	assert_true(row.damaged);
+	(void)udb_raw(t, "UPDATE outbox SET lease_until = NULL, payload = "
+	    "json_set(payload, '$.csr', 'x', '$.action', 'revoke')");
+	assert_int_equal(outbox_claim(t->db, &oc, NOW, &row, &got, &ei),
+	    RP_OK);
+	assert_true(row.damaged);
+	(void)udb_raw(t, "UPDATE outbox SET lease_until = NULL, payload = "
+	    "json_set(payload, '$.action', 'recover', '$.type', 'car')");
+	assert_int_equal(outbox_claim(t->db, &oc, NOW, &row, &got, &ei),
+	    RP_OK);
+	assert_true(row.damaged);
+	rfix_free(&f);
+}
+
 int
 main(void)
 {
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, udb_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_claim_and_lease),
+		T(test_recover_issue_then_revoke),
+		T(test_recover_never_issues_twice),
+		T(test_recover_refused),
+		T(test_recover_issued_wrong_key),
+		T(test_recover_payload_checked),
 		T(test_done_completes),
 		T(test_token_needs_every_row),
 		T(test_token_partly_done),

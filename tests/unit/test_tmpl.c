@@ -537,7 +537,9 @@ test_load_errors(void **state)
 			    "test_form.html", "suspend.html", "request.html",
 			    "agent.html", "agent_cert.html", "agent_act.html",
 			    "officer.html", "officer_req.html",
-			    "staff_denied.html" };
+			    "staff_denied.html", "sign_form.html",
+			    "sign_doc.html", "approvals.html",
+			    "approval.html" };
 	size_t		 i;
 	char		*big;
 

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# End-to-end test of the e-mail about requests: real nginx + workers
+# (deploy/stack.sh), the cfssl development CA (deploy/dev/ca.sh), the
+# real revportal-relay with [mail] pointed at a real SMTP server on
+# loopback (tests/integration/smtpsink.py, Debian's aiosmtpd).
+#
+# A passphrase suspension of a sample certificate that the CA carries
+# out must bring its holder two messages, "received" and "completed",
+# each with the right envelope and headers, the request's status page in
+# the body and no passphrase anywhere.  The relay's configuration check
+# refuses plain smtp:// to a host that is not a loopback address.
+#
+# Prints "ok N - name" / "not ok N - name" lines and, last,
+# "RESULT passed=N failed=M".  Environment: REVPORTAL_BIN, ADMIN, RELAY
+# (default build/asan/revportal, build/asan/revportal-admin,
+# build/asan/revportal-relay), KEEP=1 keeps the work directory.
+#
+# shellcheck disable=SC2317 # functions run through check, trap and $()
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top" || exit 1
+# shellcheck source=lib.sh
+. tests/integration/lib.sh
+
+for f in "$BIN" "$ADMIN" "$RELAY"; do
+	[ -x "$f" ] || give_up "$(basename "$f") is built" "not found: $f"
+done
+need_tools cfssl cfssljson openssl sqlite3 nginx curl
+PY=/usr/bin/python3
+"$PY" -c 'import aiosmtpd' 2>/dev/null || give_up "python3-aiosmtpd is installed"
+
+# shellcheck source=deploy/stack.sh
+. deploy/stack.sh
+# shellcheck source=deploy/dev/ca.sh
+. deploy/dev/ca.sh
+
+work=$(mktemp -d /tmp/revportal-mail-it.XXXXXX)
+sd=$work/stack
+ca=$work/ca
+msgs=$work/msgs
+relay_pid=""
+sink_pid=""
+PASS='sample passphrase 1'
+
+cleanup() {
+	[ -n "$relay_pid" ] && kill -KILL "$relay_pid" 2>/dev/null
+	[ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null
+	devca_stop "$ca" >/dev/null 2>&1 || true
+	stack_stop "$sd" >/dev/null 2>&1 || true
+	if [ -n "${KEEP:-}" ]; then
+		echo "# kept $work" >&2
+	else
+		rm -rf "$work"
+	fi
+}
+trap cleanup EXIT
+
+# --- the SMTP server, the CA, the stack ---------------------------------------
+"$PY" tests/integration/smtpsink.py --dir "$msgs" --port-file "$work/smtp.port" \
+    </dev/null >"$work/sink.log" 2>&1 &
+sink_pid=$!
+for _ in $(seq 1 100); do
+	[ -s "$work/smtp.port" ] && break
+	sleep 0.1
+done
+[ -s "$work/smtp.port" ] || give_up "the SMTP server starts" "$(cat "$work/sink.log")"
+ok "the SMTP server starts"
+smtp_port=$(cat "$work/smtp.port")
+
+devca_init "$ca" || give_up "devca_init makes the development CA"
+caport=$(stack_free_port) || finish
+devca_start "$ca" "127.0.0.1:$caport" || give_up "cfssl serve starts"
+ok "the development CA runs"
+
+ini_extra=$(printf '%s\n' '[relay]' \
+    'backend = cfssl' \
+    "url = $DEVCA_URL" \
+    "ca_file = $ca/infra.pem" \
+    "cert_file = $ca/relay.pem" \
+    "key_file = $ca/relay-key.pem" \
+    'poll_ms = 200' \
+    "metrics_file = $sd/relay.prom" \
+    "socket = $sd/relay.sock" \
+    '' '[site]' 'site_name = Test Portal' \
+    '' '[mail]' \
+    "smtp_url = smtp://127.0.0.1:$smtp_port" \
+    'from = portal@example.si' \
+    'allow_plain = yes' \
+    'timeout_ms = 3000')
+port=$(stack_free_port) || finish
+stack_start "$sd" "$BIN" "127.0.0.1:$port" 2 "$ini_extra" ||
+    give_up "the stack starts with [relay] and [mail]"
+ok "the stack starts with [relay] and [mail]"
+ini=$sd/revportal.ini
+db=$sd/revportal.db
+sql() { sqlite3 -batch -cmd '.timeout 5000' "$db" "$1"; }
+
+# --- the relay's configuration check --------------------------------------------
+check "relay -t accepts smtp:// to loopback with allow_plain" \
+    "$RELAY" -t -c "$ini"
+sed "s|^smtp_url = .*|smtp_url = smtp://mail.example.si:25|" "$ini" >"$work/far.ini"
+far_refused() {
+	! "$RELAY" -t -c "$work/far.ini" >"$work/far.out" 2>&1 &&
+	    grep -q 'allow_plain: only with smtp:// to a loopback address' "$work/far.out"
+}
+check "relay -t refuses plain smtp:// to a host that is not loopback" far_refused
+sed "s|^from = .*|from = not an address|" "$ini" >"$work/from.ini"
+from_refused() {
+	! "$RELAY" -t -c "$work/from.ini" >"$work/from.out" 2>&1 &&
+	    grep -q '\[mail\] from' "$work/from.out"
+}
+check "relay -t refuses a sender that is not an address" from_refused
+
+# --- a sample certificate -------------------------------------------------------
+printf '%s\n' "$PASS" >"$work/pass.txt"
+chmod 600 "$work/pass.txt"
+serial=$(devca_issue "$ca" personal ana cn="Ana Novak" person=PNOSI-1001 \
+    email=ana@example.si) || give_up "cfssl issues a personal certificate"
+"$ADMIN" -c "$ini" import-cert "$ca/issued/ana.pem" --type personal \
+    --passphrase-file "$work/pass.txt" >"$work/admin.log" 2>&1 ||
+    give_up "revportal imports it" "$(cat "$work/admin.log")"
+ok "cfssl issued a personal certificate for ana@example.si; revportal imported it"
+check "the registry holds her address" \
+    sql_is "SELECT email FROM persons WHERE person_id = 'PNOSI-1001'" ana@example.si
+
+# --- the relay --------------------------------------------------------------------
+pre=()
+[[ $- != *m* ]] && pre=(setsid)
+"${pre[@]}" "$RELAY" -c "$ini" </dev/null >"$work/relay.log" 2>&1 &
+relay_pid=$!
+sleep 0.3
+check "the relay runs with [mail]" kill -0 "$relay_pid"
+
+# --- a passphrase suspension --------------------------------------------------------
+req -H 'Content-Type: application/json' \
+    -d "{\"action\":\"suspend\",\"serial\":\"$serial\",\"passphrase\":\"$PASS\"}" \
+    "$(url /api/v1/requests)"
+check "POST /api/v1/requests suspends with the passphrase (202)" status_is 202
+rid=$(sed -n 's/.*"request_id":"\([^"]*\)".*/\1/p' "$work/b")
+state() { sql "SELECT state FROM requests WHERE public_id = '$rid'"; }
+wait_for() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+is_completed() { [ "$(state)" = completed ]; }
+check "the CA carries the suspension out: request completed" wait_for is_completed
+two_messages() { [ -e "$msgs/msg-2.eml" ]; }
+check "two messages arrive at the SMTP server" wait_for two_messages
+sleep 0.5
+check "no third message" test ! -e "$msgs/msg-3.eml"
+
+# mailpart FILE WHAT: a header of the stored message, or its decoded body.
+mailpart() {
+	"$PY" - "$1" "$2" <<'EOF'
+import email, email.policy, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+w = sys.argv[2]
+print(m.get_content() if w == "body" else str(m[w] or ""))
+EOF
+}
+declare -A byevent=()
+for f in "$msgs"/msg-1.eml "$msgs"/msg-2.eml; do
+	[ -e "$f" ] || continue
+	s=$(mailpart "$f" Subject)
+	case $s in
+	*"request received") byevent[received]=$f ;;
+	*": done") byevent[completed]=$f ;;
+	esac
+done
+check "one message says received, one says done" \
+    test -n "${byevent[received]:-}" -a -n "${byevent[completed]:-}"
+status_url="https://127.0.0.1:$port/requests/$rid"
+for ev in received completed; do
+	f=${byevent[$ev]:-/nonexistent}
+	env=${f%.eml}.env
+	check "$ev: envelope from portal@example.si to ana@example.si" \
+	    test "$(cat "$env" 2>/dev/null)" = $'from portal@example.si\nto ana@example.si'
+	check "$ev: To header is the holder" \
+	    test "$(mailpart "$f" To)" = ana@example.si
+	check "$ev: From header is [mail] from" \
+	    test "$(mailpart "$f" From)" = portal@example.si
+	check "$ev: Subject names the suspension and the certificate" \
+	    test "$(mailpart "$f" Subject)" = "[Test Portal] Suspension of certificate $serial: $([ "$ev" = received ] && echo 'request received' || echo done)"
+	check "$ev: Date and Message-ID headers" \
+	    sh -c "[ -n \"$(mailpart "$f" Date)\" ] && [ -n \"$(mailpart "$f" Message-ID)\" ]"
+	mailpart "$f" body >"$work/$ev.txt"
+	check "$ev: the body has the status page $status_url" \
+	    grep -qF "$status_url" "$work/$ev.txt"
+	check "$ev: the body names the certificate and how to reactivate" \
+	    sh -c "grep -qF '$serial' '$work/$ev.txt' && grep -q 'personal' '$work/$ev.txt' && grep -qF '/reactivate' '$work/$ev.txt'"
+done
+check "completed: the body gives the end of the suspension" \
+    grep -q 'Suspended to:' "$work/completed.txt"
+check "the passphrase is in no message" \
+    sh -c "! grep -rqF '$PASS' '$msgs'"
+check "the passphrase is in no queued message" \
+    sql_is "SELECT count(*) FROM mail_queue WHERE body LIKE '%$PASS%' OR subject LIKE '%$PASS%'" 0
+check "the queue says both were sent" \
+    sql_is "SELECT group_concat(event || ':' || state, ',') FROM (SELECT event, state FROM mail_queue ORDER BY id)" "received:sent,completed:sent"
+metrics_ok() { grep -q 'revportal_relay_mail_total{outcome="sent"} 2' "$sd/relay.prom" 2>/dev/null; }
+check "the relay's metrics count two messages sent" wait_for metrics_ok
+
+# --- the end --------------------------------------------------------------------------
+kill -TERM "$relay_pid"
+st=0
+wait "$relay_pid" || st=$?
+relay_pid=""
+check "the relay stops cleanly" test "$st" = 0
+if stack_stop "$sd"; then ok "the stack stops cleanly"; else notok "the stack stops cleanly"; fi
+finish
