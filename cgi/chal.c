@@ -544,14 +544,19 @@ chal_use(struct db *db, int64_t id, int64_t now, struct rp_errinfo *ei)
 	enum rp_err	 e;
 	int		 n = 0;
 
+	/*
+	 * The expiry again, at the time of use: the revocation checks
+	 * between the first look and now may have taken seconds.
+	 */
 	dbq_start(&q, db, DB_CHAL_USE);
 	dbq_int(&q, now);
 	dbq_int(&q, id);
+	dbq_int(&q, rp_now_ms());
 	if ((e = dbq_exec(&q, &n)) != RP_OK)
 		return rp_fail(ei, e, "db", "cannot use the challenge");
 	if (n != 1)
 		return rp_fail(ei, RP_ERR_CONFLICT, "nonce_used",
-		    "the challenge was used already");
+		    "the challenge was used already or has expired");
 	return RP_OK;
 }
 

@@ -454,12 +454,20 @@ static const char *const db_sql[DB__MAX] = {
 	    "ch.certificate_id LEFT JOIN tokens t ON t.id = ch.token_id "
 	    "LEFT JOIN requests r ON r.id = ch.request_id WHERE "
 	    "ch.public_id = ?",
-	/* now, id: 0 rows when it was used already */
+	/* now, id, the time of use: 0 rows when it was used already or
+	 * expired meanwhile */
 	[DB_CHAL_USE] = "UPDATE challenges SET used_at = ? WHERE id = ? AND "
-	    "used_at IS NULL",
+	    "used_at IS NULL AND expires_at > ?",
 	/* person, t: whether they are a legal rep of any organisation */
 	[DB_SF_REP_ANY] = "SELECT 1 FROM legal_reps WHERE person_id = ?1 AND "
 	    "valid_from <= ?2 AND (valid_to IS NULL OR valid_to > ?2) LIMIT 1",
+	/* signer certificate SHA-256 -> its status in the registry, and
+	 * whether a revocation or suspension of it is under way */
+	[DB_SF_SIGNER_STATE] = "SELECT c.status, EXISTS (SELECT 1 FROM "
+	    "request_certificates rc JOIN requests r ON r.id = rc.request_id "
+	    "WHERE rc.certificate_id = c.id AND r.action IN ('revoke', "
+	    "'suspend') AND r.state IN ('queued', 'relayed')) FROM "
+	    "certificates c WHERE c.sha256 = ?",
 	/* Revocation cache (revchk.c). */
 	/* key, now -> kind, der: an answer still in force */
 	[DB_REV_GET] = "SELECT kind, der FROM revocation_cache WHERE "

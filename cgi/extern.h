@@ -825,6 +825,7 @@ enum db_stmt {
 	DB_CHAL_GET,
 	DB_CHAL_USE,
 	DB_SF_REP_ANY,
+	DB_SF_SIGNER_STATE,
 	/* Revocation cache (revchk.c). */
 	DB_REV_GET,
 	DB_REV_PUT,

@@ -499,6 +499,7 @@ struct pub_view {
 	struct cert_row	*rows;		/* RP_TOKEN_CERTS_MAX */
 	size_t		 n;
 	json_t		*approvals;	/* array */
+	char		 new_serial[RP_SERIAL_MAX];	/* recovery: issued */
 };
 
 static void
@@ -549,6 +550,24 @@ pub_approvals(struct db *db, int64_t id, json_t **out)
 }
 
 /*
+ * Reads the serial of the certificate a recovery's CA issued into
+ * v->new_serial ("" until it did).  Returns RP_OK or a database error.
+ */
+static enum rp_err
+pub_new_serial(struct db *db, struct pub_view *v)
+{
+	struct dbq	 q;
+	const char	*t;
+
+	dbq_start(&q, db, DB_REC_GET);
+	dbq_int(&q, v->r.id);
+	if (dbq_step(&q) && (t = dbq_col_text(&q, 2)) != NULL &&
+	    strlen(t) < sizeof(v->new_serial))
+		memcpy(v->new_serial, t, strlen(t) + 1);
+	return dbq_end(&q);
+}
+
+/*
  * Reads request req->arg (its public id) with its certificates and
  * approvals from one read snapshot into v (pub_view_free() after, either
  * way).  Returns RP_OK; RP_ERR_NOT_FOUND for a malformed or unknown id;
@@ -576,8 +595,43 @@ pub_view_load(struct req *req, struct pub_view *v)
 		e = RP_ERR_INTERNAL;
 	if (e == RP_OK)
 		e = pub_approvals(req->db, v->r.id, &v->approvals);
+	if (e == RP_OK && v->r.action == ACT_RECOVER)
+		e = pub_new_serial(req->db, v);
 	db_rollback(req->db);
 	return e;
+}
+
+/*
+ * Adds to o who still has to sign ("need": "subject", "legal_rep") and
+ * until when, and a recovery's new serial once issued.  Returns 0, or -1
+ * without memory.
+ */
+static int
+pub_view_extra(const struct pub_view *v, json_t *o)
+{
+	json_t	*need;
+	char	 until[32];
+
+	if ((need = json_array()) == NULL ||
+	    json_object_set_new(o, "need", need) != 0)
+		return -1;
+	if ((v->r.need & REL_SUBJECT) != 0 &&
+	    json_array_append_new(need, json_string("subject")) != 0)
+		return -1;
+	if ((v->r.need & REL_LEGAL_REP) != 0 &&
+	    json_array_append_new(need, json_string("legal_rep")) != 0)
+		return -1;
+	if (v->r.state == RS_AWAITING_APPROVAL &&
+	    v->r.approval_expires_at != 0) {
+		rp_time_format(v->r.approval_expires_at, until);
+		if (json_object_set_new(o, "approval_expires_at",
+		    json_string(until)) != 0)
+			return -1;
+	}
+	if (v->new_serial[0] != '\0' && json_object_set_new(o, "new_serial",
+	    json_string(v->new_serial)) != 0)
+		return -1;
+	return 0;
 }
 
 /*
@@ -606,7 +660,9 @@ pub_view_json(const struct pub_view *v)
 	    "due_at", due,
 	    "completed_at", v->r.completed_at != 0 ? done : NULL,
 	    "approvals", v->approvals);
-	if (o == NULL || v->r.token == 0)
+	if (o == NULL || pub_view_extra(v, o) != 0)
+		goto fail;
+	if (v->r.token == 0)
 		return o;
 	if ((serials = json_array()) == NULL ||
 	    json_object_set_new(o, "serials", serials) != 0 ||
@@ -656,8 +712,19 @@ pub_state_words(const struct request *r, const char **name,
 	switch (r->state) {
 	case RS_AWAITING_APPROVAL:
 		*name = "Waiting for signatures";
-		*detail = "The request needs the signature of another party "
-		    "before it is sent to the CA.";
+		if (r->need == REL_LEGAL_REP)
+			*detail = "The request waits for the signature of a "
+			    "legal representative of the organisation before "
+			    "it is sent to the CA.";
+		else if (r->need == REL_SUBJECT)
+			*detail = "The request waits for the signature of the "
+			    "person named in the certificate before it is "
+			    "sent to the CA.";
+		else
+			*detail = "The request waits for the signatures of the "
+			    "person named in the certificate and of a legal "
+			    "representative of the organisation before it is "
+			    "sent to the CA.";
 		break;
 	case RS_QUEUED:
 		*name = "Queued for the CA";

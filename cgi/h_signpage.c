@@ -43,6 +43,8 @@
 #define SP_AUTH_MSG	"The signature could not be verified."
 #define SP_FORBID_MSG	"Your certificate does not allow this request for " \
 			"this certificate."
+#define SP_FORBID_LOGIN	"Your certificate does not name a registered legal " \
+			"representative of an organisation."
 
 /* Requests on a legal representative's list, at most. */
 #define SP_LIST_MAX	100
@@ -731,7 +733,8 @@ h_sign_submit(struct req *req)
 		goto out;
 	}
 	e = e == RP_ERR_AUTH ? sp_doc(req, &c, 401, SP_AUTH_MSG) :
-	    sp_doc(req, &c, 403, SP_FORBID_MSG);
+	    sp_doc(req, &c, 403, strcmp(c.action, "login") == 0 ?
+	    SP_FORBID_LOGIN : SP_FORBID_MSG);
 out:
 	chal_free(&c);
 	return e;

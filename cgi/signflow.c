@@ -73,6 +73,35 @@ sf_test_verify(enum sig_why (*fn)(const void *, size_t, const char *,
 #endif
 
 /*
+ * Step 5 as this portal knows it: a signer certificate of this TSP's
+ * registry that is suspended or revoked here, or whose revocation or
+ * suspension is queued or with the CA, is refused as revoked, whatever a
+ * (possibly cached, possibly lagging) OCSP answer said.  Otherwise a
+ * thief holding a card and PIN could sign a reactivation of the very
+ * certificate its holder just suspended.  Returns SIG_OK, SIG_REVOKED,
+ * or SIG_INTERNAL when the registry cannot be read.
+ */
+static enum sig_why
+sf_registry_state(struct db *db, const struct signer *s)
+{
+	struct dbq	 q;
+	const char	*st;
+	enum sig_why	 w = SIG_OK;
+
+	dbq_start(&q, db, DB_SF_SIGNER_STATE);
+	dbq_text(&q, s->sha256);
+	if (dbq_step(&q)) {
+		st = dbq_col_text(&q, 0);
+		if (st == NULL || dom_status_parse(st) != CS_VALID ||
+		    dbq_col_int(&q, 1) != 0)
+			w = SIG_REVOKED;
+	}
+	if (dbq_end(&q) != RP_OK)
+		return SIG_INTERNAL;
+	return w;
+}
+
+/*
  * Steps 1 to 5 for signature in against the document of challenge c at
  * now.  Returns SIG_OK with s filled (the caller frees it with
  * sig_signer_free()), else why not, s then holding nothing to free (its
@@ -92,7 +121,9 @@ sf_verify(struct req *req, const struct sf_in *in, const struct challenge *c,
 	if ((w = sig_verify(req->sig, in->sig, in->siglen, c->document,
 	    c->doclen, now, s)) != SIG_OK)
 		return w;
-	if ((w = rev_check(req->rev, req->db, s, now)) != SIG_OK) {
+	if ((w = rev_check(req->rev, req->db, s, now)) == SIG_OK)
+		w = sf_registry_state(req->db, s);
+	if (w != SIG_OK) {
 		/* Freed here; the text fields stay for the audit entry. */
 		sig_signer_free(s);
 	}
@@ -176,6 +207,11 @@ sf_refuse(struct req *req, const char *id, enum sig_why why,
 	if ((e = sf_audit(req, "signature.refused", id, sig_why_name(why), s,
 	    now)) != RP_OK)
 		return e;
+	/* Our own failure (memory, the database), not the signature's. */
+	if (why == SIG_INTERNAL)
+		return rp_fail(&req->err, RP_ERR_UNAVAILABLE, "unavailable",
+		    "The signature could not be checked just now; please "
+		    "try again.");
 	return rp_fail(&req->err, RP_ERR_AUTH, "signature_invalid", "%s",
 	    SF_AUTH_MSG);
 }

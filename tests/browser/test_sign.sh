@@ -62,6 +62,16 @@ adm() {
 filled=1
 adm import-cert "$q/alice.pem" --type personal --passphrase-file "$work/pass.txt" || filled=0
 adm import-cert "$q/bob.pem" --type business --passphrase-file "$work/pass.txt" || filled=0
+# The certificate bob asks to reactivate is a second business certificate
+# of his (from a target CA of the test's own): a suspended certificate
+# cannot sign its own reactivation (signflow.c refuses a signer the
+# registry knows as suspended), so he signs with his other one.
+pki=$work/pki
+mkdir -p "$pki"
+pki_init && pki_ca tca "/CN=Target CA/O=Test TSP/C=SI" &&
+    pki_leaf tca leaf bob2 "/C=SI/O=Acme d.o.o./organizationIdentifier=VATSI-11111111/CN=Bob Kranjc/serialNumber=PNOSI-1000000000002" 0x0B0B 730 ||
+    filled=0
+adm import-cert "$pki/bob2.pem" --type business --passphrase-file "$work/pass.txt" || filled=0
 adm add-rep --org VATSI-11111111 --org-name "Acme d.o.o." \
     --person PNOSI-1000000000003 --name "Rebeka Zupan" \
     --email rebeka@example.test || filled=0
@@ -71,7 +81,7 @@ rm -f "$work/pass.txt"
 now_ms=$(($(date +%s) * 1000))
 sqlite3 "$stack/revportal.db" "UPDATE certificates SET status = 'suspended', \
     status_at = $now_ms, suspended_at = $now_ms, \
-    suspended_until = $((now_ms + 86400000)) WHERE serial = '$QPKI_SERIAL_BOB'" ||
+    suspended_until = $((now_ms + 86400000)) WHERE serial = 'B0B'" ||
 	filled=0
 if [ "$filled" = 1 ]; then
 	ok "revportal-admin imported the certificates and the legal representative"
@@ -81,6 +91,8 @@ else
 fi
 
 # --- the browser ------------------------------------------------------------
+# The page test's "BOB" is the certificate to reactivate.
+QPKI_SERIAL_BOB=B0B
 export STACK_URL QPKI_SERIAL_ALICE QPKI_SERIAL_BOB
 export SIGN_DB=$stack/revportal.db SIGN_QPKI=$q SIGN_WORK=$work SIGN_N0=$n
 timeout 90 node tests/browser/test_sign.mjs >"$work/node.out" 2>&1

@@ -10,7 +10,14 @@
 # (PKCS#11, the smart-card path) in base64 with line breaks; a legal
 # representative suspends a business certificate; a reactivation asked by
 # the subject waits for the legal representative, whose approve document
-# queues it as removeFromCRL; an Idempotency-Key replay.
+# queues it as removeFromCRL, its status (need, approval_expires_at, the
+# HTML page naming whose signature it waits for and linking
+# /approvals/{id}) before and after; an Idempotency-Key replay.
+# Recovery: alice recovers an eligible 5-year certificate with a new
+# key's CSR (the document's csr-sha256, the recoveries and outbox rows,
+# new_serial once issued); refused: no CSR, another subject, the old key,
+# a broken self-signature (400 at challenge time), a 2-year certificate
+# (422 after the signature, no request), an edited csr-sha256 line (401).
 # Negative, each its own check with the HTTP status and the audit entry's
 # why: every refusal of DESIGN §3 steps 1 to 6 the test PKI can make, the
 # nonce's single use and expiry, challenges sent to the wrong call, and
@@ -20,7 +27,8 @@
 # Time is moved, where a test needs it, by rewriting a challenge's
 # issued_at and expires_at in the stack's database with sqlite3 (a nonce
 # expires after 15 minutes); a certificate is put into "suspended" the
-# same way, since the relay and the CA are not part of this test.
+# same way, and so is the new serial of a recovery the CA issued, since
+# the relay and the CA are not part of this test.
 # Prints "ok N - name" / "not ok N - name" lines and, last,
 # "RESULT passed=N failed=M".
 set -uo pipefail
@@ -60,6 +68,24 @@ v = json.load(open(sys.argv[1])).get(sys.argv[2])
 print("" if v is None else (json.dumps(v, separators=(",", ":")) if isinstance(v, (list, dict)) else v))' "$work/b" "$1" 2>/dev/null
 }
 sql() { sqlite3 -batch "$work/stack/revportal.db" "$1"; }
+# jhas KEY: the JSON body has the top-level key KEY (even when null).
+jhas() {
+	python3 -c 'import json,sys
+sys.exit(0 if sys.argv[2] in json.load(open(sys.argv[1])) else 1)' "$work/b" "$1" 2>/dev/null
+}
+# recjson SERIAL [CSR]: the body of a recover challenge for SERIAL with
+# the PEM file CSR as its "csr" (none without CSR).
+recjson() {
+	python3 -c 'import json,sys
+d = {"action": "recover", "serial": sys.argv[1]}
+if len(sys.argv) > 2:
+    d["csr"] = open(sys.argv[2]).read()
+print(json.dumps(d))' "$@"
+}
+# csrsha FILE: the lower-case hex SHA-256 of the PEM request FILE's DER.
+csrsha() {
+	openssl req -in "$1" -outform DER | sha256sum | cut -d' ' -f1
+}
 
 # post PATH JSON [CURL ARGS...]: a JSON POST to the stack.
 post() {
@@ -278,6 +304,90 @@ check "the 401 bodies are byte-identical across causes" sh -c "for f in '$work'/
 check "no refused submission made a request" sql_is 'SELECT count(*) FROM requests' "$rq_before"
 check "nothing secret reached the audit log (no signature blob)" sh -c "! sqlite3 '$work/stack/revportal.db' \"SELECT details FROM audit WHERE action LIKE 'signature.%'\" | grep -q 'MII'"
 
+# --- recovery with a CSR ------------------------------------------------------------
+# The target: a personal certificate of alice's (her subject, so her
+# person id) that the policy lets her recover: a 5-year term, issued a day
+# ago (inside [recover] window_months, far from the last renewal_days),
+# issued by the test PKI's CA with its openssl ca configuration.  rnew is
+# the new key's request, rnew2 a second one (another new key), rother one
+# with another subject, rsame one for the old certificate's key, rbad
+# rnew with its self-signature broken in its last byte.
+asubj="/C=SI/CN=Alice Novak/serialNumber=PNOSI-1000000000001"
+from=$(date -u -d '-1 day' '+%Y-%m-%d %H:%M:%S')
+newreq() {
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$pki/$1.key" -out "$pki/$1.csr" -utf8 -subj "$2" \
+	    >/dev/null 2>&1
+}
+made=0
+newreq rold "$asubj" &&
+openssl ca -batch -notext -config "$q/ca.cnf" -name ca -extensions h_alice \
+    -preserveDN -startdate "$(date -u -d "$from UTC" +%Y%m%d%H%M%SZ)" \
+    -enddate "$(date -u -d "$from UTC + 5 years" +%Y%m%d%H%M%SZ)" \
+    -in "$pki/rold.csr" -out "$pki/rold.pem" >>"$work/admin.out" 2>&1 &&
+imp "$pki/rold.pem" personal &&
+newreq rnew "$asubj" && newreq rnew2 "$asubj" &&
+newreq rother "/C=SI/CN=Alice Horvat/serialNumber=PNOSI-1000000000001" &&
+openssl req -new -key "$pki/rold.key" -subj "$asubj" -utf8 \
+    -out "$pki/rsame.csr" >/dev/null 2>&1 &&
+openssl req -in "$pki/rnew.csr" -outform DER -out "$pki/rbad.der" &&
+/usr/bin/python3 -c 'import base64, sys
+b = bytearray(open(sys.argv[1], "rb").read()); b[-1] ^= 1
+t = base64.encodebytes(bytes(b)).decode()
+open(sys.argv[2], "w").write("-----BEGIN CERTIFICATE REQUEST-----\n" + t +
+    "-----END CERTIFICATE REQUEST-----\n")' "$pki/rbad.der" "$pki/rbad.csr" &&
+made=1
+R=$(openssl x509 -in "$pki/rold.pem" -noout -serial 2>/dev/null | cut -d= -f2 | sed 's/^0*//')
+check "a 5-year personal certificate of alice's is registered for recovery" sh -c "[ $made = 1 ] && [ -n '$R' ] && [ \"\$(sqlite3 '$work/stack/revportal.db' \"SELECT type || '|' || term_years FROM certificates WHERE serial = '$R'\")\" = 'personal|5' ]"
+rq_before=$(sql 'SELECT count(*) FROM requests')
+
+post /api/v1/challenges "$(recjson "$R")"
+check "recover without csr: 400 csr_required" sh -c "[ '$code' = 400 ] && [ '$(jget error)' = csr_required ]"
+post /api/v1/challenges "$(recjson "$R" "$pki/rother.csr")"
+check "a CSR with another subject: 400 csr_subject" sh -c "[ '$code' = 400 ] && [ '$(jget error)' = csr_subject ]"
+post /api/v1/challenges "$(recjson "$R" "$pki/rsame.csr")"
+check "a CSR for the old certificate's key: 400 csr_same_key" sh -c "[ '$code' = 400 ] && [ '$(jget error)' = csr_same_key ]"
+post /api/v1/challenges "$(recjson "$R" "$pki/rbad.csr")"
+check "a CSR whose self-signature is broken: 400 csr_pop" sh -c "[ '$code' = 400 ] && [ '$(jget error)' = csr_pop ]"
+check "... no refused CSR made a challenge" sql_is "SELECT count(*) FROM challenges WHERE csr_pem IS NOT NULL" 0
+
+chal r2y "$(recjson "$A" "$pki/rnew.csr")"
+check "a recover challenge for alice's 2-year certificate: 201 (the policy decides after the signature)" status_is 201
+qpki_sign "$q" alice "$work/r2y.txt" "$work/r2y.p7s"
+submit "$cid" "$work/r2y.p7s"
+check "... signed by alice: 422 term_not_eligible" sh -c "[ '$code' = 422 ] && [ '$(jget error)' = term_not_eligible ]"
+check "... and makes no request" sql_is 'SELECT count(*) FROM requests' "$rq_before"
+check "... and leaves the challenge unused" sql_is "SELECT count(*) FROM challenges WHERE public_id = '$cid' AND used_at IS NULL" 1
+
+# The document of a challenge for rnew with its csr-sha256 line changed
+# to rnew2's hash, then signed: not the document the portal issued.
+chal redit "$(recjson "$R" "$pki/rnew.csr")"
+sed "s/^csr-sha256: .*/csr-sha256: $(csrsha "$pki/rnew2.csr")/" \
+    "$work/redit.txt" >"$work/redit2.txt"
+qpki_sign "$q" alice "$work/redit2.txt" "$work/redit.p7s"
+submit "$cid" "$work/redit.p7s"
+check "a recover document whose csr-sha256 names another CSR: 401 content_mismatch" sh -c "! cmp -s '$work/redit.txt' '$work/redit2.txt' && grep -qx 'csr-sha256: $(csrsha "$pki/rnew2.csr")' '$work/redit2.txt' && [ '$code' = 401 ] && [ \"\$(sqlite3 '$work/stack/revportal.db' \"SELECT json_extract(details, '\\\$.why') FROM audit WHERE subject = 'challenge:$cid' AND action = 'signature.refused' ORDER BY seq DESC LIMIT 1\")\" = content_mismatch ]"
+check "... and makes no request" sql_is 'SELECT count(*) FROM requests' "$rq_before"
+
+chal rok "$(recjson "$R" "$pki/rnew.csr")"
+check "alice's recover challenge with the new key's CSR: 201" status_is 201
+rsha=$(csrsha "$pki/rnew.csr")
+check "... its document: action recover, the serial, csr-sha256 of the CSR's DER" sh -c "grep -qx 'action: recover' '$work/rok.txt' && grep -qx 'serial: $R' '$work/rok.txt' && [ \"\$(grep -c '^csr-sha256: ' '$work/rok.txt')\" = 1 ] && grep -qx 'csr-sha256: $rsha' '$work/rok.txt' && [ ${#rsha} = 64 ]"
+qpki_sign "$q" alice "$work/rok.txt" "$work/rok.p7s"
+submit "$cid" "$work/rok.p7s"
+check "alice signs her recovery: 202 queued, nobody else to sign" sh -c "[ '$code' = 202 ] && [ '$(jget state)' = queued ] && [ '$(jget need)' = '[]' ]"
+rrec=$(jget request_id)
+check "... the recoveries row holds the CSR and its hash" sh -c "[ \"\$(sqlite3 '$work/stack/revportal.db' \"SELECT c.csr_pem FROM recoveries c JOIN requests r ON r.id = c.request_id WHERE r.public_id = '$rrec'\")\" = \"\$(cat '$pki/rnew.csr')\" ] && [ \"\$(sqlite3 '$work/stack/revportal.db' \"SELECT c.csr_sha256 FROM recoveries c JOIN requests r ON r.id = c.request_id WHERE r.public_id = '$rrec'\")\" = '$rsha' ]"
+check "... its outbox row: recover, the CSR, type personal, alice's person id" sh -c "[ \"\$(sqlite3 '$work/stack/revportal.db' \"SELECT o.action || '|' || json_extract(o.payload, '\\\$.serial') || '|' || json_extract(o.payload, '\\\$.type') || '|' || json_extract(o.payload, '\\\$.person') FROM outbox o JOIN requests r ON r.id = o.request_id WHERE r.public_id = '$rrec'\")\" = 'recover|$R|personal|PNOSI-1000000000001' ] && [ \"\$(sqlite3 '$work/stack/revportal.db' \"SELECT json_extract(o.payload, '\\\$.csr') FROM outbox o JOIN requests r ON r.id = o.request_id WHERE r.public_id = '$rrec'\")\" = \"\$(cat '$pki/rnew.csr')\" ]"
+req "$(url "/api/v1/requests/$rrec")"
+check "GET the recovery before the CA issued: action recover, no new_serial" sh -c "[ '$code' = 200 ] && [ '$(jget action)' = recover ] && [ '$(jhas new_serial && echo has)' = '' ]"
+# What the relay records once the CA issued (outbox.c), written here.
+sql "UPDATE recoveries SET new_serial = '5EC0DE01', new_pem = 'x', issued_at = $(($(date +%s) * 1000)) WHERE request_id = (SELECT id FROM requests WHERE public_id = '$rrec')"
+req "$(url "/api/v1/requests/$rrec")"
+check "... once issued: new_serial" sh -c "[ '$code' = 200 ] && [ '$(jget new_serial)' = 5EC0DE01 ]"
+req "$(url "/requests/$rrec")"
+check "... and the HTML page shows the new certificate's serial" sh -c "[ '$code' = 200 ] && grep -q '<code id=\"new-serial\">5EC0DE01</code>' '$work/b'"
+
 # --- accepted signatures ---------------------------------------------------------
 chal ok1 "{\"action\":\"revoke\",\"serial\":\"$A\",\"reason\":\"keyCompromise\"}"
 qpki_sign "$q" alice "$work/ok1.txt" "$work/ok1.p7s"
@@ -302,19 +412,27 @@ check "... the same body and Idempotency-Key again: the first answer" sh -c "[ '
 submit "$cid" "$work/car.p7s" wrap
 check "... the same body without the key: 401, nonce_used" audited "$cid" 401 nonce_used
 
-chal rp "{\"action\":\"suspend\",\"serial\":\"$B\"}"
-qpki_sign "$q" rep "$work/rp.txt" "$work/rp.p7s"
-submit "$cid" "$work/rp.p7s"
-check "the legal rep suspends bob's business certificate: 202 queued" sh -c "[ '$code' = 202 ] && [ '$(jget state)' = queued ]"
-submit "$cid" "$work/rp.p7s"
-check "nonce reused (the same signed body again): 401, nonce_used" audited "$cid" 401 nonce_used
-
 chal re "{\"action\":\"reactivate\",\"serial\":\"B0B\"}"
 qpki_sign "$q" bob "$work/re.txt" "$work/re.p7s"
 submit "$cid" "$work/re.p7s"
 check "bob asks to reactivate his suspended business certificate: 202 awaiting_approval, need legal_rep" sh -c "[ '$code' = 202 ] && [ '$(jget state)' = awaiting_approval ] && [ '$(jget need)' = '[\"legal_rep\"]' ]"
 rr=$(jget request_id)
 recid=$cid
+req "$(url "/api/v1/requests/$rr")"
+check "the status of bob's reactivation while it waits: need [\"legal_rep\"] and approval_expires_at" sh -c "[ '$code' = 200 ] && [ '$(jget state)' = awaiting_approval ] && [ '$(jget need)' = '[\"legal_rep\"]' ]"
+# The default [approval] expiry_hours is 168: a week after the request
+# was received (the server's two times, to the second).
+check "... approval_expires_at is a UTC time a week after received_at" /usr/bin/python3 -c '
+import datetime, re, sys
+def t(s):
+    if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z", s):
+        sys.exit("bad time: %r" % s)
+    return datetime.datetime.fromisoformat(s[:-1])
+d = t(sys.argv[1]) - t(sys.argv[2])
+sys.exit(0 if abs(d.total_seconds() - 168 * 3600) < 1 else "%s - %s = %s" % (sys.argv[1], sys.argv[2], d))' "$(jget approval_expires_at)" "$(jget received_at)"
+req "$(url "/requests/$rr")"
+check "the HTML status page names the legal representative, not the subject" sh -c "[ '$code' = 200 ] && grep -q 'legal representative of the organisation' '$work/b' && ! grep -q 'person named in the certificate' '$work/b'"
+check "... and links the approval page /approvals/{id}" grep -q "href=\"/approvals/$rr\"" "$work/b"
 
 post /api/v1/challenges "{\"action\":\"approve\",\"request_id\":\"$rr\"}"
 check "an approve challenge for it: 201" status_is 201
@@ -342,7 +460,33 @@ check "the legal rep approves: 202 queued" sh -c "[ '$code' = 202 ] && [ '$(jget
 check "... its outbox row: reactivate, removeFromCRL" sql_is "SELECT o.action || '|' || json_extract(o.payload, '\$.reason') FROM outbox o JOIN requests r ON r.id = o.request_id WHERE r.public_id = '$rr'" "reactivate|removeFromCRL"
 req "$(url "/api/v1/requests/$rr")"
 check "GET the request: two approvals, subject and legal_rep" sh -c "[ '$code' = 200 ] && [ '$(jget approvals | tr -d ' ' | grep -o '\"parties\"' | wc -l)' = 2 ] && grep -q '\"subject\"' '$work/b' && grep -q '\"legal_rep\"' '$work/b'"
+check "... now need [] and no approval_expires_at" sh -c "[ '$(jget need)' = '[]' ] && [ '$(jget state)' = queued ] && [ '$(jhas approval_expires_at && echo has)' = '' ]"
+req "$(url "/requests/$rr")"
+check "... and the HTML page no longer asks for a signature" sh -c "[ '$code' = 200 ] && ! grep -q 'legal representative of the organisation' '$work/b' && ! grep -q '/approvals/$rr' '$work/b'"
 check "both challenges are used" sql_is "SELECT count(*) FROM challenges WHERE public_id IN ('$recid', '$apcid') AND used_at IS NOT NULL" 2
+
+# After bob's own signatures: a suspension queued for his certificate
+# stops it from signing anything more.
+chal rp "{\"action\":\"suspend\",\"serial\":\"$B\"}"
+qpki_sign "$q" rep "$work/rp.txt" "$work/rp.p7s"
+submit "$cid" "$work/rp.p7s"
+check "the legal rep suspends bob's business certificate: 202 queued" sh -c "[ '$code' = 202 ] && [ '$(jget state)' = queued ]"
+submit "$cid" "$work/rp.p7s"
+check "nonce reused (the same signed body again): 401, nonce_used" audited "$cid" 401 nonce_used
+# The registry knows what OCSP may not tell yet: a suspension of bob's
+# own certificate is queued, so his card signs nothing more, even with
+# OCSP still answering good (and the answer cached).
+chal bq "{\"action\":\"revoke\",\"serial\":\"B0B\"}"
+qpki_sign "$q" bob "$work/bq.txt" "$work/bq.p7s"
+submit "$cid" "$work/bq.p7s"
+check "bob signs while his certificate's suspension is queued: 401, revoked" audited "$cid" 401 revoked
+sql "UPDATE requests SET state = 'completed' WHERE public_id IN (SELECT r.public_id FROM requests r JOIN request_certificates rc ON rc.request_id = r.id JOIN certificates c ON c.id = rc.certificate_id WHERE c.serial = '$B' AND r.action = 'suspend')"
+sql "UPDATE certificates SET status = 'suspended', status_at = $now_ms, suspended_at = $now_ms, suspended_until = $((now_ms + 30 * 86400000)) WHERE serial = '$B'"
+chal bq2 "{\"action\":\"reactivate\",\"serial\":\"$B\"}"
+qpki_sign "$q" bob "$work/bq2.txt" "$work/bq2.p7s"
+submit "$cid" "$work/bq2.p7s"
+check "bob's suspended certificate cannot sign its own reactivation: 401, revoked" audited "$cid" 401 revoked
+check "... and the challenge stays unused" sql_is "SELECT count(*) FROM challenges WHERE public_id = '$cid' AND used_at IS NULL" 1
 
 # --- the rate limit ---------------------------------------------------------------
 sql "UPDATE rate_limits SET hits = 1000000 WHERE key LIKE 'sig:%'"

@@ -501,6 +501,35 @@ test_use_once(void **state)
 }
 
 /*
+ * chal_use() looks at the expiry again at the time of use: a challenge
+ * that expired after the first look (the revocation checks took their
+ * time) is not used.
+ */
+static void
+test_use_expired_meanwhile(void **state)
+{
+	struct udb		*t = *state;
+	struct chal_new		 n;
+	struct challenge	 c;
+	struct rp_errinfo	 ei;
+	char			 sql[128];
+
+	(void)cert(t, issuer, "E2", CT_PERSONAL, "PNOSI-5", NULL, NULL);
+	ask(&n, ACT_SUSPEND, "E2");
+	issue(t, &n, &c);
+	(void)snprintf(sql, sizeof(sql), "UPDATE challenges SET expires_at = "
+	    "issued_at + 1 WHERE id = %lld", (long long)c.id);
+	(void)udb_raw(t, sql);
+	assert_int_equal(db_begin(t->db), RP_OK);
+	assert_int_equal(chal_use(t->db, c.id, c.issued_at + 1, &ei),
+	    RP_ERR_CONFLICT);
+	assert_string_equal(ei.code, "nonce_used");
+	db_rollback(t->db);
+	assert_int_equal(count(t, "challenges WHERE used_at IS NOT NULL"), 0);
+	chal_free(&c);
+}
+
+/*
  * The refusals before the lifecycle, each audited with its why and the
  * client, none making a request: an unknown challenge, one used, one
  * expired, one for another call, and a signature the verification
@@ -564,6 +593,14 @@ test_submit_refusals(void **state)
 	assert_int_equal(refused(t, "signature.refused", c.public_id,
 	    SIG_BAD_SIGNATURE), 1);
 
+	/* Our own failure: audited, but 503, not the signer's 401. */
+	fake(SIG_INTERNAL, "PNOSI-1");
+	assert_int_equal(submit(t, c.public_id, NULL, 0, &out, &rq),
+	    RP_ERR_UNAVAILABLE);
+	assert_int_equal(out.why, SIG_INTERNAL);
+	assert_int_equal(refused(t, "signature.refused", c.public_id,
+	    SIG_INTERNAL), 1);
+
 	/* Expired: the verification is not even asked. */
 	fake(SIG_OK, "PNOSI-1");
 	(void)snprintf(sql, sizeof(sql), "UPDATE challenges SET issued_at = "
@@ -584,7 +621,7 @@ test_submit_refusals(void **state)
 	assert_int_equal(out.why, SIG_NONCE_USED);
 	assert_int_equal(count(t, "requests"), 0);
 	assert_int_equal(count(t, "audit WHERE action = "
-	    "'signature.refused'"), 7);
+	    "'signature.refused'"), 8);
 	chal_free(&lg);
 	chal_free(&c);
 }
@@ -925,6 +962,7 @@ main(void)
 		T(test_document_approve_and_login),
 		T(test_issue_refusals),
 		T(test_use_once),
+		T(test_use_expired_meanwhile),
 		T(test_submit_refusals),
 		T(test_submit_creates),
 		T(test_submit_approval),
