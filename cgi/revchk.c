@@ -7,9 +7,11 @@
  *    response for the certificate's OCSP id (SHA-256 of the DER of its
  *    SHA-1 CertID), kept until its nextUpdate (or thisUpdate plus
  *    [signature] ocsp_max_age when it has none).  Only verified "good" and
- *    "revoked" responses are stored, and a cached one is verified again
- *    like a fresh one (signer, CertID, freshness at now) before it
- *    answers; one that fails is ignored, never believed.
+ *    final "revoked" responses are stored (not a revocation with reason
+ *    certificateHold, which the CA may lift before nextUpdate), and a
+ *    cached one is verified again like a fresh one (signer, CertID,
+ *    freshness at now) before it answers; one that fails, or that says
+ *    certificateHold, is ignored, never believed.
  * 2. The OCSP responder named first in the certificate's AIA: a POST of
  *    an OCSP request with a nonce.  The answer must come with status 200
  *    and Content-Type application/ocsp-response; it must be a successful
@@ -30,10 +32,15 @@
  *    nextUpdate.  It must be signed with the issuer's key, be issued
  *    under the issuer's name, be complete (no delta CRL, no issuing
  *    distribution point that narrows it to CA certificates, attribute
- *    certificates or some reasons, no unknown critical extension) and
- *    fresh (lastUpdate not after now plus the skew, nextUpdate present
- *    and not before now minus the skew); else SIG_CRL_INVALID.  Listed
- *    is SIG_REVOKED, not listed SIG_OK.
+ *    certificates or some reasons, or that names a distribution point
+ *    other than the URL fetched or one of the certificate's, RFC 5280
+ *    6.3.3 (b)(2)(i); no unknown critical extension) and fresh
+ *    (lastUpdate not after now plus the skew, nextUpdate present and not
+ *    before now minus the skew); else SIG_CRL_INVALID.  Listed is
+ *    SIG_REVOKED, not listed SIG_OK.  A CRL that lists the certificate
+ *    with reason certificateHold is not cached, and a cached CRL that
+ *    does (cached for another certificate) is fetched again; only when
+ *    that fetch gives no answer does the cached hold still refuse.
  *
  * What "no usable answer" means, and so when the CRL is asked: no OCSP
  * URL in the AIA (or none that is http or https), a URL the client may
@@ -101,6 +108,16 @@ struct rev_ocsp_ans {
 	/* The response is no signed answer (malformed, an error status):
 	 * the CRL may answer instead. */
 	int		 soft;
+	int		 hold;		/* revoked, reason certificateHold */
+};
+
+/* What one verified CRL says about the certificate. */
+struct rev_crl_ans {
+	int64_t		 last;		/* ms: lastUpdate */
+	int64_t		 next;		/* ms: nextUpdate */
+	/* Listed with reason certificateHold, or with a reason that cannot
+	 * be read: a revocation not known to be final. */
+	int		 hold;
 };
 
 /*
@@ -230,11 +247,44 @@ rev_ocsp_url(X509 *cert, char out[REV_URL_MAX])
 }
 
 /*
+ * Returns 1 when the CRL distribution point dp names its CRL by a full
+ * name and is neither limited to some reasons nor names another CRL
+ * issuer (whose CRL would not be complete for the certificate).
+ */
+static int
+rev_dp_complete(const DIST_POINT *dp)
+{
+	return dp->reasons == NULL && dp->CRLissuer == NULL &&
+	    dp->distpoint != NULL && dp->distpoint->type == 0;
+}
+
+/*
+ * Returns 1 when names holds a URI equal, byte for byte, to u (len
+ * bytes, len > 0), else 0.
+ */
+static int
+rev_names_have_uri(const GENERAL_NAMES *names, const void *u, size_t len)
+{
+	const GENERAL_NAME	*gn;
+	int			 i;
+
+	if (len == 0 || len > INT32_MAX)
+		return 0;
+	for (i = 0; i < sk_GENERAL_NAME_num(names); i++) {
+		gn = sk_GENERAL_NAME_value(names, i);
+		if (gn->type == GEN_URI &&
+		    ASN1_STRING_length(gn->d.ia5) == (int)len &&
+		    memcmp(ASN1_STRING_get0_data(gn->d.ia5), u, len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * Copies into out (REV_URL_MAX bytes) the first URI of cert's CRL
- * distribution points that rev_url_ok() accepts, skipping distribution
- * points limited to some reasons or naming another CRL issuer (whose
- * CRL would not be complete for this certificate).  Returns 1, or 0 when
- * there is none.
+ * distribution points that rev_url_ok() accepts, among the distribution
+ * points that rev_dp_complete() accepts.  Returns 1, or 0 when there is
+ * none.
  */
 static int
 rev_cdp_url(X509 *cert, char out[REV_URL_MAX])
@@ -252,8 +302,7 @@ rev_cdp_url(X509 *cert, char out[REV_URL_MAX])
 		return 0;
 	for (i = 0; i < sk_DIST_POINT_num(dps) && !found; i++) {
 		dp = sk_DIST_POINT_value(dps, i);
-		if (dp->reasons != NULL || dp->CRLissuer != NULL ||
-		    dp->distpoint == NULL || dp->distpoint->type != 0)
+		if (!rev_dp_complete(dp))
 			continue;
 		names = dp->distpoint->name.fullname;
 		for (j = 0; j < sk_GENERAL_NAME_num(names) && !found; j++) {
@@ -384,8 +433,9 @@ fail:
  * signer s, whose id is id, at now: see the top of this file.  req is
  * the request it answers (its nonce is then compared), or NULL for a
  * response from the cache.  Returns SIG_OK (good), SIG_REVOKED or
- * SIG_REV_UNKNOWN with a filled, else the refusal; a->soft is set when
- * the response is no signed answer at all (SIG_OCSP_INVALID, the CRL may
+ * SIG_REV_UNKNOWN with a filled (a->hold set for a revocation with
+ * reason certificateHold), else the refusal; a->soft is set when the
+ * response is no signed answer at all (SIG_OCSP_INVALID, the CRL may
  * answer).
  */
 static enum sig_why
@@ -452,6 +502,7 @@ rev_ocsp_judge(const struct rev_ctx *ctx, const unsigned char *der,
 		break;
 	case V_OCSP_CERTSTATUS_REVOKED:
 		why = SIG_REVOKED;
+		a->hold = reason == OCSP_REVOKED_STATUS_CERTIFICATEHOLD;
 		break;
 	case V_OCSP_CERTSTATUS_UNKNOWN:
 		why = SIG_REV_UNKNOWN;
@@ -527,7 +578,8 @@ fail:
 
 /*
  * Asks the OCSP responder at url about the signer s (id, cache key key)
- * at now, and caches a good or revoked answer.  Returns the answer's
+ * at now, and caches a good answer or a final revocation (not one with
+ * reason certificateHold, which may be lifted).  Returns the answer's
  * SIG_OK, SIG_REVOKED, SIG_REV_UNKNOWN or refusal with *fallback 0; or,
  * with *fallback 1, the reason to give when the CRL cannot answer
  * either: SIG_REV_UNAVAILABLE (no connection, not allowed, an HTTP
@@ -574,7 +626,7 @@ rev_ocsp_ask(struct rev_ctx *ctx, struct db *db, const char *key,
 		if (a.soft)
 			rplog(RPLOG_INFO, "revchk_ocsp", "url=\"%s\" "
 			    "error=\"no signed response\"", url);
-		else if (why == SIG_OK || why == SIG_REVOKED)
+		else if (why == SIG_OK || (why == SIG_REVOKED && !a.hold))
 			rev_cache_put(db, key, "ocsp", r.body.p, r.body.len,
 			    a.this_update, a.until, now);
 	}
@@ -585,13 +637,59 @@ rev_ocsp_ask(struct rev_ctx *ctx, struct db *db, const char *key,
 }
 
 /*
- * Returns 1 when crl is complete for an end-entity certificate: no delta
- * CRL, no unknown critical extension, and an issuing distribution point
- * (if any) that does not narrow it to CA or attribute certificates or to
- * some reasons and is not indirect.  Else 0.
+ * RFC 5280 6.3.3 (b)(2)(i): returns 1 when the issuing distribution
+ * point idp names no distribution point, or names one by a full name
+ * with a URI that is url (where the CRL was fetched) or a URI of one of
+ * cert's distribution points that rev_dp_complete() accepts.  Else 0:
+ * the CRL of another partition of the CA, or one named relative to its
+ * issuer, which no URI of the certificate can match.
  */
 static int
-rev_crl_complete(X509_CRL *crl)
+rev_idp_names_us(const ISSUING_DIST_POINT *idp, X509 *cert, const char *url)
+{
+	CRL_DIST_POINTS		*dps;
+	const DIST_POINT	*dp;
+	const GENERAL_NAMES	*names;
+	const GENERAL_NAME	*gn;
+	int			 i, j, found = 0;
+
+	if (idp->distpoint == NULL)
+		return 1;
+	if (idp->distpoint->type != 0)
+		return 0;
+	names = idp->distpoint->name.fullname;
+	if (rev_names_have_uri(names, url, strnlen(url, REV_URL_MAX)))
+		return 1;
+	dps = X509_get_ext_d2i(cert, NID_crl_distribution_points, NULL,
+	    NULL);
+	if (dps == NULL)
+		return 0;
+	for (i = 0; i < sk_DIST_POINT_num(dps) && !found; i++) {
+		dp = sk_DIST_POINT_value(dps, i);
+		if (!rev_dp_complete(dp))
+			continue;
+		for (j = 0; j < sk_GENERAL_NAME_num(names) && !found; j++) {
+			gn = sk_GENERAL_NAME_value(names, j);
+			if (gn->type == GEN_URI && rev_names_have_uri(
+			    dp->distpoint->name.fullname,
+			    ASN1_STRING_get0_data(gn->d.ia5),
+			    (size_t)ASN1_STRING_length(gn->d.ia5)))
+				found = 1;
+		}
+	}
+	CRL_DIST_POINTS_free(dps);
+	return found;
+}
+
+/*
+ * Returns 1 when crl, fetched from url, is complete for the end-entity
+ * certificate cert: no delta CRL, no unknown critical extension, and an
+ * issuing distribution point (if any) that does not narrow it to CA or
+ * attribute certificates or to some reasons, is not indirect and names
+ * no distribution point but one of cert's (rev_idp_names_us()).  Else 0.
+ */
+static int
+rev_crl_complete(X509_CRL *crl, X509 *cert, const char *url)
 {
 	ISSUING_DIST_POINT	*idp;
 	X509_EXTENSION		*ext;
@@ -612,21 +710,41 @@ rev_crl_complete(X509_CRL *crl)
 	if (idp == NULL)
 		return crit == -1;	/* absent, not undecodable or twice */
 	ok = !idp->onlyCA && !idp->onlyattr && idp->onlysomereasons == NULL &&
-	    !idp->indirectCRL;
+	    !idp->indirectCRL && rev_idp_names_us(idp, cert, url);
 	ISSUING_DIST_POINT_free(idp);
 	return ok;
 }
 
 /*
- * Judges the CRL der (len bytes) for the signer s at now: see the top of
- * this file.  Returns SIG_OK (not listed) or SIG_REVOKED with its
- * lastUpdate and nextUpdate in *last and *next (ms), else
- * SIG_CRL_INVALID (SIG_INTERNAL when OpenSSL fails).
+ * Returns 1 when the CRL entry rev may still be lifted: its reasonCode
+ * is certificateHold, or cannot be read (undecodable, or twice), so that
+ * the revocation is not known to be final.  Returns 0 for an entry
+ * without a reasonCode or with another reason.
+ */
+static int
+rev_entry_hold(X509_REVOKED *rev)
+{
+	ASN1_ENUMERATED	*code;
+	int		 crit = -1, hold;
+
+	code = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, &crit, NULL);
+	if (code == NULL)
+		return crit != -1;
+	hold = ASN1_ENUMERATED_get(code) == CRL_REASON_CERTIFICATE_HOLD;
+	ASN1_ENUMERATED_free(code);
+	return hold;
+}
+
+/*
+ * Judges the CRL der (len bytes), fetched from url, for the signer s at
+ * now: see the top of this file.  Returns SIG_OK (not listed) or
+ * SIG_REVOKED with a filled (a->hold set when the revocation is not
+ * known to be final), else SIG_CRL_INVALID.
  */
 static enum sig_why
 rev_crl_judge(const struct rev_ctx *ctx, const unsigned char *der,
-    size_t len, const struct signer *s, int64_t now, int64_t *last,
-    int64_t *next)
+    size_t len, const struct signer *s, const char *url, int64_t now,
+    struct rev_crl_ans *a)
 {
 	X509_CRL		*crl;
 	X509_REVOKED		*rev = NULL;
@@ -636,6 +754,7 @@ rev_crl_judge(const struct rev_ctx *ctx, const unsigned char *der,
 	enum sig_why		 why = SIG_CRL_INVALID;
 	int			 rc;
 
+	memset(a, 0, sizeof(*a));
 	if (len == 0 || len > ctx->crl_max || len > (size_t)INT32_MAX ||
 	    (crl = d2i_X509_CRL(NULL, &p, (long)len)) == NULL)
 		return SIG_CRL_INVALID;
@@ -646,19 +765,21 @@ rev_crl_judge(const struct rev_ctx *ctx, const unsigned char *der,
 	    X509_get_issuer_name(cert)) != 0 ||
 	    (pk = X509_get0_pubkey(issuer)) == NULL ||
 	    X509_CRL_verify(crl, pk) != 1 ||
-	    !rev_crl_complete(crl) ||
-	    rev_time_ms(X509_CRL_get0_lastUpdate(crl), last) == -1 ||
-	    rev_time_ms(X509_CRL_get0_nextUpdate(crl), next) == -1 ||
-	    *next < *last || *last > now + ctx->skew_ms ||
-	    *next < now - ctx->skew_ms)
+	    !rev_crl_complete(crl, cert, url) ||
+	    rev_time_ms(X509_CRL_get0_lastUpdate(crl), &a->last) == -1 ||
+	    rev_time_ms(X509_CRL_get0_nextUpdate(crl), &a->next) == -1 ||
+	    a->next < a->last || a->last > now + ctx->skew_ms ||
+	    a->next < now - ctx->skew_ms)
 		goto out;
 	/* 1: listed; 2: listed as removeFromCRL, which only a delta CRL
 	 * may say (and those are refused above). */
 	rc = X509_CRL_get0_by_cert(crl, &rev, cert);
 	if (rc == 0)
 		why = SIG_OK;
-	else if (rc == 1)
+	else if (rc == 1) {
 		why = SIG_REVOKED;
+		a->hold = rev_entry_hold(rev);
+	}
 out:
 	X509_CRL_free(crl);
 	return why;
@@ -666,8 +787,11 @@ out:
 
 /*
  * The CRL fallback for the signer s at now: the cached CRL of its first
- * distribution point, else that CRL fetched (and cached when it is
- * good).  Returns SIG_OK, SIG_REVOKED or SIG_CRL_INVALID with *none 0;
+ * distribution point, else that CRL fetched (and cached when it says
+ * good or a final revocation).  A cached CRL that lists the certificate
+ * with reason certificateHold is fetched again, as the hold may have
+ * been lifted since; it answers only when that fetch gets no answer.
+ * Returns SIG_OK, SIG_REVOKED or SIG_CRL_INVALID with *none 0;
  * SIG_REV_UNAVAILABLE with *none 1 when there is no distribution point
  * or no answer from it.
  */
@@ -675,12 +799,13 @@ static enum sig_why
 rev_crl(struct rev_ctx *ctx, struct db *db, const struct signer *s,
     int64_t now, int *none)
 {
-	char		 url[REV_URL_MAX];
-	struct buf	 der;
-	struct hc_resp	 r;
-	enum rp_err	 e;
-	enum sig_why	 why;
-	int64_t		 last = 0, next = 0;
+	char			 url[REV_URL_MAX];
+	struct buf		 der;
+	struct hc_resp		 r;
+	struct rev_crl_ans	 a;
+	enum rp_err		 e;
+	enum sig_why		 why;
+	int			 held = 0;
 
 	*none = 1;
 	if (!rev_cdp_url(s->cert, url))
@@ -688,15 +813,21 @@ rev_crl(struct rev_ctx *ctx, struct db *db, const struct signer *s,
 	buf_init(&der, ctx->crl_max);
 	if (rev_cache_get(db, url, "crl", now, &der)) {
 		why = rev_crl_judge(ctx, (const unsigned char *)der.p, der.len,
-		    s, now, &last, &next);
+		    s, url, now, &a);
 		buf_free(&der);
-		if (why == SIG_OK || why == SIG_REVOKED) {
+		if (why == SIG_OK || (why == SIG_REVOKED && !a.hold)) {
 			*none = 0;
 			return why;
 		}
-		/* Another issuer's CRL at the same URL, or damage: fetch. */
-		rplog(RPLOG_INFO, "revchk_crl", "url=\"%s\" error=\"cached "
-		    "CRL not usable\"", url);
+		if (why == SIG_REVOKED) {
+			held = 1;
+			rplog(RPLOG_INFO, "revchk_crl", "url=\"%s\" "
+			    "error=\"cached CRL holds the certificate: "
+			    "fetching again\"", url);
+		} else
+			/* Another issuer's CRL at the same URL, or damage. */
+			rplog(RPLOG_INFO, "revchk_crl", "url=\"%s\" "
+			    "error=\"cached CRL not usable\"", url);
 	}
 	buf_free(&der);
 	e = hc_request(ctx->crl, "GET", url, NULL, NULL, 0, &r);
@@ -713,14 +844,19 @@ rev_crl(struct rev_ctx *ctx, struct db *db, const struct signer *s,
 		    "error=\"%s\"", url, r.status, e != RP_OK ? r.error :
 		    "not 200");
 		why = SIG_REV_UNAVAILABLE;
+		if (held) {
+			/* The cached hold, still in force, answers. */
+			*none = 0;
+			why = SIG_REVOKED;
+		}
 	} else {
 		*none = 0;
 		why = rev_crl_judge(ctx, (const unsigned char *)r.body.p,
-		    r.body.len, s, now, &last, &next);
-		if (why == SIG_OK || why == SIG_REVOKED)
+		    r.body.len, s, url, now, &a);
+		if (why == SIG_OK || (why == SIG_REVOKED && !a.hold))
 			rev_cache_put(db, url, "crl", r.body.p, r.body.len,
-			    last, next, now);
-		else
+			    a.last, a.next, now);
+		else if (why != SIG_REVOKED)
 			rplog(RPLOG_INFO, "revchk_crl", "url=\"%s\" "
 			    "error=\"CRL refused: %s\"", url,
 			    sig_why_name(why));
@@ -762,10 +898,13 @@ rev_check(struct rev_ctx *ctx, struct db *db, const struct signer *s,
 	if (rev_cache_get(db, key, "ocsp", now, &der)) {
 		why = rev_ocsp_judge(ctx, (const unsigned char *)der.p,
 		    der.len, s, id, NULL, now, &a);
-		if (why == SIG_OK || why == SIG_REVOKED)
+		if (why == SIG_OK || (why == SIG_REVOKED && !a.hold))
 			goto out;
+		/* Holds are not cached, but one found there (an older
+		 * version's) may have been lifted since: ask again. */
 		rplog(RPLOG_INFO, "revchk_ocsp", "error=\"cached response "
-		    "not usable: %s\"", sig_why_name(why));
+		    "not usable: %s\"", why == SIG_REVOKED ?
+		    "certificate_hold" : sig_why_name(why));
 	}
 
 	/* 2. The responder. */

@@ -167,7 +167,7 @@ anchor_file(X509_STORE *store, const char *dir, const char *name,
 	unsigned long	 e;
 	BIO		*bio = NULL;
 	X509		*x = NULL;
-	int		 n, rc = -1;
+	int		 n, ca, rc = -1;
 
 	n = snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (n < 0 || (size_t)n >= sizeof(path)) {
@@ -212,7 +212,9 @@ anchor_file(X509_STORE *store, const char *dir, const char *name,
 			    path);
 			goto out;
 		}
-		if (X509_check_ca(x) == 0) {
+		/* 1: basicConstraints CA:TRUE, 3: a v1 self-signed root; not
+		 * 4 or 5 (keyCertSign or Netscape CA without the former). */
+		if ((ca = X509_check_ca(x)) != 1 && ca != 3) {
 			(void)snprintf(err, errlen, "trust anchor %s: a "
 			    "certificate that is not a CA", path);
 			goto out;

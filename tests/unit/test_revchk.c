@@ -10,14 +10,18 @@
  * days later; the unsigned answers that fall back to the CRL (tryLater,
  * garbage) and the signed ones that must not (another nonce, another
  * certificate); and plain http to a host that is not loopback refused by
- * policy when allow_http_any is off.
+ * policy when allow_http_any is off.  The review fixes: a CRL whose
+ * issuing distribution point names another partition of the CA is
+ * refused, and a revocation with reason certificateHold (OCSP or CRL) is
+ * never answered from the cache, as the CA may lift it.
  *
  * The group setup makes the PKI in a temporary directory and a few more
  * certificates (see SETUP), starts qpki's servers under a supervising
  * shell that stops them when it is told to or when this test dies, and
- * two servers of its own (tests/integration/ocspfixed.py): a CRL signed
- * by an unrelated key, and a responder answering whatever file the test
- * puts in place.  Every test gets a fresh migrated database, so that the
+ * three servers of its own (tests/integration/ocspfixed.py): a CRL signed
+ * by an unrelated key, a responder answering whatever file the test
+ * puts in place, and a CRL distribution point serving whatever CRL the
+ * test puts in place (swap.crl).  Every test gets a fresh migrated database, so that the
  * cache starts empty.  Run from the top of the repository.
  */
 #include "unit.h"
@@ -42,21 +46,36 @@
  *               CRL; in the index
  *   fixednocdp  the responder of port $3, no CDP
  *   ocsponly    the responder, no CDP; in the index
+ *   part        no AIA, the CRL of port $4 (swap.crl)
+ *   mirror      no AIA, the CRL of port $4 and http://mirror.invalid/ca.crl
+ *   crlheld     no AIA, the CRL of port $4
+ *   held        the responder of port $3, no CDP
  * and these answers for the port $3 responder: fixed-nonce.resp (good
  * for fixed, with the nonce of another request), fixed-plain.resp (good
  * for fixed, no nonce), alice-plain.resp (good for alice, no nonce),
- * trylater.resp (the unsigned status tryLater).
+ * trylater.resp (the unsigned status tryLater), and for held, signed by
+ * the delegated responder without a nonce: held-good.resp,
+ * held-hold.resp (revoked, certificateHold), held-final.resp (revoked,
+ * keyCompromise).  CRLs for port $4, signed by the CA's key, fresh: with
+ * an issuing distribution point naming http://127.0.0.1:$4/other.crl
+ * (part-other.crl), http://127.0.0.1:$4/ca.crl (part-right.crl),
+ * http://mirror.invalid/ca.crl (part-mirror.crl), a name relative to
+ * the issuer (part-relative.crl), or no name but onlyContainsUserCerts
+ * (part-user.crl); without one, listing crlheld as certificateHold
+ * (hold.crl), as keyCompromise (final.crl), or nothing (clean.crl, at
+ * first in place as swap.crl).
  */
 static const char SETUP[] =
 	"set -eu\n"
 	". tests/integration/qpki.sh\n"
-	"d=$1 bad=$2 fixed=$3\n"
+	"d=$1 bad=$2 fixed=$3 swap=$4\n"
 	"qpki_init \"$d\"\n"
 	". \"$d/env\"\n"
 	"cd \"$d\"\n"
 	"ocsp=http://127.0.0.1:$QPKI_OCSP_PORT/\n"
 	"dead=http://127.0.0.1:$QPKI_DEAD_PORT/\n"
 	"crl=http://127.0.0.1:$QPKI_CRL_PORT/ca.crl\n"
+	"swapcrl=http://127.0.0.1:$swap/ca.crl\n"
 	"mk() {\n"
 	"	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \\\n"
 	"	    -out \"$1.key\" 2>/dev/null\n"
@@ -92,6 +111,10 @@ static const char SETUP[] =
 	"mk fixed \"http://127.0.0.1:$fixed/\" \"$crl\" index 06\n"
 	"mk fixednocdp \"http://127.0.0.1:$fixed/\" - - 07\n"
 	"mk ocsponly \"$ocsp\" - index 08\n"
+	"mk part - \"$swapcrl\" - 09\n"
+	"mk mirror - \"$swapcrl, URI:http://mirror.invalid/ca.crl\" - 10\n"
+	"mk crlheld - \"$swapcrl\" - 11\n"
+	"mk held \"http://127.0.0.1:$fixed/\" - - 12\n"
 	"qpki_revoke \"$d\" crlrevoked\n"
 	"answer() {\n"
 	"	openssl ocsp -index index.txt -rsigner ocsp.pem -rkey ocsp.key \\\n"
@@ -107,12 +130,14 @@ static const char SETUP[] =
 	"answer alice-plain.req alice-plain.resp\n"
 	"printf '\\060\\003\\012\\001\\003' >trylater.resp\n"
 	"cp trylater.resp fixed.resp\n"
-	"/usr/bin/python3 - \"$d\" <<'EOF'\n"
+	"/usr/bin/python3 - \"$d\" \"$swap\" <<'EOF'\n"
 	"import datetime\n"
 	"import sys\n"
 	"from cryptography import x509\n"
 	"from cryptography.hazmat.primitives import hashes, serialization\n"
-	"d = sys.argv[1]\n"
+	"from cryptography.x509 import ocsp\n"
+	"from cryptography.x509.oid import NameOID\n"
+	"d, swap = sys.argv[1], sys.argv[2]\n"
 	"with open(d + '/ca.pem', 'rb') as f:\n"
 	"    ca = x509.load_pem_x509_certificate(f.read())\n"
 	"with open(d + '/foreign.key', 'rb') as f:\n"
@@ -124,7 +149,67 @@ static const char SETUP[] =
 	"       .sign(key, hashes.SHA256()))\n"
 	"with open(d + '/badcrl.der', 'wb') as f:\n"
 	"    f.write(crl.public_bytes(serialization.Encoding.DER))\n"
-	"EOF\n";
+	"def cert(n):\n"
+	"    with open(d + '/' + n + '.pem', 'rb') as f:\n"
+	"        return x509.load_pem_x509_certificate(f.read())\n"
+	"def key(n):\n"
+	"    with open(d + '/' + n + '.key', 'rb') as f:\n"
+	"        return serialization.load_pem_private_key(f.read(), None)\n"
+	"def write(n, obj):\n"
+	"    with open(d + '/' + n, 'wb') as f:\n"
+	"        f.write(obj.public_bytes(serialization.Encoding.DER))\n"
+	"hour = datetime.timedelta(hours=1)\n"
+	"def mkcrl(n, entries=(), idp=None):\n"
+	"    b = x509.CertificateRevocationListBuilder().issuer_name(\n"
+	"        ca.subject).last_update(now - hour).next_update(\n"
+	"        now + 24 * hour)\n"
+	"    if idp is not None:\n"
+	"        b = b.add_extension(idp, critical=True)\n"
+	"    for serial, reason in entries:\n"
+	"        e = x509.RevokedCertificateBuilder().serial_number(\n"
+	"            serial).revocation_date(now - 2 * hour).add_extension(\n"
+	"            x509.CRLReason(reason), critical=False).build()\n"
+	"        b = b.add_revoked_certificate(e)\n"
+	"    write(n, b.sign(key('ca'), hashes.SHA256()))\n"
+	"def idp(full=None, rel=None, user=False):\n"
+	"    return x509.IssuingDistributionPoint(full_name=full,\n"
+	"        relative_name=rel, only_contains_user_certs=user,\n"
+	"        only_contains_ca_certs=False, only_some_reasons=None,\n"
+	"        indirect_crl=False, only_contains_attribute_certs=False)\n"
+	"def uri(u):\n"
+	"    return [x509.UniformResourceIdentifier(u)]\n"
+	"here = 'http://127.0.0.1:%s/' % swap\n"
+	"mkcrl('part-other.crl', idp=idp(full=uri(here + 'other.crl')))\n"
+	"mkcrl('part-right.crl', idp=idp(full=uri(here + 'ca.crl')))\n"
+	"mkcrl('part-mirror.crl',\n"
+	"      idp=idp(full=uri('http://mirror.invalid/ca.crl')))\n"
+	"rdn = x509.RelativeDistinguishedName(\n"
+	"    [x509.NameAttribute(NameOID.COMMON_NAME, 'ca.crl')])\n"
+	"mkcrl('part-relative.crl', idp=idp(rel=rdn))\n"
+	"mkcrl('part-user.crl', idp=idp(user=True))\n"
+	"held = cert('crlheld').serial_number\n"
+	"mkcrl('hold.crl', [(held, x509.ReasonFlags.certificate_hold)])\n"
+	"mkcrl('final.crl', [(held, x509.ReasonFlags.key_compromise)])\n"
+	"mkcrl('clean.crl')\n"
+	"rsig = cert('ocsp')\n"
+	"def answer(n, status, reason=None):\n"
+	"    revoked = status == ocsp.OCSPCertStatus.REVOKED\n"
+	"    b = ocsp.OCSPResponseBuilder().add_response(\n"
+	"        cert=cert('held'), issuer=ca, algorithm=hashes.SHA1(),\n"
+	"        cert_status=status, this_update=now - hour,\n"
+	"        next_update=now + 24 * hour,\n"
+	"        revocation_time=now - 2 * hour if revoked else None,\n"
+	"        revocation_reason=reason,\n"
+	"    ).responder_id(ocsp.OCSPResponderEncoding.HASH, rsig)\n"
+	"    b = b.certificates([rsig])\n"
+	"    write(n, b.sign(key('ocsp'), hashes.SHA256()))\n"
+	"answer('held-good.resp', ocsp.OCSPCertStatus.GOOD)\n"
+	"answer('held-hold.resp', ocsp.OCSPCertStatus.REVOKED,\n"
+	"       x509.ReasonFlags.certificate_hold)\n"
+	"answer('held-final.resp', ocsp.OCSPCertStatus.REVOKED,\n"
+	"       x509.ReasonFlags.key_compromise)\n"
+	"EOF\n"
+	"cp clean.crl swap.crl\n";
 
 /*
  * The supervisor of qpki's servers: starts them, says so with the file
@@ -152,18 +237,21 @@ struct env {
 	pid_t	 supervisor;
 	pid_t	 bad_pid;	/* the CRL signed by another key */
 	pid_t	 fixed_pid;	/* the responder answering fixed.resp */
+	pid_t	 swap_pid;	/* the CRL distribution point: swap.crl */
 	int	 bad_port;
 	int	 fixed_port;
+	int	 swap_port;
 };
 
 static struct env	 env;
 
 /* Runs a shell script with the PKI directory and args. */
 static int
-run_script(const char *script, const char *a2, const char *a3)
+run_script(const char *script, const char *a2, const char *a3,
+    const char *a4)
 {
 	char *const	 argv[] = { "bash", "-c", (char *)script, "bash",
-	    env.pki, (char *)a2, (char *)a3, NULL };
+	    env.pki, (char *)a2, (char *)a3, (char *)a4, NULL };
 	char		 log[UP_DIR_MAX + 16];
 
 	(void)snprintf(log, sizeof(log), "%s/setup.log", env.dir);
@@ -194,7 +282,7 @@ start_fixed(int port, const char *file, const char *ctype)
 static int
 setup(void **state)
 {
-	char	 ready[UP_DIR_MAX + 16], bad[16], fixed[16];
+	char	 ready[UP_DIR_MAX + 16], bad[16], fixed[16], swap[16];
 	char	*argv[] = { "bash", "-c", (char *)SUPERVISE, "bash", env.pki,
 	    NULL };
 	char	 log[UP_DIR_MAX + 16];
@@ -208,11 +296,14 @@ setup(void **state)
 	do {
 		env.bad_port = up_free_port();
 		env.fixed_port = up_free_port();
-	} while (env.bad_port == env.fixed_port);
+		env.swap_port = up_free_port();
+	} while (env.bad_port == env.fixed_port ||
+	    env.swap_port == env.bad_port || env.swap_port == env.fixed_port);
 	(void)snprintf(bad, sizeof(bad), "%d", env.bad_port);
 	(void)snprintf(fixed, sizeof(fixed), "%d", env.fixed_port);
-	if (env.bad_port <= 0 || env.fixed_port <= 0 ||
-	    run_script(SETUP, bad, fixed) != 0) {
+	(void)snprintf(swap, sizeof(swap), "%d", env.swap_port);
+	if (env.bad_port <= 0 || env.fixed_port <= 0 || env.swap_port <= 0 ||
+	    run_script(SETUP, bad, fixed, swap) != 0) {
 		fprintf(stderr, "test_revchk: setup failed; see %s/setup.log "
 		    "and %s/qpki.log\n", env.dir, env.pki);
 		return -1;
@@ -233,7 +324,9 @@ setup(void **state)
 	if ((env.bad_pid = start_fixed(env.bad_port, "badcrl.der",
 	    "application/pkix-crl")) == -1 ||
 	    (env.fixed_pid = start_fixed(env.fixed_port, "fixed.resp",
-	    "application/ocsp-response")) == -1) {
+	    "application/ocsp-response")) == -1 ||
+	    (env.swap_pid = start_fixed(env.swap_port, "swap.crl",
+	    "application/pkix-crl")) == -1) {
 		fprintf(stderr, "test_revchk: ocspfixed.py did not start\n");
 		return -1;
 	}
@@ -244,11 +337,12 @@ static int
 teardown(void **state)
 {
 	(void)state;
+	up_stop(env.swap_pid);
 	up_stop(env.fixed_pid);
 	up_stop(env.bad_pid);
 	up_stop(env.supervisor);
 	/* Whatever the supervisor could not stop in time. */
-	(void)run_script(STOP, NULL, NULL);
+	(void)run_script(STOP, NULL, NULL, NULL);
 	up_rmrf(env.dir);
 	return 0;
 }
@@ -356,16 +450,69 @@ cache_rows(struct udb *t, const char *kind)
 	return udb_raw(t, sql);
 }
 
-/* Puts pki/from in place of the file the fixed responder answers. */
+/* Copies pki/from to pki/to. */
 static void
-fixed_answer(const char *from)
+pki_copy(const char *from, const char *to)
 {
 	char	 src[UP_DIR_MAX + 64], dst[UP_DIR_MAX + 64];
 	char	*argv[] = { "cp", src, dst, NULL };
 
 	(void)snprintf(src, sizeof(src), "%s/%s", env.pki, from);
-	(void)snprintf(dst, sizeof(dst), "%s/fixed.resp", env.pki);
+	(void)snprintf(dst, sizeof(dst), "%s/%s", env.pki, to);
 	assert_int_equal(up_run(argv, NULL), 0);
+}
+
+/* Puts pki/from in place of the file the fixed responder answers. */
+static void
+fixed_answer(const char *from)
+{
+	pki_copy(from, "fixed.resp");
+}
+
+/* Puts pki/from in place of the CRL of the swap server; NULL removes it,
+ * so that the server answers 500. */
+static void
+swap_crl(const char *from)
+{
+	char	 path[UP_DIR_MAX + 64];
+
+	if (from != NULL) {
+		pki_copy(from, "swap.crl");
+		return;
+	}
+	(void)snprintf(path, sizeof(path), "%s/swap.crl", env.pki);
+	assert_int_equal(unlink(path), 0);
+}
+
+/*
+ * Puts the bytes of pki/from in place of every cached OCSP answer, as a
+ * writer of the cache other than rev_check() could have left them.
+ */
+static void
+cache_set_ocsp(struct udb *t, const char *from)
+{
+	char		 path[UP_DIR_MAX + 64];
+	unsigned char	 der[8192];
+	size_t		 len;
+	FILE		*f;
+	sqlite3		*h;
+	sqlite3_stmt	*st;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", env.pki, from);
+	if ((f = fopen(path, "rb")) == NULL)
+		fail_msg("cannot open %s", path);
+	len = fread(der, 1, sizeof(der), f);
+	assert_true(feof(f) && len > 0);
+	(void)fclose(f);
+	assert_int_equal(sqlite3_open(t->cfg.database, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "UPDATE revocation_cache SET "
+	    "der = ? WHERE kind = 'ocsp'", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_bind_blob(st, 1, der, (int)len,
+	    SQLITE_TRANSIENT), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	assert_int_equal(sqlite3_changes(h), 1);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
 }
 
 static int64_t
@@ -661,6 +808,129 @@ test_cache_keeps_newer(void **state)
 }
 
 /*
+ * RFC 5280 6.3.3 (b)(2)(i): a CRL of the CA, properly signed and served
+ * at the certificate's distribution point, whose issuing distribution
+ * point names another distribution point is the CRL of another
+ * partition and refused; so is one named relative to the issuer.  One
+ * naming the URL fetched, or another URI of the certificate's own
+ * distribution points (mirror's second URI), is accepted and cached; so
+ * is one whose issuing distribution point names none.
+ */
+static void
+test_crl_idp_partition(void **state)
+{
+	struct udb	*t = *state;
+	int64_t		 now = rp_now_ms();
+
+	swap_crl("part-other.crl");
+	expect(t, "part", now, SIG_CRL_INVALID);
+	expect(t, "mirror", now, SIG_CRL_INVALID);
+	swap_crl("part-relative.crl");
+	expect(t, "part", now, SIG_CRL_INVALID);
+	/* mirror.invalid is a URI of mirror's, not of part's. */
+	swap_crl("part-mirror.crl");
+	expect(t, "part", now, SIG_CRL_INVALID);
+	assert_int_equal(cache_rows(t, "crl"), 0);
+	expect(t, "mirror", now, SIG_OK);
+	assert_int_equal(cache_rows(t, "crl"), 1);
+	/* The same CRL from the cache is refused for part as well. */
+	expect(t, "part", now, SIG_CRL_INVALID);
+	(void)cache_q(t, "DELETE FROM revocation_cache");
+	swap_crl("part-right.crl");
+	expect(t, "part", now, SIG_OK);
+	expect(t, "mirror", now, SIG_OK);
+	assert_int_equal(cache_rows(t, "crl"), 1);
+	(void)cache_q(t, "DELETE FROM revocation_cache");
+	swap_crl("part-user.crl");
+	expect(t, "part", now, SIG_OK);
+	assert_int_equal(cache_rows(t, "crl"), 1);
+	swap_crl("clean.crl");
+}
+
+/*
+ * An OCSP answer "revoked, certificateHold" refuses but is not cached:
+ * once the CA lifts the hold, the next check asks again and is good.
+ * A final revocation (keyCompromise) is cached and stays, whatever the
+ * responder says next.
+ */
+static void
+test_ocsp_hold_not_cached(void **state)
+{
+	struct udb	*t = *state;
+	int64_t		 now = rp_now_ms();
+
+	fixed_answer("held-hold.resp");
+	expect(t, "held", now, SIG_REVOKED);
+	assert_int_equal(cache_rows(t, "ocsp"), 0);
+	fixed_answer("held-good.resp");
+	expect(t, "held", now + 1000, SIG_OK);
+	assert_int_equal(cache_rows(t, "ocsp"), 1);
+	(void)cache_q(t, "DELETE FROM revocation_cache");
+	fixed_answer("held-final.resp");
+	expect(t, "held", now + 2000, SIG_REVOKED);
+	assert_int_equal(cache_rows(t, "ocsp"), 1);
+	fixed_answer("held-good.resp");
+	expect(t, "held", now + 3000, SIG_REVOKED);
+	fixed_answer("trylater.resp");
+}
+
+/*
+ * A hold found in the OCSP cache (written there by an older version) is
+ * not believed either: the responder is asked again.
+ */
+static void
+test_ocsp_cached_hold_asks_again(void **state)
+{
+	struct udb	*t = *state;
+	int64_t		 now = rp_now_ms();
+
+	fixed_answer("held-good.resp");
+	expect(t, "held", now, SIG_OK);
+	cache_set_ocsp(t, "held-hold.resp");
+	expect(t, "held", now + 1000, SIG_OK);
+	assert_int_equal(cache_q(t, "SELECT fetched_at FROM "
+	    "revocation_cache"), now + 1000);
+	fixed_answer("trylater.resp");
+}
+
+/*
+ * A CRL listing the certificate as certificateHold refuses but is not
+ * cached, so that the CRL without it answers once the hold is lifted.
+ * Cached for another holder (part, whom it does not list), it is fetched
+ * again for crlheld; only when that fetch gets no answer does the cached
+ * hold refuse.  A final revocation (keyCompromise) is cached and stays.
+ */
+static void
+test_crl_hold_not_cached(void **state)
+{
+	struct udb	*t = *state;
+	int64_t		 now = rp_now_ms();
+
+	swap_crl("hold.crl");
+	expect(t, "crlheld", now, SIG_REVOKED);
+	assert_int_equal(cache_rows(t, "crl"), 0);
+	swap_crl("clean.crl");
+	expect(t, "crlheld", now + 1000, SIG_OK);
+	assert_int_equal(cache_rows(t, "crl"), 1);
+
+	(void)cache_q(t, "DELETE FROM revocation_cache");
+	swap_crl("hold.crl");
+	expect(t, "part", now + 2000, SIG_OK);
+	assert_int_equal(cache_rows(t, "crl"), 1);
+	swap_crl(NULL);
+	expect(t, "crlheld", now + 3000, SIG_REVOKED);
+	swap_crl("clean.crl");
+	expect(t, "crlheld", now + 4000, SIG_OK);
+
+	(void)cache_q(t, "DELETE FROM revocation_cache");
+	swap_crl("final.crl");
+	expect(t, "crlheld", now + 5000, SIG_REVOKED);
+	assert_int_equal(cache_rows(t, "crl"), 1);
+	swap_crl("clean.crl");
+	expect(t, "crlheld", now + 6000, SIG_REVOKED);
+}
+
+/*
  * Without allow_http_any, plain http to a host that is not loopback is
  * refused by policy: at once (the timeout is 3 s, 192.0.2.1 would never
  * answer), for the responder and the CRL alike.  Loopback stays allowed.
@@ -728,7 +998,7 @@ test_cache_answers_with_servers_down(void **state)
 	expect(t, "alice", now, SIG_OK);
 	expect(t, "crlonly", now, SIG_OK);
 	expect(t, "revoked", now, SIG_REVOKED);
-	assert_int_equal(run_script(STOP, NULL, NULL), 0);
+	assert_int_equal(run_script(STOP, NULL, NULL, NULL), 0);
 	expect(t, "alice", now + 1000, SIG_OK);
 	expect(t, "crlonly", now + 1000, SIG_OK);
 	expect(t, "revoked", now + 1000, SIG_REVOKED);
@@ -761,6 +1031,10 @@ main(void)
 		T(test_unsigned_answers_fall_back),
 		T(test_signed_answers_checked),
 		T(test_cache_keeps_newer),
+		T(test_crl_idp_partition),
+		T(test_ocsp_hold_not_cached),
+		T(test_ocsp_cached_hold_asks_again),
+		T(test_crl_hold_not_cached),
 		T(test_http_policy),
 		T(test_bad_calls),
 		T(test_cache_answers_with_servers_down),

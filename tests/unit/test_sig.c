@@ -64,7 +64,9 @@ static const char doc2[] =
  * directory).  Certificates beyond qpki's: badqc (a QCStatements that
  * is cut short), eseal (QcType eseal only), nocomp (QcSSCD and QcType
  * esign but no QcCompliance), nopid (no serialNumber), k1 (a self-signed
- * secp256k1 key), selfca (a self-signed CA, the anchor of a_self).
+ * secp256k1 key), selfca (a self-signed CA, the anchor of a_self), and
+ * three self-signed anchors without basicConstraints: kucs (keyUsage
+ * keyCertSign), nsca (a Netscape CA cert type), v1root (version 1).
  */
 static const char script[] =
     "set -e\n"
@@ -133,8 +135,23 @@ static const char script[] =
     "-addext basicConstraints=critical,CA:true -out selfca.pem\n"
     "openssl cms -sign -binary -md sha256 -nodetach -outform DER "
     "-signer selfca.pem -inkey selfca.key -in doc1.txt -out selfca.p7s\n"
+    "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 "
+    "-out noca.key\n"
+    "openssl req -new -key noca.key -subj /CN=noca -out noca.csr\n"
+    "printf 'keyUsage=critical,keyCertSign,cRLSign\\n' >kucs.ext\n"
+    "printf 'nsCertType=sslCA,emailCA,objCA\\n' >nsca.ext\n"
+    "for n in kucs nsca; do\n"
+    "  openssl x509 -req -in noca.csr -signkey noca.key -days 30 "
+    "-extfile $n.ext -out $n.pem\n"
+    "done\n"
+    "openssl x509 -req -in noca.csr -signkey noca.key -days 30 "
+    "-out v1root.pem\n"
     /* Anchor directories for sig_ctx_new(). */
     "mkdir a_ca a_root a_multi a_empty a_key a_leaf a_der a_text a_self\n"
+    "mkdir a_kucs a_nsca a_v1\n"
+    "cp kucs.pem a_kucs/\n"
+    "cp nsca.pem a_nsca/\n"
+    "cp v1root.pem a_v1/\n"
     "cp selfca.pem a_self/\n"
     "cp \"$P/ca.pem\" a_ca/\n"
     "cp \"$P/root.pem\" a_root/root.crt\n"
@@ -810,6 +827,10 @@ test_ctx_anchor_forms(void **state)
 		refused(c, "untrusted.p7s", doc1, SIG_UNTRUSTED);
 		sig_ctx_free(c);
 	}
+	/* A version 1 self-signed root, which has no basicConstraints. */
+	c = ctx_for("a_v1", 1, err, sizeof(err));
+	assert_non_null(c);
+	sig_ctx_free(c);
 	sig_ctx_free(NULL);
 }
 
@@ -837,6 +858,10 @@ test_ctx_refusals(void **state)
 	/* A private key after a good root: the whole directory fails. */
 	ctx_refused("a_key", "zz.pem: a PEM block that is not a plain");
 	ctx_refused("a_leaf", "not a CA");
+	/* Without basicConstraints CA:TRUE only a version 1 self-signed root
+	 * is a CA; keyCertSign or a Netscape CA type alone is not. */
+	ctx_refused("a_kucs", "kucs.pem: a certificate that is not a CA");
+	ctx_refused("a_nsca", "nsca.pem: a certificate that is not a CA");
 	ctx_refused("a_der", "only PEM is read");
 	ctx_refused("a_text", "no PEM certificate");
 	err[0] = '\0';
