@@ -120,7 +120,8 @@ $(ASAN)/revportal-relay: $(ASAN_LIB_OBJS) $(ASAN)/relay.o
 
 # Unit tests link every library object; each test file names what it tests.
 $(ASAN)/unit/%: tests/unit/%.c $(ASAN_LIB_OBJS) tests/unit/unit.h \
-	tests/unit/unit_db.h tests/unit/unit_proc.h tests/unit/unit_ejbca_ref.h
+	tests/unit/unit_db.h tests/unit/unit_proc.h tests/unit/unit_ejbca_ref.h \
+	tests/unit/unit_csr.h
 	@mkdir -p $(ASAN)/unit
 	$(CC) $(WARN) $(SAN) -DRP_UNITTEST -DRP_TESTING -Icgi $(PKG_CFLAGS) -o $@ $< \
 		$(ASAN_LIB_OBJS) $(PKG_LIBS) $$(pkg-config --libs cmocka)

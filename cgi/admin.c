@@ -207,7 +207,8 @@ static const struct cmd cmds[] = {
 	    "",
 	    "Ends suspensions past their limit, expires approvals past "
 	    "their time\nand reports overdue requests (run every minute by "
-	    "revportal-sweep.timer).\n" },
+	    "revportal-sweep.timer);\ndeletes e-mail sent or given up more "
+	    "than 30 days ago.\n" },
 	{ "audit-verify", cmd_audit_verify, 0, "takes no arguments",
 	    "[--anchor SEQ:HASH ...]",
 	    "Checks the audit log's hash chain; exits 1 naming the first "
@@ -2188,7 +2189,9 @@ out:
 
 /*
  * sweep: lc_sweep() at the tool's time, and its report; then the
- * passphrase rate-limit windows that ended are deleted (pf_sweep()).
+ * passphrase rate-limit windows that ended are deleted (pf_sweep()),
+ * and the e-mail sent or given up more than MAIL_KEEP_DAYS ago
+ * (mail_purge()).
  */
 static int
 cmd_sweep(struct admin *a, const struct cmd *c, int argc, char **argv)
@@ -2196,7 +2199,7 @@ cmd_sweep(struct admin *a, const struct cmd *c, int argc, char **argv)
 	struct lc_sweep_report	 rep;
 	struct rp_errinfo	 ei;
 	enum rp_err		 e;
-	unsigned int		 windows = 0;
+	unsigned int		 windows = 0, mails = 0;
 	int			 rc, logged = 0;
 
 	if (admin_noopts(c, argc, argv, &rc) == -1)
@@ -2216,6 +2219,14 @@ cmd_sweep(struct admin *a, const struct cmd *c, int argc, char **argv)
 		return admin_err("sweep: %s (%s)", ei.msg, rp_err_name(e));
 	if (windows > 0)
 		a->committed = 1;
+	/* Old e-mail: personal data kept no longer than needed. */
+	if ((e = mail_purge(a->db, a->now, &mails, &ei)) != RP_OK)
+		return admin_err("sweep: %s (%s)", ei.msg, rp_err_name(e));
+	if (mails > 0) {
+		a->committed = 1;
+		rplog(RPLOG_INFO, "mail_purged", "deleted=%u keep_days=%d",
+		    mails, MAIL_KEEP_DAYS);
+	}
 	/* The audit head, logged when it moved: an anchor outside the
 	 * database for audit-verify --anchor. */
 	if ((e = audit_anchor(a->db, &logged, &ei)) != RP_OK)

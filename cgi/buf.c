@@ -267,9 +267,13 @@ rp_b64url_encode(const unsigned char *in, size_t inlen, char *out,
 	return o;
 }
 
-/* Returns the 6-bit value of a base64url character, or -1. */
+/*
+ * Returns the 6-bit value of character c in the base64 alphabet whose
+ * last two characters are c62 and c63 ('+' and '/' for base64, '-' and
+ * '_' for base64url), or -1 for any other character.
+ */
 static int
-rp_b64url_val(unsigned char c)
+rp_b64_val(unsigned char c, unsigned char c62, unsigned char c63)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -277,11 +281,43 @@ rp_b64url_val(unsigned char c)
 		return c - 'a' + 26;
 	if (c >= '0' && c <= '9')
 		return c - '0' + 52;
-	if (c == '-')
+	if (c == c62)
 		return 62;
-	if (c == '_')
+	if (c == c63)
 		return 63;
 	return -1;
+}
+
+/*
+ * Writes the bytes of the k base64 characters left after the last whole
+ * group of four, whose bits are the low 6 * k bits of v, to out at *o and
+ * advances *o past them: none for none, one byte for two characters, two
+ * bytes for three.  Returns 0, or -1 when k is 1 or the bits the
+ * characters leave over are not zero (only the canonical spelling is
+ * read).
+ */
+static int
+rp_b64_tail(uint32_t v, size_t k, unsigned char *out, size_t *o)
+{
+	switch (k) {
+	case 0:
+		return 0;
+	case 2:
+		/* Two characters: 12 bits, 8 of them data. */
+		if (v & 0x0f)
+			return -1;
+		out[(*o)++] = v >> 4 & 0xff;
+		return 0;
+	case 3:
+		/* Three characters: 18 bits, 16 of them data. */
+		if (v & 0x03)
+			return -1;
+		out[(*o)++] = v >> 10 & 0xff;
+		out[(*o)++] = v >> 2 & 0xff;
+		return 0;
+	default:
+		return -1;
+	}
 }
 
 /*
@@ -295,14 +331,14 @@ int
 rp_b64url_decode(const char *in, size_t inlen, unsigned char *out,
     size_t outlen)
 {
-	size_t		 i, o, rem;
+	size_t		 i, o;
 	uint32_t	 v;
 	int		 c;
 
 	if (inlen != rp_b64url_len(outlen) || inlen == SIZE_MAX)
 		return 0;
 	for (i = o = 0, v = 0; i < inlen; i++) {
-		if ((c = rp_b64url_val((unsigned char)in[i])) < 0)
+		if ((c = rp_b64_val((unsigned char)in[i], '-', '_')) < 0)
 			return 0;
 		v = v << 6 | (uint32_t)c;
 		if (i % 4 == 3) {
@@ -312,18 +348,60 @@ rp_b64url_decode(const char *in, size_t inlen, unsigned char *out,
 			v = 0;
 		}
 	}
-	rem = inlen % 4;
-	if (rem == 2) {
-		if (v & 0x0f)
-			return 0;
-		out[o++] = v >> 4 & 0xff;
-	} else if (rem == 3) {
-		if (v & 0x03)
-			return 0;
-		out[o++] = v >> 10 & 0xff;
-		out[o++] = v >> 2 & 0xff;
-	}
+	if (rp_b64_tail(v, inlen % 4, out, &o) == -1)
+		return 0;
 	return o == outlen;
+}
+
+/*
+ * Decodes the standard base64 text in[0..inlen) (RFC 4648 section 4, as
+ * in PEM and in CMS files), in which white space (space, tab, CR, LF) may
+ * stand anywhere, into out, which holds outsz bytes (inlen / 4 * 3 are
+ * always enough).  The text must be padded to a multiple of four
+ * characters with at most two '=' at its very end, and the bits the
+ * padding leaves over must be zero.  Returns the number of bytes written,
+ * or 0 when the text is malformed or empty or out is too small (out is
+ * then undefined).
+ */
+size_t
+rp_b64_decode(const char *in, size_t inlen, unsigned char *out,
+    size_t outsz)
+{
+	size_t		 i, n = 0, o = 0, pad = 0;
+	uint32_t	 v = 0;
+	int		 c;
+
+	for (i = 0; i < inlen; i++) {
+		if (in[i] == ' ' || in[i] == '\t' || in[i] == '\r' ||
+		    in[i] == '\n')
+			continue;
+		if (in[i] == '=') {
+			if (++pad > 2)
+				return 0;
+			n++;
+			continue;
+		}
+		if (pad > 0 ||
+		    (c = rp_b64_val((unsigned char)in[i], '+', '/')) < 0)
+			return 0;
+		v = v << 6 | (uint32_t)c;
+		if (++n % 4 == 0) {
+			if (outsz - o < 3)
+				return 0;
+			out[o++] = v >> 16 & 0xff;
+			out[o++] = v >> 8 & 0xff;
+			out[o++] = v & 0xff;
+			v = 0;
+		}
+	}
+	if (n == 0 || n % 4 != 0)
+		return 0;
+	/* Each '=' stands for a character the last group lacks. */
+	if (pad > 0 && outsz - o < 3 - pad)
+		return 0;
+	if (rp_b64_tail(v, (4 - pad) % 4, out, &o) == -1)
+		return 0;
+	return o;
 }
 
 /*

@@ -15,7 +15,8 @@
  * A recovery's new certificate (enroll) is one call too,
  *
  *	POST {base}/api/v1/cfssl/sign
- *	{"certificate_request": "<PEM>", "profile": "<type>"}
+ *	{"certificate_request": "<PEM>", "profile": "<type>",
+ *	 "hosts": ["<name>", ...]}
  *
  * answered {"success":true,"result":{"certificate":"<PEM>"}}; the profile
  * is the old certificate's type (personal, business, ...), as
@@ -23,8 +24,16 @@
  * not know with its default profile).  cfssl records the certificate in
  * its database.  It copies only the subject attributes Go knows by name
  * (organizationIdentifier is lost), so the relay checks the issued
- * certificate's key, not its subject.  The old certificate is then
- * revoked with reason superseded through the revoke call above.
+ * certificate's key and subjectAltName, not its subject.  The old
+ * certificate is then revoked with reason superseded through the revoke
+ * call above.
+ *
+ * "hosts" is always sent: without it (or with null) cfssl 1.2.0 copies
+ * the request's DNS names, e-mail and IP addresses into the certificate,
+ * whoever's they are.  Given a list, it writes those names instead, and
+ * none for an empty list (tests/unit/test_recovery.c asks the real
+ * cfssl).  The list is the old certificate's subjectAltName
+ * (csr_san_hosts()); one cfssl cannot write again is not sent.
  *
  * What cfssl cannot do is said, never pretended: it has no way to lift a
  * hold (a "removeFromCRL" revocation leaves the row revoked, with reason
@@ -395,12 +404,66 @@ cfssl_enroll_valid(const struct ca_job *job, struct ca_result *r)
 }
 
 /*
+ * Returns the body of job's sign call (json_decref() it): its CSR, the
+ * profile of its certificate type, and as "hosts" the names of the old
+ * certificate's subjectAltName (an empty list without one).  NULL with r
+ * set: CA_PERMANENT for a subjectAltName cfssl cannot write again
+ * (nothing sent), CA_RETRY without memory.
+ */
+static json_t *
+cfssl_sign_body(const struct ca_job *job, struct ca_result *r)
+{
+	struct csr_hosts	*h = NULL;
+	struct rp_errinfo	 why;
+	json_t			*req = NULL, *hosts = NULL;
+	size_t			 i;
+
+	memset(&why, 0, sizeof(why));
+	if ((h = malloc(sizeof(*h))) == NULL)
+		goto nomem;
+	h->n = 0;
+	if (job->old_cert_pem != NULL &&
+	    csr_san_hosts(job->old_cert_pem, h, &why) != RP_OK) {
+		ca_result_set(r, CA_PERMANENT, 0, "not sent: %s",
+		    why.msg[0] != '\0' ? why.msg : "the old certificate's "
+		    "subjectAltName cannot be read");
+		goto out;
+	}
+	if ((hosts = json_array()) == NULL)
+		goto nomem;
+	for (i = 0; i < h->n; i++)
+		if (json_array_append_new(hosts, json_string(h->name[i])) !=
+		    0)
+			goto nomem;
+	if ((req = json_pack("{s:s, s:s}", "certificate_request",
+	    job->csr_pem, "profile", job->cert_type)) == NULL)
+		goto nomem;
+	/* json_object_set_new() takes hosts, also when it fails. */
+	if (json_object_set_new(req, "hosts", hosts) != 0) {
+		hosts = NULL;
+		goto nomem;
+	}
+	hosts = NULL;
+	goto out;
+nomem:
+	json_decref(req);
+	req = NULL;
+	ca_result_set(r, CA_RETRY, 0, "out of memory");
+out:
+	json_decref(hosts);
+	free(h);
+	return req;
+}
+
+/*
  * Asks cfssl to sign job's CSR with the signing profile of job's
- * certificate type.  CA_DONE with r->issued_pem when cfssl answers
- * success with a certificate; CA_RETRY when cfssl is unreachable, times
- * out, answers 5xx or 429, or its database failed; CA_PERMANENT for any
- * refusal (an unknown profile, a request cfssl will not sign), with
- * cfssl's words.
+ * certificate type, for the names of the old certificate's
+ * subjectAltName only (cfssl_sign_body()).  CA_DONE with r->issued_pem
+ * when cfssl answers success with a certificate; CA_RETRY when cfssl is
+ * unreachable, times out, answers 5xx or 429, or its database failed;
+ * CA_PERMANENT for any refusal (an unknown profile, a request cfssl will
+ * not sign), with cfssl's words, and for a subjectAltName it cannot
+ * write again (not sent).
  */
 static void
 cfssl_enroll(struct hc *hc, const char *base_url, const struct ca_job *job,
@@ -426,9 +489,9 @@ cfssl_enroll(struct hc *hc, const char *base_url, const struct ca_job *job,
 		    "URL is empty or too long");
 		goto out;
 	}
-	if ((req = json_pack("{s:s, s:s}", "certificate_request",
-	    job->csr_pem, "profile", job->cert_type)) == NULL ||
-	    (body = json_dumps(req, JSON_COMPACT)) == NULL) {
+	if ((req = cfssl_sign_body(job, r)) == NULL)
+		goto out;
+	if ((body = json_dumps(req, JSON_COMPACT)) == NULL) {
 		ca_result_set(r, CA_RETRY, 0, "out of memory");
 		goto out;
 	}

@@ -47,6 +47,13 @@
  * enrolment waits for an approval inside EJBCA) is not waited for: an
  * enrolment asked again could issue twice, so it is a permanent failure
  * for an officer, who finishes it at the CA.
+ *
+ * The REST enrolment has no field for the subjectAltName: EJBCA takes
+ * it from the request (as far as the end entity profile lets it), and
+ * job->old_cert_pem is not sent.  The relay refuses a new certificate
+ * whose subjectAltName is not the old one's (csr_successor_check()), so
+ * against EJBCA a subscriber whose old certificate has one repeats it in
+ * the request, which csr_check() lets through unchanged only.
  */
 #include <stdio.h>
 #include <stdlib.h>

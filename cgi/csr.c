@@ -12,18 +12,47 @@
  *	proof of possession	the request verifies under its own key
  *	key strength		RSA 2048 to 16384 bits, or EC P-256, P-384,
  *				P-521, as for signers (sig.c); signed with
- *				SHA-256 or stronger
- *	same subscriber data	the subject equals the old certificate's:
- *				X509_NAME_cmp() of the canonical encodings,
- *				so the same attributes in the same order
- *				with the same values; a PrintableString
- *				against a UTF8String, letter case and runs of
- *				white space do not count (RFC 5280 7.1)
+ *				SHA-256 or stronger (RSA-PSS: its hash and
+ *				its MGF1 hash both, read from the
+ *				parameters; absent ones mean SHA-1)
+ *	same subscriber data	the subject is the old certificate's, byte
+ *				for byte (the DER of the two names): the
+ *				same attributes in the same order with the
+ *				same values and string types.  Letter case,
+ *				runs of white space or a UTF8String for a
+ *				PrintableString are refused, since the CA
+ *				may copy the request's subject as it is.  A
+ *				subscriber makes the request from the old
+ *				certificate's subject (openssl x509
+ *				-x509toreq, or req -subj with the types the
+ *				CA used: cfssl writes PrintableString
+ *				wherever it can)
+ *	requested extensions	none, but a subjectAltName whose value is
+ *				the DER of the old certificate's (none when
+ *				it has none): cfssl copies a request's names
+ *				into the certificate unless told otherwise.
+ *				One extensionRequest attribute (or
+ *				Microsoft's older one) at most, holding
+ *				exactly one DER list of extensions; other
+ *				attributes are not read by the CAs and are
+ *				let through
  *	a new key		not the old certificate's key
  *
  * Refusals are RP_ERR_BAD_INPUT with the codes csr_invalid, csr_pop,
- * csr_key_weak, csr_subject and csr_same_key and a sentence for people.
+ * csr_key_weak, csr_subject, csr_extensions and csr_same_key and a
+ * sentence for people.
+ *
+ * The relay checks what the CA issued for the request
+ * (csr_successor_check()): the request's key and the old certificate's
+ * subjectAltName, DER for DER.  Its subject is not compared: cfssl
+ * writes the names it knows anew and drops organizationIdentifier.  And
+ * csr_san_hosts() gives cfssl the old certificate's names as its
+ * "hosts", the only way to keep cfssl from copying the request's.
  */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +62,9 @@
 #include <openssl/obj_mac.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "extern.h"
 
@@ -137,6 +168,49 @@ out:
 	return e;
 }
 
+/* Returns 1 for a digest of SHA-256 strength or more, else 0. */
+static int
+csr_md_strong(int nid)
+{
+	return nid == NID_sha256 || nid == NID_sha384 || nid == NID_sha512 ||
+	    nid == NID_sha3_256 || nid == NID_sha3_384 || nid == NID_sha3_512;
+}
+
+/*
+ * Returns 1 when the RSA-PSS parameters of req's signature name a strong
+ * hash (csr_md_strong()) and MGF1 with a strong hash, else 0.  Absent
+ * parameters mean SHA-1 (RFC 4055), so they are refused.
+ */
+static int
+csr_pss_strong(const X509_REQ *req)
+{
+	const X509_ALGOR	*alg = NULL;
+	RSA_PSS_PARAMS		*pss = NULL;
+	X509_ALGOR		*mgfmd = NULL;
+	int			 ok = 0;
+
+	X509_REQ_get0_signature(req, NULL, &alg);
+	if (alg == NULL || alg->parameter == NULL ||
+	    (pss = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(RSA_PSS_PARAMS),
+	    alg->parameter)) == NULL)
+		goto out;
+	if (pss->hashAlgorithm == NULL ||
+	    !csr_md_strong(OBJ_obj2nid(pss->hashAlgorithm->algorithm)))
+		goto out;
+	if (pss->maskGenAlgorithm == NULL ||
+	    OBJ_obj2nid(pss->maskGenAlgorithm->algorithm) != NID_mgf1 ||
+	    pss->maskGenAlgorithm->parameter == NULL ||
+	    (mgfmd = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(X509_ALGOR),
+	    pss->maskGenAlgorithm->parameter)) == NULL ||
+	    !csr_md_strong(OBJ_obj2nid(mgfmd->algorithm)))
+		goto out;
+	ok = 1;
+out:
+	X509_ALGOR_free(mgfmd);
+	RSA_PSS_PARAMS_free(pss);
+	return ok;
+}
+
 /*
  * Checks the key of req and the digest of its self-signature: see the top
  * of the file.  Returns RP_OK or RP_ERR_BAD_INPUT ("csr_key_weak",
@@ -170,12 +244,17 @@ csr_strength(X509_REQ *req, EVP_PKEY *pk, struct rp_errinfo *ei)
 		    "(P-256, P-384 or P-521).");
 
 	signid = X509_REQ_get_signature_nid(req);
-	if (signid == NID_rsassaPss)
-		return RP_OK;	/* its digest is in the parameters */
+	if (signid == NID_rsassaPss) {
+		/* Its digests are in the parameters. */
+		if (!csr_pss_strong(req))
+			return rp_fail(ei, RP_ERR_BAD_INPUT, "csr_invalid",
+			    "The certificate request is signed with RSA-PSS "
+			    "without SHA-256 or stronger for both its hash "
+			    "and its mask (MGF1).");
+		return RP_OK;
+	}
 	if (OBJ_find_sigid_algs(signid, &mdnid, &pknid) != 1 ||
-	    (mdnid != NID_sha256 && mdnid != NID_sha384 &&
-	    mdnid != NID_sha512 && mdnid != NID_sha3_256 &&
-	    mdnid != NID_sha3_384 && mdnid != NID_sha3_512))
+	    !csr_md_strong(mdnid))
 		return rp_fail(ei, RP_ERR_BAD_INPUT, "csr_invalid",
 		    "The certificate request must be signed with SHA-256 "
 		    "or stronger.");
@@ -219,15 +298,126 @@ csr_sha256(const unsigned char *p, size_t len, char out[65])
 }
 
 /*
+ * Points *p and *len at the value of x's subjectAltName extension (the
+ * DER of its GeneralNames, borrowed from x); *p is NULL when x has none.
+ * Returns 0, or -1 when x has two or the extension is unreadable.
+ */
+static int
+csr_cert_san(const X509 *x, const unsigned char **p, int *len)
+{
+	X509_EXTENSION		*ext;
+	ASN1_OCTET_STRING	*v;
+	int			 i;
+
+	*p = NULL;
+	*len = 0;
+	if ((i = X509_get_ext_by_NID(x, NID_subject_alt_name, -1)) < 0)
+		return 0;
+	if (X509_get_ext_by_NID(x, NID_subject_alt_name, i) >= 0 ||
+	    (ext = X509_get_ext(x, i)) == NULL ||
+	    (v = X509_EXTENSION_get_data(ext)) == NULL)
+		return -1;
+	*p = ASN1_STRING_get0_data(v);
+	*len = ASN1_STRING_length(v);
+	return 0;
+}
+
+/* Returns 1 when a (alen bytes, NULL: none) and b are the same bytes. */
+static int
+csr_same(const unsigned char *a, int alen, const unsigned char *b,
+    int blen)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return alen == blen && alen >= 0 &&
+	    memcmp(a, b, (size_t)alen) == 0;
+}
+
+/* Returns 1 when the DER encodings of a and b are the same, else 0. */
+static int
+csr_name_same(const X509_NAME *a, const X509_NAME *b)
+{
+	const unsigned char	*pa, *pb;
+	size_t			 la, lb;
+
+	if (a == NULL || b == NULL ||
+	    X509_NAME_get0_der(a, &pa, &la) != 1 ||
+	    X509_NAME_get0_der(b, &pb, &lb) != 1)
+		return 0;
+	return la == lb && memcmp(pa, pb, la) == 0;
+}
+
+/*
+ * Checks the extensions req asks for against the old certificate old:
+ * see the top of the file.  Returns RP_OK; RP_ERR_BAD_INPUT
+ * "csr_extensions"; RP_ERR_INTERNAL "csr_old_cert" when old has two
+ * subjectAltNames.
+ */
+static enum rp_err
+csr_extensions(const X509_REQ *req, const X509 *old, struct rp_errinfo *ei)
+{
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	X509_ATTRIBUTE		*attr;
+	X509_EXTENSION		*ext;
+	ASN1_TYPE		*t;
+	ASN1_OCTET_STRING	*v;
+	const unsigned char	*p, *osan;
+	int			 i, n, nid, osanlen, seen = 0, sans = 0;
+	enum rp_err		 e = RP_ERR_BAD_INPUT;
+
+	if (csr_cert_san(old, &osan, &osanlen) == -1)
+		return rp_fail(ei, RP_ERR_INTERNAL, "csr_old_cert",
+		    "the certificate to be recovered has an unreadable "
+		    "subjectAltName");
+	n = X509_REQ_get_attr_count(req);
+	for (i = 0; i < n; i++) {
+		if ((attr = X509_REQ_get_attr(req, i)) == NULL)
+			goto bad;
+		nid = OBJ_obj2nid(X509_ATTRIBUTE_get0_object(attr));
+		if (nid != NID_ext_req && nid != NID_ms_ext_req)
+			continue;
+		/* One attribute of one value: the DER list, nothing after. */
+		if (seen++ > 0 || X509_ATTRIBUTE_count(attr) != 1 ||
+		    (t = X509_ATTRIBUTE_get0_type(attr, 0)) == NULL ||
+		    t->type != V_ASN1_SEQUENCE || t->value.sequence == NULL)
+			goto bad;
+		p = t->value.sequence->data;
+		if ((exts = d2i_X509_EXTENSIONS(NULL, &p,
+		    t->value.sequence->length)) == NULL ||
+		    p != t->value.sequence->data + t->value.sequence->length)
+			goto bad;
+	}
+	for (i = 0; exts != NULL && i < sk_X509_EXTENSION_num(exts); i++) {
+		ext = sk_X509_EXTENSION_value(exts, i);
+		if (OBJ_obj2nid(X509_EXTENSION_get_object(ext)) !=
+		    NID_subject_alt_name || sans++ > 0 ||
+		    (v = X509_EXTENSION_get_data(ext)) == NULL ||
+		    osan == NULL || !csr_same(ASN1_STRING_get0_data(v),
+		    ASN1_STRING_length(v), osan, osanlen))
+			goto bad;
+	}
+	e = RP_OK;
+	goto out;
+bad:
+	(void)rp_fail(ei, RP_ERR_BAD_INPUT, "csr_extensions",
+	    "The certificate request asks for extensions: it may carry only "
+	    "the old certificate's subjectAltName, unchanged, or none.");
+out:
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return e;
+}
+
+/*
  * Checks the recovery request pem (len bytes, need not be terminated)
  * against the old certificate (old_cert_pem, the registry's PEM): one
- * PEM request, proof of possession, key strength, the same subject and a
- * new key (see the top of the file).  On RP_OK sha256 holds the
- * lower-case hex SHA-256 of the request's DER, what the signed document
- * names; otherwise it is "" and ei says why: RP_ERR_BAD_INPUT with
- * "csr_invalid", "csr_pop", "csr_key_weak", "csr_subject" or
- * "csr_same_key"; RP_ERR_INTERNAL when the old certificate cannot be
- * read; RP_ERR_NOMEM.  Nothing to free.
+ * PEM request, proof of possession, key strength, the same subject, no
+ * extension but the same subjectAltName, and a new key (see the top of
+ * the file).  On RP_OK sha256 holds the lower-case hex SHA-256 of the
+ * request's DER, what the signed document names; otherwise it is "" and
+ * ei says why: RP_ERR_BAD_INPUT with "csr_invalid", "csr_pop",
+ * "csr_key_weak", "csr_subject", "csr_extensions" or "csr_same_key";
+ * RP_ERR_INTERNAL when the old certificate cannot be read; RP_ERR_NOMEM.
+ * Nothing to free.
  */
 enum rp_err
 csr_check(const char *pem, size_t len, const char *old_cert_pem,
@@ -265,13 +455,16 @@ csr_check(const char *pem, size_t len, const char *old_cert_pem,
 		goto out;
 	subj = X509_REQ_get_subject_name(req);
 	if (subj == NULL || X509_NAME_entry_count(subj) == 0 ||
-	    X509_NAME_cmp(subj, X509_get_subject_name(old)) != 0) {
+	    !csr_name_same(subj, X509_get_subject_name(old))) {
 		e = rp_fail(ei, RP_ERR_BAD_INPUT, "csr_subject",
 		    "The subject of the certificate request differs from "
 		    "the certificate's: a recovery keeps the same subscriber "
-		    "data, attribute by attribute and in the same order.");
+		    "data, attribute by attribute, in the same order, "
+		    "letter for letter and with the same string types.");
 		goto out;
 	}
+	if ((e = csr_extensions(req, old, ei)) != RP_OK)
+		goto out;
 	if (EVP_PKEY_eq(pk, oldpk) == 1) {
 		e = rp_fail(ei, RP_ERR_BAD_INPUT, "csr_same_key",
 		    "The certificate request is for the key of the old "
@@ -330,4 +523,203 @@ out:
 		return rp_fail(ei, e, "issued_mismatch", "the certificate the "
 		    "CA issued does not carry the key of the request");
 	return RP_OK;
+}
+
+/*
+ * Checks the certificate cert_pem (certlen bytes) that the CA issued for
+ * the recovery request csr_pem (terminated) in place of the certificate
+ * old_cert_pem (terminated): it carries the request's key
+ * (csr_issued_check()) and a subjectAltName whose DER is the old
+ * certificate's, or none when that has none.  Returns RP_OK;
+ * RP_ERR_BAD_INPUT "issued_mismatch" (the key, or a certificate that
+ * cannot be read) or "issued_san"; RP_ERR_INTERNAL "csr_old_cert" when
+ * the old certificate cannot be read.  Nothing to free.
+ */
+enum rp_err
+csr_successor_check(const char *csr_pem, const char *old_cert_pem,
+    const char *cert_pem, size_t certlen, struct rp_errinfo *ei)
+{
+	BIO			*bio = NULL;
+	X509			*old = NULL, *x = NULL;
+	const unsigned char	*a, *b;
+	int			 alen, blen;
+	enum rp_err		 e;
+
+	if ((e = csr_issued_check(csr_pem, cert_pem, certlen, ei)) != RP_OK)
+		return e;
+	if ((old = csr_old_cert(old_cert_pem)) == NULL) {
+		e = rp_fail(ei, RP_ERR_INTERNAL, "csr_old_cert",
+		    "cannot read the certificate to be recovered");
+		goto out;
+	}
+	/* csr_issued_check() read it within these bounds. */
+	if ((bio = BIO_new_mem_buf(cert_pem, (int)certlen)) == NULL ||
+	    (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
+		e = rp_fail(ei, RP_ERR_BAD_INPUT, "issued_mismatch",
+		    "the certificate the CA issued cannot be read");
+		goto out;
+	}
+	if (csr_cert_san(old, &a, &alen) == -1 ||
+	    csr_cert_san(x, &b, &blen) == -1 || !csr_same(a, alen, b, blen)) {
+		e = rp_fail(ei, RP_ERR_BAD_INPUT, "issued_san",
+		    "the certificate the CA issued does not carry the old "
+		    "certificate's subjectAltName");
+		goto out;
+	}
+	e = RP_OK;
+out:
+	BIO_free(bio);
+	X509_free(x);
+	X509_free(old);
+	return e;
+}
+
+/* The kinds of names cfssl makes of its hosts, in the order it writes. */
+enum csr_host_kind {
+	CSR_HOST_DNS = 1,
+	CSR_HOST_EMAIL,
+	CSR_HOST_IP
+};
+
+/*
+ * Returns 1 when text (len bytes) is a name cfssl takes for a DNS name and
+ * writes back as it is: letters, digits, '-', '.', '_' and '*', at most
+ * 253 bytes, and not an IP address (cfssl tries that first).
+ */
+static int
+csr_host_dns(const char *text, size_t len)
+{
+	unsigned char	 ip[16];
+
+	if (len == 0 || len > 253 || strlen(text) != len ||
+	    text[strspn(text, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._*")] != '\0')
+		return 0;
+	return inet_pton(AF_INET, text, ip) != 1 &&
+	    inet_pton(AF_INET6, text, ip) != 1;
+}
+
+/*
+ * Returns 1 when text (len bytes) is an e-mail address that Go's
+ * mail.ParseAddress() gives back unchanged: one '@' between a dot-atom
+ * local part and a domain of letters, digits, '-' and '.'.
+ */
+static int
+csr_host_email(const char *text, size_t len)
+{
+	static const char	 atext[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~.";
+	const char		*at;
+	size_t			 local;
+
+	if (len == 0 || len > 254 || strlen(text) != len ||
+	    (at = strchr(text, '@')) == NULL || strchr(at + 1, '@') != NULL)
+		return 0;
+	local = (size_t)(at - text);
+	if (local == 0 || strspn(text, atext) != local || text[0] == '.' ||
+	    text[local - 1] == '.' || strstr(text, "..") != NULL)
+		return 0;
+	at++;
+	return at[0] != '\0' && at[0] != '.' &&
+	    at[strspn(at, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.")] == '\0' &&
+	    at[strlen(at) - 1] != '.' && strstr(at, "..") == NULL;
+}
+
+/*
+ * Writes the names of the subjectAltName of the certificate old_cert_pem
+ * (terminated) into h as cfssl's "hosts": the strings from which cfssl
+ * 1.2.0 writes the same subjectAltName again (an IP address where one
+ * parses, else an e-mail address where Go's parser takes one, else a
+ * DNS name; DNS names first, then e-mail addresses, then IP addresses,
+ * each in the given order).  h->n is 0 when it has none.  Returns RP_OK;
+ * RP_ERR_BAD_INPUT "san_hosts" for a subjectAltName cfssl cannot write
+ * again (another kind of name, another order, more than CSR_HOSTS_MAX
+ * names, a name cfssl would read as another kind, an IPv4 address in
+ * IPv6 form); RP_ERR_INTERNAL "csr_old_cert" when the certificate cannot
+ * be read.  Nothing to free.
+ */
+enum rp_err
+csr_san_hosts(const char *old_cert_pem, struct csr_hosts *h,
+    struct rp_errinfo *ei)
+{
+	static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0xff, 0xff };
+	X509			*x;
+	GENERAL_NAMES		*gns = NULL;
+	GENERAL_NAME		*g;
+	const unsigned char	*d;
+	char			*out;
+	int			 crit = -1, i, len, kind, last = 0;
+	enum rp_err		 e = RP_ERR_BAD_INPUT;
+
+	memset(h, 0, sizeof(*h));
+	if ((x = csr_old_cert(old_cert_pem)) == NULL)
+		return rp_fail(ei, RP_ERR_INTERNAL, "csr_old_cert",
+		    "cannot read the certificate to be recovered");
+	if ((gns = X509_get_ext_d2i(x, NID_subject_alt_name, &crit,
+	    NULL)) == NULL) {
+		/* -1: there is none; else two, or an unreadable one. */
+		if (crit == -1)
+			e = RP_OK;
+		goto out;
+	}
+	for (i = 0; i < sk_GENERAL_NAME_num(gns); i++) {
+		g = sk_GENERAL_NAME_value(gns, i);
+		if (h->n == CSR_HOSTS_MAX)
+			goto out;
+		out = h->name[h->n];
+		switch (g->type) {
+		case GEN_DNS:
+		case GEN_EMAIL:
+			kind = g->type == GEN_DNS ? CSR_HOST_DNS :
+			    CSR_HOST_EMAIL;
+			d = ASN1_STRING_get0_data(g->d.ia5);
+			len = ASN1_STRING_length(g->d.ia5);
+			if (len <= 0 || (size_t)len >= CSR_HOST_MAX)
+				goto out;
+			memcpy(out, d, (size_t)len);
+			out[len] = '\0';
+			if (kind == CSR_HOST_DNS ?
+			    !csr_host_dns(out, (size_t)len) :
+			    !csr_host_email(out, (size_t)len))
+				goto out;
+			break;
+		case GEN_IPADD:
+			kind = CSR_HOST_IP;
+			d = ASN1_STRING_get0_data(g->d.ip);
+			len = ASN1_STRING_length(g->d.ip);
+			/* Go writes an IPv4-mapped address as IPv4. */
+			if (len == 4) {
+				if (inet_ntop(AF_INET, d, out,
+				    CSR_HOST_MAX) == NULL)
+					goto out;
+			} else if (len == 16 && memcmp(d, v4mapped,
+			    sizeof(v4mapped)) != 0) {
+				if (inet_ntop(AF_INET6, d, out,
+				    CSR_HOST_MAX) == NULL)
+					goto out;
+			} else
+				goto out;
+			break;
+		default:
+			goto out;
+		}
+		if (kind < last)
+			goto out;
+		last = kind;
+		h->n++;
+	}
+	e = RP_OK;
+out:
+	if (e != RP_OK && e != RP_ERR_INTERNAL) {
+		memset(h, 0, sizeof(*h));
+		(void)rp_fail(ei, e, "san_hosts", "the old certificate's "
+		    "subjectAltName is not one cfssl can write again (DNS "
+		    "names, then e-mail addresses, then IP addresses, at "
+		    "most %u)", CSR_HOSTS_MAX);
+	}
+	GENERAL_NAMES_free(gns);
+	X509_free(x);
+	return e;
 }

@@ -559,6 +559,11 @@ static const char *const db_sql[DB__MAX] = {
 	[DB_MAIL_NEXT] = "SELECT min(max(next_attempt_at, "
 	    "coalesce(lease_until, 0))) FROM mail_queue WHERE "
 	    "state = 'pending'",
+	/* before, limit: the messages sent, or given up (next_attempt_at
+	 * is then when), before that time */
+	[DB_MAIL_PURGE] = "DELETE FROM mail_queue WHERE id IN (SELECT id "
+	    "FROM mail_queue WHERE state IN ('sent', 'dead') AND "
+	    "coalesce(sent_at, next_attempt_at) < ?1 ORDER BY id LIMIT ?2)",
 	/* Recovery (csr.c, outbox.c recovery rows). */
 	/* request row, the CSR's PEM, its SHA-256 (hex) */
 	[DB_REC_ADD] = "INSERT INTO recoveries (request_id, csr_pem, "
@@ -573,6 +578,18 @@ static const char *const db_sql[DB__MAX] = {
 	/* new serial, new PEM, issued_at, request row: filled once */
 	[DB_REC_DONE] = "UPDATE recoveries SET new_serial = ?, new_pem = ?, "
 	    "issued_at = ? WHERE request_id = ? AND new_serial IS NULL",
+	/* old certificate, now: its status; whether a revocation of it is
+	 * done or in a relay's hands (a revoke row done, or leased now);
+	 * whether a suspension is (a suspend row leased now, or done while
+	 * its request is still open) */
+	[DB_REC_BLOCKED] = "SELECT (SELECT status FROM certificates WHERE "
+	    "id = ?1), EXISTS (SELECT 1 FROM outbox WHERE certificate_id = "
+	    "?1 AND action = 'revoke' AND (state = 'done' OR (state IN "
+	    "('pending', 'sent') AND lease_until > ?2))), EXISTS (SELECT 1 "
+	    "FROM outbox o JOIN requests r ON r.id = o.request_id WHERE "
+	    "o.certificate_id = ?1 AND o.action = 'suspend' AND ((o.state IN "
+	    "('pending', 'sent') AND o.lease_until > ?2) OR (o.state = "
+	    "'done' AND r.state IN " OPEN_STATES ")))",
 
 };
 

@@ -3,7 +3,8 @@
  * channels, authentication methods, CRL reasons, request states and staff
  * roles, as stored in the database, written in the policy file and shown
  * in the API.  One table per enum; nothing else spells them.  Also the
- * clock and the public ids.
+ * words for people of the actions and of the reasons a subscriber may
+ * give, the clock and the public ids.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,6 +35,14 @@ static const char *const action_names[ACT__MAX] = {
 	[ACT_RECOVER] = "recover",
 };
 
+/* The actions as nouns for people ("Revocation of certificate 1A"). */
+static const char *const action_nouns[ACT__MAX] = {
+	[ACT_REVOKE] = "Revocation",
+	[ACT_SUSPEND] = "Suspension",
+	[ACT_REACTIVATE] = "Reactivation",
+	[ACT_RECOVER] = "Recovery",
+};
+
 static const char *const channel_names[CH__MAX] = {
 	[CH_WEB] = "web",
 	[CH_API] = "api",
@@ -60,6 +69,22 @@ static const char *const reason_names[REASON__MAX] = {
 	[REASON_REMOVE_FROM_CRL] = "removeFromCRL",
 	[REASON_PRIVILEGE_WITHDRAWN] = "privilegeWithdrawn",
 	[REASON_AA_COMPROMISE] = "aACompromise",
+};
+
+/*
+ * The reasons a subscriber may give, in the words of DESIGN §2, as the
+ * suspension and signed-request forms offer them; the others have none.
+ */
+static const char *const reason_words[REASON__MAX] = {
+	[REASON_UNSPECIFIED] = "No reason given",
+	[REASON_KEY_COMPROMISE] = "My card or USB key was lost or stolen, or "
+	    "someone else may know the PIN or have the key",
+	[REASON_AFFILIATION_CHANGED] = "I left the organisation, or data in "
+	    "the certificate changed",
+	[REASON_SUPERSEDED] = "I have a new certificate, or the card is "
+	    "blocked (PUK used up) or broken",
+	[REASON_CESSATION] = "The certificate is no longer needed, or the "
+	    "organisation ceased",
 };
 
 static const char *const state_names[RS__MAX] = {
@@ -122,6 +147,64 @@ DOM_PAIR(channel, channel, channel_names, CH__MAX)
 DOM_PAIR(auth, auth_method, auth_names, AUTH__MAX)
 DOM_PAIR(reason, crl_reason, reason_names, REASON__MAX)
 DOM_PAIR(state, req_state, state_names, RS__MAX)
+
+/*
+ * Returns action a as a noun for people ("Revocation"), or NULL for a
+ * value out of range; the caller says what stands for that.
+ */
+const char *
+dom_action_noun(enum action a)
+{
+	return dom_name(action_nouns, ACT__MAX, (unsigned int)a);
+}
+
+/*
+ * Returns the words for people of reason r: DESIGN §2's for a reason a
+ * subscriber may give, else its RFC 5280 name, else "-".  Never NULL.
+ */
+const char *
+dom_reason_words(enum crl_reason r)
+{
+	const char	*s;
+
+	if ((s = dom_name(reason_words, REASON__MAX, (unsigned int)r)) != NULL)
+		return s;
+	if ((s = dom_reason_name(r)) != NULL)
+		return s;
+	return "-";
+}
+
+/*
+ * Returns a new JSON array (the caller owns it) of the reasons a
+ * subscriber may pick on a form, in the order of enum crl_reason:
+ * "unspecified" always, the others that have words when the bit set
+ * offered (REASON_BIT()s, the policy's reasons_subscriber) holds them.
+ * Each is an object {"value": RFC 5280 name, "words": its words,
+ * "selected": whether it is chosen}.  Returns NULL when out of memory.
+ */
+json_t *
+dom_reason_choices(unsigned int offered, enum crl_reason chosen)
+{
+	json_t		*list, *o;
+	unsigned int	 r;
+
+	if ((list = json_array()) == NULL)
+		return NULL;
+	for (r = 0; r < REASON__MAX; r++) {
+		if (reason_words[r] == NULL || (r != REASON_UNSPECIFIED &&
+		    (offered & REASON_BIT(r)) == 0))
+			continue;
+		if ((o = json_pack("{s:s, s:s, s:b}",
+		    "value", reason_names[r],
+		    "words", reason_words[r],
+		    "selected", r == (unsigned int)chosen)) == NULL ||
+		    json_array_append_new(list, o) != 0) {
+			json_decref(list);
+			return NULL;
+		}
+	}
+	return list;
+}
 
 /*
  * Writes the role bits as "agent,officer" into out.  Returns RP_OK;

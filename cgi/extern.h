@@ -129,6 +129,8 @@ size_t		 rp_b64url_encode(const unsigned char *, size_t, char *,
 		    size_t);
 int		 rp_b64url_decode(const char *, size_t, unsigned char *,
 		    size_t);
+/* Padded base64 with white space allowed (PEM, CMS); 0 when malformed. */
+size_t		 rp_b64_decode(const char *, size_t, unsigned char *, size_t);
 int		 rp_utf8_valid(const char *, size_t);
 /* UTF-8 without C0, DEL, C1, bidi controls, U+2028/9: see buf.c. */
 int		 rp_text_visible(const char *, size_t);
@@ -258,6 +260,8 @@ const char	*dom_status_name(enum cert_status);
 enum cert_status dom_status_parse(const char *);
 const char	*dom_action_name(enum action);
 enum action	 dom_action_parse(const char *);
+/* "Revocation", ...; NULL out of range. */
+const char	*dom_action_noun(enum action);
 const char	*dom_channel_name(enum channel);
 enum channel	 dom_channel_parse(const char *);
 const char	*dom_auth_name(enum auth_method);
@@ -265,6 +269,11 @@ enum auth_method dom_auth_parse(const char *);
 /* RFC 5280 names ("keyCompromise"); NULL for 7 and out of range. */
 const char	*dom_reason_name(enum crl_reason);
 enum crl_reason	 dom_reason_parse(const char *);
+/* Words for people (DESIGN §2), else the RFC 5280 name, else "-". */
+const char	*dom_reason_words(enum crl_reason);
+/* A form's reasons, a new array of {value, words, selected}; see dom.c. */
+json_t		*dom_reason_choices(unsigned int offered,
+		    enum crl_reason chosen);
 const char	*dom_state_name(enum req_state);
 enum req_state	 dom_state_parse(const char *);
 /* Role bits <-> "agent,officer"; parse returns 0 for a bad list. */
@@ -844,11 +853,13 @@ enum db_stmt {
 	DB_MAIL_LEASE,
 	DB_MAIL_RECORD,
 	DB_MAIL_NEXT,
+	DB_MAIL_PURGE,
 	/* Recovery (csr.c, outbox.c recovery rows). */
 	DB_REC_ADD,
 	DB_REC_GET,
 	DB_REC_ISSUED,
 	DB_REC_DONE,
+	DB_REC_BLOCKED,
 	DB__MAX
 };
 
@@ -1462,17 +1473,32 @@ void		 chal_free(struct challenge *);
 
 /*
  * csr.c: the PKCS#10 request of a recovery: bounded PEM parse, proof of
- * possession (its self-signature), key strength as for signers, and its
- * subject equal to the old certificate's (X509_NAME_cmp()), for a new
- * key.  csr_issued_check(): the CA's certificate carries the request's
- * key ("issued_mismatch" otherwise).
+ * possession (its self-signature), key strength as for signers, its
+ * subject the old certificate's (the same DER), no extension requested
+ * but the old certificate's subjectAltName, for a new key.
+ * csr_issued_check(): the CA's certificate carries the request's key
+ * ("issued_mismatch" otherwise); csr_successor_check(): that, and the
+ * old certificate's subjectAltName ("issued_san").  csr_san_hosts(): the
+ * old certificate's subjectAltName as cfssl's "hosts" ("san_hosts" when
+ * cfssl cannot write it again).
  */
 #define CSR_PEM_MAX	4096u	/* bytes of a recovery's PEM request */
+#define CSR_HOSTS_MAX	16u	/* names of a recovered subjectAltName */
+#define CSR_HOST_MAX	256u	/* one of them, + NUL */
+struct csr_hosts {
+	size_t		 n;
+	char		 name[CSR_HOSTS_MAX][CSR_HOST_MAX];
+};
 enum rp_err	 csr_check(const char *pem, size_t len,
 		    const char *old_cert_pem, char sha256[65],
 		    struct rp_errinfo *);
 enum rp_err	 csr_issued_check(const char *csr_pem, const char *cert_pem,
 		    size_t certlen, struct rp_errinfo *);
+enum rp_err	 csr_successor_check(const char *csr_pem,
+		    const char *old_cert_pem, const char *cert_pem,
+		    size_t certlen, struct rp_errinfo *);
+enum rp_err	 csr_san_hosts(const char *old_cert_pem, struct csr_hosts *,
+		    struct rp_errinfo *);
 
 /*
  * mail.c: e-mail about requests.  mail_event() runs inside the
@@ -1490,12 +1516,21 @@ enum rp_err	 csr_issued_check(const char *csr_pem, const char *cert_pem,
 #define MAIL_ADDR_MAX	254u		/* one address (RFC 5321) */
 #define MAIL_RCPTS_MAX	64u		/* recipients of one event */
 #define MAIL_RUN_MAX	8u		/* messages sent by one mail_run() */
+/* After a run whose server did not answer the relay leaves e-mail alone
+ * (mail_pause_ms()): at least this long, doubling up to the maximum. */
+#define MAIL_PAUSE_MIN_MS 60000
+#define MAIL_PAUSE_MAX_MS 900000
+/* The sweep deletes messages sent or given up this many days ago, at
+ * most MAIL_PURGE_MAX of them a run (the rest at the next). */
+#define MAIL_KEEP_DAYS	30
+#define MAIL_PURGE_MAX	5000
 
 /* What one mail_run() did. */
 struct mail_report {
 	unsigned int	 sent;
 	unsigned int	 retry;		/* failed; tried again later */
 	unsigned int	 dead;		/* given up */
+	unsigned int	 cut;		/* put back: the run's time ran out */
 	/* The server did not answer (no connection, a timeout): the run
 	 * stopped there, and the rest waits for the next one. */
 	int		 down;
@@ -1515,23 +1550,33 @@ enum rp_err	 mail_conf_check(const struct config *, char *err,
 enum rp_err	 mail_event(struct db *, int64_t request_row,
 		    const char *event, int64_t now, struct rp_errinfo *);
 /*
- * Sends up to MAIL_RUN_MAX due messages as lease owner owner (see
- * outbox_owner()), at now (ms); stops early when the server does not
- * answer.  Each message is sent, backed off, or given up after [mail]
- * max_attempts (or at once on a 5xx answer).  Returns RP_OK or a
- * database error; rep says what happened.
+ * Sends up to max (at most MAIL_RUN_MAX; 0: none) due messages as lease
+ * owner owner (see outbox_owner()), at now (ms), all within one [mail]
+ * timeout_ms; stops early when the server does not answer.  Each message
+ * is sent, backed off, or given up after [mail] max_attempts (or at once
+ * on a 5xx answer).  Returns RP_OK or a database error; rep says what
+ * happened.
  */
 enum rp_err	 mail_run(struct db *, const struct config *,
-		    const char *owner, int64_t now, struct mail_report *,
-		    struct rp_errinfo *);
+		    const char *owner, int64_t now, unsigned int max,
+		    struct mail_report *, struct rp_errinfo *);
 /* When the next pending message falls due (ms), 0 when none does. */
 enum rp_err	 mail_next(struct db *, int64_t *due);
+/* How long (ms) the relay sends no e-mail after the n-th run in a row
+ * (from 1) whose server did not answer, for [mail] timeout_ms. */
+int64_t		 mail_pause_ms(unsigned int timeout_ms, unsigned int n);
+/* The sweep: deletes the messages sent or given up more than
+ * MAIL_KEEP_DAYS before now (ms), at most MAIL_PURGE_MAX; *deleted (may
+ * be NULL) gets how many. */
+enum rp_err	 mail_purge(struct db *, int64_t now, unsigned int *deleted,
+		    struct rp_errinfo *);
 #ifdef RP_UNITTEST
 /* Appends the SMTP message (headers and quoted-printable body). */
 enum rp_err	 mail_message(struct buf *, const char *from,
 		    const char *rcpt, const char *subject, const char *body,
 		    int64_t id, int64_t created_at, int64_t now);
 int		 mail_addr_ok(const char *);
+const char	*mail_state_words(enum req_state, unsigned int need);
 #endif
 
 /*
@@ -1569,6 +1614,11 @@ struct ca_job {
 	const char	*csr_pem;
 	const char	*cert_type;
 	const char	*person;
+	/* A recovery's enrolment: the old certificate's PEM (the
+	 * registry's), whose subjectAltName the new one repeats: cfssl is
+	 * given its names as "hosts" (NULL: none, and the new certificate
+	 * gets no subjectAltName, never the request's). */
+	const char	*old_cert_pem;
 	const char	*ejbca_cert_profile;
 	const char	*ejbca_ee_profile;
 	const char	*ejbca_ca_name;

@@ -47,39 +47,6 @@ struct pub_made {
 };
 
 /*
- * The reasons a subscriber may give, in the words of DESIGN §2, each
- * offered only when the policy's reasons_subscriber holds it.
- */
-static const struct {
-	enum crl_reason	 reason;
-	const char	*words;
-} pub_reasons[] = {
-	{ REASON_UNSPECIFIED, "No reason given" },
-	{ REASON_KEY_COMPROMISE, "My card or USB key was lost or stolen, or "
-	    "someone else may know the PIN or have the key" },
-	{ REASON_AFFILIATION_CHANGED, "I left the organisation, or data in "
-	    "the certificate changed" },
-	{ REASON_SUPERSEDED, "I have a new certificate, or the card is "
-	    "blocked (PUK used up) or broken" },
-	{ REASON_CESSATION, "The certificate is no longer needed, or the "
-	    "organisation ceased" },
-};
-
-#define PUB_REASONS_N	(sizeof(pub_reasons) / sizeof(pub_reasons[0]))
-
-/* The words of reason r for people; its RFC 5280 name otherwise. */
-static const char *
-pub_reason_words(enum crl_reason r)
-{
-	size_t	 i;
-
-	for (i = 0; i < PUB_REASONS_N; i++)
-		if (pub_reasons[i].reason == r)
-			return pub_reasons[i].words;
-	return dom_reason_name(r) != NULL ? dom_reason_name(r) : "-";
-}
-
-/*
  * Reads the request's fields into a: action (suspend by default on the
  * form; required in the API), serial number or token label (scope says
  * which on the form), issuer, reason, passphrase.  Returns RP_OK or the
@@ -327,10 +294,9 @@ pub_form(struct req *req, int status, const char *error)
 	char			 csrf[CSRF_TOKEN_MAX + 1];
 	char			 form_id[RP_ID_LEN + 1];
 	char			 form_id_card[RP_ID_LEN + 1];
-	json_t			*ctx = NULL, *list, *o;
+	json_t			*ctx = NULL, *list;
 	enum crl_reason		 chosen = REASON_UNSPECIFIED;
 	enum rp_err		 e;
-	size_t			 i;
 	int			 revoke, scope_token, ask_issuer;
 
 	if ((e = resp_csrf_token(req, csrf, sizeof(csrf))) != RP_OK ||
@@ -369,21 +335,9 @@ pub_form(struct req *req, int status, const char *error)
 	    "suspend_end_revoke", p->suspend_end_action == ACT_REVOKE,
 	    "scope_token", scope_token,
 	    "ask_issuer", ask_issuer);
-	if (ctx == NULL || (list = json_array()) == NULL ||
-	    json_object_set_new(ctx, "reasons", list) != 0)
+	if (ctx == NULL || (list = dom_reason_choices(p->reasons_subscriber,
+	    chosen)) == NULL || json_object_set_new(ctx, "reasons", list) != 0)
 		goto nomem;
-	for (i = 0; i < PUB_REASONS_N; i++) {
-		if ((p->reasons_subscriber &
-		    REASON_BIT(pub_reasons[i].reason)) == 0 &&
-		    pub_reasons[i].reason != REASON_UNSPECIFIED)
-			continue;
-		if ((o = json_pack("{s:s, s:s, s:b}",
-		    "value", dom_reason_name(pub_reasons[i].reason),
-		    "words", pub_reasons[i].words,
-		    "selected", pub_reasons[i].reason == chosen)) == NULL ||
-		    json_array_append_new(list, o) != 0)
-			goto nomem;
-	}
 	e = resp_html(req, status, TMPL_SUSPEND, ctx);
 	json_decref(ctx);
 	return e;
@@ -831,7 +785,7 @@ h_request_page(struct req *req)
 	    "action_words", act,
 	    "state_name", name,
 	    "state_detail", detail,
-	    "reason_words", pub_reason_words(v.r.reason),
+	    "reason_words", dom_reason_words(v.r.reason),
 	    "refresh", (json_int_t)refresh,
 	    "is_suspend", v.r.action == ACT_SUSPEND,
 	    "is_revoke", v.r.action == ACT_REVOKE,

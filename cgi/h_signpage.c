@@ -52,28 +52,6 @@
 /* The file a document downloads as. */
 #define SP_DOC_FILE	"revportal-request.txt"
 
-/*
- * The reasons a subscriber may give, in the words of DESIGN §2 (as the
- * suspension form words them), each offered when the policy's
- * reasons_subscriber holds it.
- */
-static const struct {
-	enum crl_reason	 reason;
-	const char	*words;
-} sp_reasons[] = {
-	{ REASON_UNSPECIFIED, "No reason given" },
-	{ REASON_KEY_COMPROMISE, "My card or USB key was lost or stolen, or "
-	    "someone else may know the PIN or have the key" },
-	{ REASON_AFFILIATION_CHANGED, "I left the organisation, or data in "
-	    "the certificate changed" },
-	{ REASON_SUPERSEDED, "I have a new certificate, or the card is "
-	    "blocked (PUK used up) or broken" },
-	{ REASON_CESSATION, "The certificate is no longer needed, or the "
-	    "organisation ceased" },
-};
-
-#define SP_REASONS_N	(sizeof(sp_reasons) / sizeof(sp_reasons[0]))
-
 /* The certificate types, for people. */
 static const char *const sp_type_words[CT__MAX] = {
 	[CT_PERSONAL] = "Personal certificate",
@@ -88,18 +66,6 @@ static const char *const sp_type_words[CT__MAX] = {
 #define SP_SUBJECT	"the person named in the certificate"
 #define SP_REP		"a legal representative of the organisation"
 
-/* The words of reason r for people; its RFC 5280 name otherwise. */
-static const char *
-sp_reason_words(enum crl_reason r)
-{
-	size_t	 i;
-
-	for (i = 0; i < SP_REASONS_N; i++)
-		if (sp_reasons[i].reason == r)
-			return sp_reasons[i].words;
-	return dom_reason_name(r) != NULL ? dom_reason_name(r) : "-";
-}
-
 /* The type t for people; "-" for none. */
 static const char *
 sp_type(enum cert_type t)
@@ -107,22 +73,13 @@ sp_type(enum cert_type t)
 	return (unsigned int)t < CT__MAX ? sp_type_words[t] : "-";
 }
 
-/* "Revocation", ... for action a. */
+/* "Revocation", ... for action a; "-" for none. */
 static const char *
 sp_action_noun(enum action a)
 {
-	switch (a) {
-	case ACT_REVOKE:
-		return "Revocation";
-	case ACT_SUSPEND:
-		return "Suspension";
-	case ACT_REACTIVATE:
-		return "Reactivation";
-	case ACT_RECOVER:
-		return "Recovery";
-	default:
-		return "-";
-	}
+	const char	*s;
+
+	return (s = dom_action_noun(a)) != NULL ? s : "-";
 }
 
 /*
@@ -354,21 +311,10 @@ sp_form(struct req *req, enum action act, int status, const char *error)
 			goto nomem;
 	}
 	if (sp_set(ctx, "two_parties", json_boolean(two)) != 0 ||
-	    (list = json_array()) == NULL ||
-	    json_object_set_new(ctx, "reasons", list) != 0)
+	    sp_set(ctx, "reasons", act == ACT_REVOKE ?
+	    dom_reason_choices(p->reasons_subscriber, chosen) :
+	    json_array()) != 0)
 		goto nomem;
-	for (i = 0; act == ACT_REVOKE && i < SP_REASONS_N; i++) {
-		if ((p->reasons_subscriber &
-		    REASON_BIT(sp_reasons[i].reason)) == 0 &&
-		    sp_reasons[i].reason != REASON_UNSPECIFIED)
-			continue;
-		if ((o = json_pack("{s:s, s:s, s:b}",
-		    "value", dom_reason_name(sp_reasons[i].reason),
-		    "words", sp_reasons[i].words,
-		    "selected", sp_reasons[i].reason == chosen)) == NULL ||
-		    json_array_append_new(list, o) != 0)
-			goto nomem;
-	}
 	e = resp_html(req, status, TMPL_SIGN_FORM, ctx);
 	json_decref(ctx);
 	return e;
@@ -889,7 +835,7 @@ sp_approval(struct req *req, const char *id, int status, const char *error)
 	    "state_name", name,
 	    "state_detail", detail,
 	    "action_words", sp_action_noun(r.action),
-	    "reason_words", sp_reason_words(r.reason),
+	    "reason_words", dom_reason_words(r.reason),
 	    "requested_by", first != 0 ? sp_parties_words(first) :
 	    "the registration office",
 	    "received", recv,
@@ -1008,7 +954,7 @@ sp_pending(struct db *db, int64_t person, int64_t now, json_t *list,
 		    "request_id", dbq_col_text(&q, 0),
 		    "action_words", sp_action_noun(a != NULL ?
 		    dom_action_parse(a) : ACT__MAX),
-		    "reason_words", sp_reason_words(rs != NULL ?
+		    "reason_words", dom_reason_words(rs != NULL ?
 		    dom_reason_parse(rs) : REASON__MAX),
 		    "received", recv,
 		    "received_iso", recv_iso,

@@ -284,7 +284,11 @@ lc_ca_reason(enum action act, enum crl_reason r)
  * Checks that no open request stands in the way of a new action on
  * certificate cert: one request at a time per certificate, except that a
  * revocation may always follow an open request of another kind (a
- * subscriber who suspended and then wants it revoked).  RP_ERR_CONFLICT
+ * subscriber who suspended and then wants it revoked), and a suspension
+ * may follow an open recovery (which can wait days for an approval: an
+ * emergency must not).  The recovery then does not act on a certificate
+ * that is suspended or revoked, or on its way there, at its turn
+ * (outbox.c): it fails, for an officer.  RP_ERR_CONFLICT
  * "request_pending" otherwise.
  */
 static enum rp_err
@@ -292,15 +296,19 @@ lc_check_open(struct db *db, int64_t cert, enum action act,
     struct rp_errinfo *ei)
 {
 	struct dbq	 q;
+	enum action	 open;
 	enum rp_err	 e;
 	int		 clash = 0;
 
 	dbq_start(&q, db, DB_REQ_OPEN_FOR_CERT);
 	dbq_int(&q, cert);
 	while (dbq_step(&q)) {
-		if (act != ACT_REVOKE ||
-		    dom_action_parse(dbq_col_text(&q, 1)) == ACT_REVOKE)
-			clash = 1;
+		open = dom_action_parse(dbq_col_text(&q, 1));
+		if (act == ACT_REVOKE && open != ACT_REVOKE)
+			continue;
+		if (act == ACT_SUSPEND && open == ACT_RECOVER)
+			continue;
+		clash = 1;
 	}
 	if ((e = dbq_end(&q)) != RP_OK)
 		return rp_fail(ei, e, "db", "cannot read open requests");

@@ -30,10 +30,18 @@
  * libcurl (smtps://, or smtp:// with STARTTLS required; plain smtp://
  * only to a loopback server with allow_plain), and records sent, a retry
  * after an exponential backoff, or dead (a 5xx answer, or max_attempts
- * failures).  A server that does not answer ends the run, so that the
- * relay goes back to the CA's queue at once.
+ * failures).  A run never takes more than one [mail] timeout_ms, sends
+ * no more messages than the relay allows it, and ends at a server that
+ * does not answer, so that the relay goes back to the CA's queue at
+ * once; mail_pause_ms() tells the relay how long to leave such a server
+ * alone.
+ *
+ * mail_purge() is revportal-admin sweep's: the queue keeps names,
+ * addresses and what happened to whom, so a message sent or given up is
+ * deleted MAIL_KEEP_DAYS (30) days later.
  */
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -145,7 +153,9 @@ enum mail_outcome {
 	MO_SENT,
 	MO_RETRY,	/* the server answered 4xx: try again later */
 	MO_DOWN,	/* no answer: try again later, stop the run */
-	MO_DEAD		/* refused for good */
+	MO_DEAD,	/* refused for good */
+	MO_CUT		/* the run's time ran out: again next run, as it
+			 * was, not counted as an attempt */
 };
 
 /*
@@ -653,6 +663,39 @@ out:
 	return e;
 }
 
+/*
+ * Returns, in words, the state a request in state with need (REL_*
+ * still to sign) is in once the event is told: one that needs no
+ * signature is still awaiting_approval while its "received" is told
+ * (lifecycle.c queues it right after), so it is told as queued.  A
+ * static string, never the raw state name.
+ */
+UNITTEST const char *
+mail_state_words(enum req_state state, unsigned int need)
+{
+	if (state == RS_AWAITING_APPROVAL && need == 0)
+		state = RS_QUEUED;
+	switch (state) {
+	case RS_AWAITING_APPROVAL:
+		return "waiting for the signatures it needs";
+	case RS_QUEUED:
+		return "on its way to the certification authority";
+	case RS_RELAYED:
+		return "with the certification authority";
+	case RS_COMPLETED:
+		return "carried out";
+	case RS_REJECTED:
+		return "rejected, nothing was changed";
+	case RS_EXPIRED:
+		return "expired, nothing was changed";
+	case RS_FAILED:
+		return "not carried out yet, the registration office will "
+		    "see to it";
+	default:
+		return "unknown";
+	}
+}
+
 /* Appends "label: value" as one line of the body (value sanitised). */
 static enum rp_err
 mail_field(struct buf *b, const char *label, const char *v)
@@ -790,8 +833,8 @@ mail_body(struct buf *b, const struct mail_ctx *c, enum mail_kind kind,
 	    (c->reason != REASON_UNSPECIFIED && c->action != ACT_SUSPEND &&
 	    c->action != ACT_REACTIVATE && (e = mail_field(b, "Reason:",
 	    dom_reason_name(c->reason))) != RP_OK) ||
-	    (e = mail_field(b, "State:", dom_state_name(c->state))) !=
-	    RP_OK ||
+	    (e = mail_field(b, "State:", mail_state_words(c->state,
+	    c->need))) != RP_OK ||
 	    (e = mail_field_time(b, "Received:", c->received_at)) != RP_OK)
 		return e;
 	for (i = 0; i < c->ncerts; i++) {
@@ -1112,7 +1155,8 @@ mail_read(char *out, size_t size, size_t n, void *arg)
  * Sets what every message shares on the handle h: the server of [mail]
  * smtp_url, smtp and smtps only, TLS (implicit, or STARTTLS required
  * unless allow_plain) with the peer verified, no proxy, the timeouts,
- * the sender.  Returns 0, or -1 when libcurl refused an option.
+ * the sender; each answer of the server, QUIT's included, within the
+ * timeout too.  Returns 0, or -1 when libcurl refused an option.
  */
 static int
 mail_curl_setup(CURL *h, const struct config *cfg, char *from,
@@ -1139,6 +1183,8 @@ mail_curl_setup(CURL *h, const struct config *cfg, char *from,
 	    (long)cfg->mail_timeout_ms) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
 	    (long)cfg->mail_timeout_ms) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT,
+	    (long)((cfg->mail_timeout_ms + 999) / 1000)) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_MAIL_FROM, from) != CURLE_OK ||
@@ -1149,12 +1195,15 @@ mail_curl_setup(CURL *h, const struct config *cfg, char *from,
 }
 
 /*
- * Sends msg (the whole message text) to rcpt over h.  Returns what
- * became of it, with the reason in why for anything but MO_SENT.
+ * Sends msg (the whole message text) to rcpt over h, allowing it
+ * timeout_ms; cut says that this is what was left of the run's time,
+ * less than [mail] timeout_ms, so that running out of it is MO_CUT, not
+ * a server that does not answer.  Returns what became of it, with the
+ * reason in why for anything but MO_SENT.
  */
 static enum mail_outcome
-mail_send(CURL *h, const char *rcpt, const struct buf *msg,
-    const char *errbuf, char *why, size_t whylen)
+mail_send(CURL *h, const char *rcpt, const struct buf *msg, long timeout_ms,
+    int cut, const char *errbuf, char *why, size_t whylen)
 {
 	struct curl_slist	*to = NULL;
 	struct mail_src		 src;
@@ -1174,6 +1223,7 @@ mail_send(CURL *h, const char *rcpt, const struct buf *msg,
 	src.len = msg->len;
 	src.off = 0;
 	if (curl_easy_setopt(h, CURLOPT_MAIL_RCPT, to) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_READDATA, &src) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
 	    (curl_off_t)msg->len) != CURLE_OK) {
@@ -1191,11 +1241,28 @@ mail_send(CURL *h, const char *rcpt, const struct buf *msg,
 	    curl_easy_strerror(rc), errbuf[0] != '\0' ? ": " : "", errbuf,
 	    code);
 	ca_text(why, whylen, t, strlen(t));
+	if (cut && rc == CURLE_OPERATION_TIMEDOUT)
+		return MO_CUT;
 	if (code >= 500 && code <= 599)
 		return MO_DEAD;
 	if (code >= 400 && code <= 499)
 		return MO_RETRY;
 	return MO_DOWN;
+}
+
+/*
+ * Drops the connection of h, if libcurl kept it, without a word: after
+ * a server that stalled, libcurl's polite QUIT at the end of the run
+ * would wait for it once more.
+ */
+static void
+mail_drop(CURL *h)
+{
+	curl_socket_t	 s = CURL_SOCKET_BAD;
+
+	if (curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &s) == CURLE_OK &&
+	    s != CURL_SOCKET_BAD)
+		(void)shutdown(s, SHUT_RDWR);	/* libcurl closes it */
 }
 
 /* Frees what a claim read into m. */
@@ -1269,8 +1336,8 @@ mail_claim(struct db *db, const char *owner, int64_t now, int64_t lease_ms,
 /*
  * Records what became of m (claimed by owner) at now: sent, or a failure
  * with why, retried after a backoff or dead (at once for MO_DEAD, or at
- * max_attempts failures).  Returns RP_OK, RP_ERR_CONFLICT "lease_lost",
- * or a database error.
+ * max_attempts failures); MO_CUT puts it back as it was, due at once.
+ * Returns RP_OK, RP_ERR_CONFLICT "lease_lost", or a database error.
  */
 static enum rp_err
 mail_record(struct db *db, const struct config *cfg, const char *owner,
@@ -1286,7 +1353,9 @@ mail_record(struct db *db, const struct config *cfg, const char *owner,
 	enum rp_err		 e;
 	int			 changed;
 
-	if (o != MO_SENT) {
+	if (o == MO_CUT)
+		state = "pending";
+	else if (o != MO_SENT) {
 		attempts++;
 		if (o == MO_DEAD || attempts >= cfg->mail_max_attempts)
 			state = "dead";
@@ -1320,6 +1389,11 @@ mail_record(struct db *db, const struct config *cfg, const char *owner,
 		rep->sent++;
 		rplog(RPLOG_INFO, "mail_sent", "id=%lld attempts=%u",
 		    (long long)m->id, attempts);
+	} else if (o == MO_CUT) {
+		rep->cut++;
+		rplog(RPLOG_INFO, "mail_deferred", "id=%lld attempts=%u "
+		    "error=\"the run's time ran out: %s\"", (long long)m->id,
+		    attempts, why);
 	} else if (state[0] == 'd') {
 		rep->dead++;
 		rplog(RPLOG_ERROR, "mail_dead", "id=%lld attempts=%u "
@@ -1346,22 +1420,28 @@ mail_mono(void)
 
 /*
  * Sends the due messages, one claim at a time, with one libcurl handle
- * (its connection kept between messages): at most MAIL_RUN_MAX, no new
- * one once a timeout's worth of time has gone, none after a server that
- * did not answer.  A message that cannot be written is dead.  Returns
- * RP_OK, or the database error that stopped it (a message sent but not
- * recorded comes back once its lease ends, and may then go twice).
+ * (its connection kept between messages): at most max (at most
+ * MAIL_RUN_MAX), none after a server that did not answer, and all within
+ * one [mail] timeout_ms from the start: the first message may take all
+ * of it, each other one what is left, and another one starts only while
+ * at least half of it is left.  A message the run's end cuts short is
+ * put back, not counted as an attempt; after a server that stalled the
+ * connection is dropped.  A message that cannot be written is dead.
+ * Returns RP_OK, or the database error that stopped it (a message sent
+ * but not recorded comes back once its lease ends, and may then go
+ * twice).
  */
 enum rp_err
 mail_run(struct db *db, const struct config *cfg, const char *owner,
-    int64_t now, struct mail_report *rep, struct rp_errinfo *ei)
+    int64_t now, unsigned int max, struct mail_report *rep,
+    struct rp_errinfo *ei)
 {
 	struct mail_msg		 m;
 	struct buf		 msg;
 	CURL			*h = NULL;
 	char			 errbuf[CURL_ERROR_SIZE], why[RP_ERRMSG_MAX];
 	char			 from[MAIL_ADDR_MAX + 3];
-	int64_t			 lease_ms, start, el, t;
+	int64_t			 lease_ms, start, el, t, budget, left;
 	unsigned int		 i;
 	enum mail_outcome	 o;
 	enum rp_err		 e = RP_OK;
@@ -1370,11 +1450,13 @@ mail_run(struct db *db, const struct config *cfg, const char *owner,
 	memset(rep, 0, sizeof(*rep));
 	memset(&m, 0, sizeof(m));
 	buf_init(&msg, MAIL_MSG_MAX);
-	if (cfg->mail_url[0] == '\0')
+	if (cfg->mail_url[0] == '\0' || max == 0)
 		return RP_OK;
+	if (max > MAIL_RUN_MAX)
+		max = MAIL_RUN_MAX;
+	budget = (int64_t)cfg->mail_timeout_ms;
 	/* Outlasts a send and its recording. */
-	lease_ms = 2 * (int64_t)cfg->mail_timeout_ms +
-	    (int64_t)cfg->busy_timeout_ms + 1000;
+	lease_ms = 2 * budget + (int64_t)cfg->busy_timeout_ms + 1000;
 	if (lease_ms < (int64_t)cfg->relay_lease_seconds * 1000)
 		lease_ms = (int64_t)cfg->relay_lease_seconds * 1000;
 	if ((h = curl_easy_init()) == NULL)
@@ -1386,10 +1468,12 @@ mail_run(struct db *db, const struct config *cfg, const char *owner,
 		goto out;
 	}
 	start = mail_mono();
-	for (i = 0; i < MAIL_RUN_MAX; i++) {
-		/* A slow server gets one timeout's worth of the relay. */
+	for (i = 0; i < max; i++) {
 		el = mail_mono() - start;
-		if (i > 0 && el >= (int64_t)cfg->mail_timeout_ms)
+		if (el < 0)
+			el = 0;
+		left = budget - el;
+		if (i > 0 && left < budget / 2)
 			break;
 		t = now + el;
 		if ((e = mail_claim(db, owner, t, lease_ms, &m, &got, ei)) !=
@@ -1397,14 +1481,21 @@ mail_run(struct db *db, const struct config *cfg, const char *owner,
 			break;
 		buf_reset(&msg);
 		errbuf[0] = why[0] = '\0';
+		/* The first message has the whole timeout, the others what
+		 * is left of it (the claim took time too). */
+		left = i == 0 ? budget : budget - (mail_mono() - start);
+		if (left < 1)
+			left = 1;
 		if ((e = mail_message(&msg, cfg->mail_from, m.rcpt, m.subject,
 		    m.body, m.id, m.created_at, t)) != RP_OK) {
 			(void)snprintf(why, sizeof(why), "cannot write the "
 			    "message: %s", rp_err_name(e));
 			o = MO_DEAD;
 		} else
-			o = mail_send(h, m.rcpt, &msg, errbuf, why,
-			    sizeof(why));
+			o = mail_send(h, m.rcpt, &msg, (long)left, i > 0,
+			    errbuf, why, sizeof(why));
+		if (o == MO_DOWN || o == MO_CUT)
+			mail_drop(h);
 		e = mail_record(db, cfg, owner, &m, o, why,
 		    now + (mail_mono() - start), rep, ei);
 		mail_msg_free(&m);
@@ -1414,12 +1505,61 @@ mail_run(struct db *db, const struct config *cfg, const char *owner,
 			rep->down = 1;
 			break;
 		}
+		if (o == MO_CUT)
+			break;
 	}
 out:
 	mail_msg_free(&m);
 	buf_free(&msg);
 	curl_easy_cleanup(h);
 	return e;
+}
+
+/*
+ * Returns how long (ms) the relay leaves e-mail alone after the n-th
+ * run in a row (n from 1) whose server did not answer, each run of them
+ * having cost it up to timeout_ms: MAIL_PAUSE_MIN_MS or twice
+ * timeout_ms, whichever is longer, doubling with n up to
+ * MAIL_PAUSE_MAX_MS.  So a server that hangs holds the CA's queue up
+ * for at most a third of the time, and soon far less.
+ */
+int64_t
+mail_pause_ms(unsigned int timeout_ms, unsigned int n)
+{
+	int64_t	 p;
+
+	p = 2 * (int64_t)timeout_ms;
+	if (p < MAIL_PAUSE_MIN_MS)
+		p = MAIL_PAUSE_MIN_MS;
+	for (; n > 1 && p < MAIL_PAUSE_MAX_MS; n--)
+		p *= 2;
+	return p < MAIL_PAUSE_MAX_MS ? p : MAIL_PAUSE_MAX_MS;
+}
+
+/*
+ * The sweep: deletes at most MAIL_PURGE_MAX messages sent or given up
+ * more than MAIL_KEEP_DAYS days before now (ms); a pending one stays
+ * whatever its age.  *deleted (may be NULL) gets how many.  Returns
+ * RP_OK or a database error (nothing deleted).
+ */
+enum rp_err
+mail_purge(struct db *db, int64_t now, unsigned int *deleted,
+    struct rp_errinfo *ei)
+{
+	struct dbq	 q;
+	enum rp_err	 e;
+	int		 n = 0;
+
+	if (deleted != NULL)
+		*deleted = 0;
+	dbq_start(&q, db, DB_MAIL_PURGE);
+	dbq_int(&q, now - (int64_t)MAIL_KEEP_DAYS * 24 * 3600 * 1000);
+	dbq_int(&q, MAIL_PURGE_MAX);
+	if ((e = dbq_exec(&q, &n)) != RP_OK)
+		return rp_fail(ei, e, "db", "cannot delete old e-mail");
+	if (deleted != NULL && n > 0)
+		*deleted = (unsigned int)n;
+	return RP_OK;
 }
 
 /* Sets *due to when the next pending message falls due, its lease run

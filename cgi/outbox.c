@@ -53,19 +53,55 @@
  * releases a row it holds but did not send.
  *
  * A recovery's row is two steps.  First the CA issues the new
- * certificate for the request's CSR (the driver's enroll); what it
- * issued, once checked to carry the CSR's key, is kept in
+ * certificate for the request's CSR (the driver's enroll, given the old
+ * certificate so that cfssl writes its subjectAltName and no other);
+ * what it issued, once checked to carry the CSR's key and the old
+ * certificate's subjectAltName (csr_successor_check()), is kept in
  * outbox.issued_pem in a transaction of its own at once, so that a relay
- * that crashes or fails later never asks for a second one: a row with
- * issued_pem goes straight to the second step, the old certificate's
- * revocation with reason superseded, as any revocation (check first
- * when it may have reached the CA).  Its CA_DONE completes the request,
- * and the same transaction fills the request's recoveries row and
- * registers the new certificate (outbox_recovered()).  An enrolment the
- * CA refuses is a dead row like a refused revocation.  Only a crash
- * between the CA's answer to the enrolment and that first commit (or a
- * call that timed out after the CA issued) can have a certificate issued
- * twice: neither CA can be asked which certificate a CSR got.
+ * that crashes or fails later never asks for a second one.  The same
+ * transaction fills the request's recoveries row and registers the new
+ * certificate (outbox_recovered()): it is valid at the CA from then on,
+ * whatever becomes of the rest, and staff must be able to find and
+ * revoke it.  A row with issued_pem goes straight to the second step,
+ * the old certificate's revocation with reason superseded, as any
+ * revocation (check first when it may have reached the CA).  Its CA_DONE
+ * completes the request (the certificate registered already is left as
+ * it is).  An enrolment the CA refuses is a dead row like a refused
+ * revocation; a dead row that has issued_pem says so in the request's
+ * outcome, with the new certificate's serial.
+ *
+ * A recovery does not act on a certificate that has left it, before
+ * either step: when the registry says the old certificate is revoked or
+ * suspended, or a revocation of it is done or in a relay's hands (a
+ * revoke row done, or leased), or a suspension is (a suspend row leased,
+ * or done while its request is still open), the row goes dead without a
+ * call, "the certificate was revoked meanwhile" (or suspended), and the
+ * request fails.  Revocations and suspensions may follow an open
+ * recovery (lifecycle.c), and a revocation may overtake it at the CA:
+ * acting on would issue a certificate for a key the subscriber may have
+ * lost with the old one, and revoke the old certificate a second time,
+ * with cfssl writing superseded over keyCompromise and a new time.  A
+ * suspension is the same warning, so it too stops the recovery, for an
+ * officer to reject or retry once the certificate is valid again.  What
+ * remains open: a revocation claimed by another relay between this
+ * check and the revoke step may reach cfssl before the superseded one,
+ * which then writes over its reason.
+ *
+ * A certificate may still be issued twice, where the CA cannot be asked
+ * which certificate a CSR got:
+ *
+ *	- a crash between the CA's answer to the enrolment and the commit
+ *	  that keeps it, or a database error in that commit: the row comes
+ *	  back after its lease and enrols again;
+ *	- an enrolment that timed out (or whose connection broke) after the
+ *	  CA issued: CA_RETRY, and the next turn enrols again;
+ *	- an answer without a readable certificate (a 200 whose body is cut
+ *	  or unreadable, an EJBCA 202 approved later at the CA): the row
+ *	  is dead, and an officer's retry enrols again.
+ *
+ * The first certificate then stays valid at the CA, unknown to the
+ * registry: the audit log's outbox entries of the request and the CA's
+ * own records are where to look.
  *
  * Leases are times on the wall clock (rp_now_ms()), compared across
  * relays on other hosts: a clock stepped forward ends leases early.
@@ -528,6 +564,72 @@ outbox_revocations(struct db *db, const struct outbox_conf *oc,
 }
 
 /*
+ * Reads the PEM of certificate id (the registry's) into *pem; the caller
+ * frees it.  Returns RP_OK, RP_ERR_INTERNAL when it is not there, or a
+ * database error.
+ */
+static enum rp_err
+outbox_cert_pem(struct db *db, int64_t id, char **pem,
+    struct rp_errinfo *ei)
+{
+	struct dbq	 q;
+	const char	*s;
+	enum rp_err	 e = RP_ERR_INTERNAL;
+
+	*pem = NULL;
+	dbq_start(&q, db, DB_CERT_EXPORT);
+	dbq_int(&q, id);
+	if (dbq_step(&q) && (s = dbq_col_text(&q, 1)) != NULL &&
+	    strlen(s) <= RP_PEM_MAX)
+		e = (*pem = rp_strndup(s, strlen(s))) == NULL ?
+		    RP_ERR_NOMEM : RP_OK;
+	if (q.err == RP_OK)
+		q.err = e;
+	if ((e = dbq_end(&q)) != RP_OK) {
+		free(*pem);
+		*pem = NULL;
+		return rp_fail(ei, e, "db", "cannot read the certificate to "
+		    "be recovered");
+	}
+	return RP_OK;
+}
+
+/*
+ * Looks at the old certificate of recovery row at now (see the top of
+ * the file): *why is NULL when the recovery may act, else a sentence
+ * saying why not.  Returns RP_OK or a database error.
+ */
+static enum rp_err
+outbox_recovery_blocked(struct db *db, const struct outbox_row *row,
+    int64_t now, const char **why, struct rp_errinfo *ei)
+{
+	struct dbq		 q;
+	enum cert_status	 st = CS__MAX;
+	enum rp_err		 e;
+	int			 revoking = 0, suspending = 0;
+
+	*why = NULL;
+	dbq_start(&q, db, DB_REC_BLOCKED);
+	dbq_int(&q, row->certificate);
+	dbq_int(&q, now);
+	if (dbq_step(&q)) {
+		st = dom_status_parse(dbq_col_text(&q, 0));
+		revoking = dbq_col_int(&q, 1) != 0;
+		suspending = dbq_col_int(&q, 2) != 0;
+	}
+	if ((e = dbq_end(&q)) != RP_OK)
+		return rp_fail(ei, e, "db", "cannot read the state of the "
+		    "certificate to be recovered");
+	if (st == CS_REVOKED || revoking)
+		*why = "the certificate was revoked meanwhile";
+	else if (st == CS_SUSPENDED || suspending)
+		*why = "the certificate was suspended meanwhile";
+	else if (st != CS_VALID)
+		*why = "the certificate is not valid";
+	return RP_OK;
+}
+
+/*
  * Puts row off until until, giving its lease back, without a CA call or
  * any other change.  Returns RP_OK, RP_ERR_CONFLICT "lease_lost", or a
  * database error.
@@ -750,29 +852,36 @@ outbox_undone(struct db *db, int64_t request, int64_t *n,
 }
 
 /*
- * Completes recovery row inside the caller's transaction, once the old
- * certificate's revocation is done: the request's recoveries row gets
- * the new certificate (serial, PEM, now), and the registry the new
- * certificate with the old one's person, organisation, type and term,
- * and no token (reg_import_successor(); one registered already is left
- * as it is).  Returns RP_OK or an error (the caller rolls back).
+ * Puts the certificate pem that the CA issued for recovery row on record
+ * inside the caller's transaction: the request's recoveries row gets it
+ * (serial, PEM, now), and the registry the new certificate with the old
+ * one's person, organisation, type and term, and no token
+ * (reg_import_successor()).  Done when the certificate is kept, and
+ * again, changing nothing, whenever the row is recorded: a certificate
+ * kept and registered already is left as it is.  One the registry
+ * refuses (a name with control characters) is kept unregistered, logged.
+ * Returns RP_OK or an error (the caller rolls back).
  */
 static enum rp_err
 outbox_recovered(struct db *db, const struct outbox_conf *oc,
-    const struct outbox_row *row, int64_t now, struct rp_errinfo *ei)
+    const struct outbox_row *row, const char *pem, int64_t now,
+    struct rp_errinfo *ei)
 {
 	struct cert_info	 info;
 	struct cert_row		 old;
+	struct rp_errinfo	 why;
 	struct dbq		 q;
+	const char		*s;
 	int64_t			 id;
 	size_t			 len;
 	enum rp_err		 e;
-	int			 n;
+	int			 n, same = 0;
 
 	memset(&info, 0, sizeof(info));
-	len = strnlen(row->issued_pem, sizeof(row->issued_pem));
-	if (len == 0 || (e = x509_read_pem(row->issued_pem, len, &info,
-	    ei)) != RP_OK) {
+	memset(&why, 0, sizeof(why));
+	len = strnlen(pem, CA_ISSUED_MAX);
+	if (len == 0 || len == CA_ISSUED_MAX ||
+	    x509_read_pem(pem, len, &info, &why) != RP_OK) {
 		e = rp_fail(ei, RP_ERR_INTERNAL, "issued", "the recovery's "
 		    "new certificate is not there or unreadable");
 		goto out;
@@ -782,22 +891,83 @@ outbox_recovered(struct db *db, const struct outbox_conf *oc,
 	dbq_text(&q, info.pem);
 	dbq_int(&q, now);
 	dbq_int(&q, row->request);
-	if ((e = dbq_exec(&q, &n)) != RP_OK || n != 1) {
-		e = rp_fail(ei, e != RP_OK ? e : RP_ERR_INTERNAL, "db",
-		    "cannot record the recovery's new certificate");
+	if ((e = dbq_exec(&q, &n)) != RP_OK) {
+		(void)rp_fail(ei, e, "db", "cannot record the recovery's new "
+		    "certificate");
 		goto out;
+	}
+	if (n == 0) {
+		/* On record already: it must be this certificate. */
+		dbq_start(&q, db, DB_REC_GET);
+		dbq_int(&q, row->request);
+		if (dbq_step(&q) && (s = dbq_col_text(&q, 2)) != NULL)
+			same = strcmp(s, info.serial) == 0;
+		if ((e = dbq_end(&q)) != RP_OK || !same) {
+			e = rp_fail(ei, e != RP_OK ? e : RP_ERR_INTERNAL, "db",
+			    "the recovery's row names another new "
+			    "certificate");
+			goto out;
+		}
 	}
 	if ((e = reg_cert_get(db, row->certificate, &old)) != RP_OK) {
 		(void)rp_fail(ei, e, "db", "cannot read the old certificate");
 		goto out;
 	}
-	e = reg_import_successor(db, &info, &old, oc->actor, now, &id, ei);
-	if (e == RP_ERR_CONFLICT && ei != NULL && ei->code != NULL &&
-	    strcmp(ei->code, "duplicate") == 0)
+	e = reg_import_successor(db, &info, &old, oc->actor, now, &id, &why);
+	if (e == RP_ERR_CONFLICT && why.code != NULL &&
+	    strcmp(why.code, "duplicate") == 0)
 		e = RP_OK;
+	else if (e == RP_ERR_BAD_INPUT) {
+		rplog(RPLOG_ERROR, "outbox_successor_unregistered",
+		    "request=%s serial=%s why=%s", row->public_id,
+		    info.serial, why.code != NULL ? why.code : "");
+		e = RP_OK;
+	} else if (e != RP_OK)
+		(void)rp_fail(ei, e, why.code != NULL ? why.code : "db",
+		    "%s", why.msg);
 out:
 	cert_info_free(&info);
 	return e;
+}
+
+/*
+ * Appends to words (of wordsz) what became of recovery row's new
+ * certificate when the row fails after the CA issued it: its serial, and
+ * that it is registered and valid.  Cut short rather than not said.
+ */
+static void
+outbox_issued_note(const struct outbox_row *row, char *words,
+    size_t wordsz)
+{
+	struct cert_info	 info;
+	struct rp_errinfo	 why;
+	char			 note[128 + RP_SERIAL_MAX];
+	size_t			 len, nlen;
+	int			 n;
+
+	memset(&info, 0, sizeof(info));
+	if (x509_read_pem(row->issued_pem, strnlen(row->issued_pem,
+	    sizeof(row->issued_pem)), &info, &why) != RP_OK)
+		info.serial[0] = '\0';
+	n = snprintf(note, sizeof(note), "; the CA issued the new "
+	    "certificate %s already: it is registered and valid, revoke it "
+	    "if it is not wanted", info.serial[0] != '\0' ? info.serial :
+	    "(unreadable)");
+	cert_info_free(&info);
+	if (n < 0 || (size_t)n >= sizeof(note) || wordsz == 0)
+		return;
+	nlen = (size_t)n;
+	len = strnlen(words, wordsz);
+	/* The note whole, the CA's words cut if they must be. */
+	if (nlen >= wordsz)
+		return;
+	if (len > wordsz - 1 - nlen) {
+		len = wordsz - 1 - nlen;
+		/* Not inside a UTF-8 sequence. */
+		while (len > 0 && ((unsigned char)words[len] & 0xc0) == 0x80)
+			len--;
+	}
+	memcpy(words + len, note, nlen + 1);
 }
 
 /*
@@ -874,6 +1044,9 @@ outbox_record(struct db *db, const struct policy *pol,
 		event = "dead";
 		break;
 	}
+	if (out == OB_DEAD && row->job.action == ACT_RECOVER &&
+	    row->issued_pem[0] != '\0')
+		outbox_issued_note(row, words, sizeof(words));
 
 	if ((e = db_begin(db)) != RP_OK)
 		return rp_fail(ei, e, "db_busy", "the database is busy");
@@ -900,11 +1073,19 @@ outbox_record(struct db *db, const struct policy *pol,
 		    words, event, moved ? dom_state_name(r.state) : NULL,
 		    rep->checked, now, ei)) != RP_OK)
 			goto out;
-		/* A recovery done: the new certificate on record. */
 		if (out == OB_DONE && row->job.action == ACT_RECOVER &&
-		    (e = outbox_recovered(db, oc, row, now, ei)) != RP_OK)
+		    row->issued_pem[0] == '\0') {
+			e = rp_fail(ei, RP_ERR_INTERNAL, "issued", "a "
+			    "recovery done without its new certificate");
 			goto out;
+		}
 	}
+	/* A recovery's new certificate on record (already, unless it was
+	 * kept before the registry took it there: see the top). */
+	if (row->job.action == ACT_RECOVER && row->issued_pem[0] != '\0' &&
+	    (e = outbox_recovered(db, oc, row, row->issued_pem, now, ei)) !=
+	    RP_OK)
+		goto out;
 	if (moved) {
 		/* The request stays as it is; its certificate follows what
 		 * the CA confirmed. */
@@ -1016,20 +1197,22 @@ outbox_ask(struct db *db, const struct outbox_conf *oc,
 
 /*
  * Keeps the certificate the CA issued for recovery row (res->issued_pem)
- * in outbox.issued_pem, in a transaction of its own right after the
- * enrolment, with an audit entry "outbox.issued": a relay that crashes
- * after this never asks for it again, and goes on with the revocation.
- * A certificate that is not one or does not carry the request's key is
- * not kept: res becomes CA_PERMANENT with a sentence saying so, and
- * RP_OK is returned for the caller to record it.  Returns RP_OK (row's
- * issued_pem set when kept), RP_ERR_CONFLICT "lease_lost", or a database
- * error (nothing kept: the row comes back after its lease and enrols
- * again).
+ * in place of the certificate old_pem in outbox.issued_pem, in a
+ * transaction of its own right after the enrolment, with an audit entry
+ * "outbox.issued", and puts it on record (outbox_recovered(): the
+ * recoveries row and the registry): a relay that crashes after this
+ * never asks for it again, and goes on with the revocation.  A
+ * certificate that is not one, or does not carry the request's key and
+ * the old certificate's subjectAltName (csr_successor_check()), is not
+ * kept: res becomes CA_PERMANENT with a sentence saying so, and RP_OK is
+ * returned for the caller to record it.  Returns RP_OK (row's issued_pem
+ * set when kept), RP_ERR_CONFLICT "lease_lost", or a database error
+ * (nothing kept: the row comes back after its lease and enrols again).
  */
 static enum rp_err
 outbox_keep_issued(struct db *db, const struct outbox_conf *oc,
-    struct outbox_row *row, struct ca_result *res, int64_t now,
-    struct rp_errinfo *ei)
+    struct outbox_row *row, const char *old_pem, struct ca_result *res,
+    int64_t now, struct rp_errinfo *ei)
 {
 	struct cert_info	 info;
 	struct rp_errinfo	 why;
@@ -1041,16 +1224,30 @@ outbox_keep_issued(struct db *db, const struct outbox_conf *oc,
 	int			 n;
 
 	memset(&info, 0, sizeof(info));
+	memset(&why, 0, sizeof(why));
 	len = strnlen(res->issued_pem, sizeof(res->issued_pem));
 	if (len == 0 || len >= sizeof(row->issued_pem) ||
 	    x509_read_pem(res->issued_pem, len, &info, &why) != RP_OK ||
-	    csr_issued_check(row->csr, res->issued_pem, len, &why) != RP_OK) {
-		rplog(RPLOG_ERROR, "outbox_issued_bad", "request=%s key=%s",
-		    row->public_id, row->idem_key);
-		ca_result_set(res, CA_PERMANENT, res->http_status, "the CA "
-		    "answered the enrolment with a certificate that is not "
-		    "for the request's key: not used, the old certificate is "
-		    "not revoked");
+	    csr_successor_check(row->csr, old_pem, res->issued_pem, len,
+	    &why) != RP_OK) {
+		rplog(RPLOG_ERROR, "outbox_issued_bad", "request=%s key=%s "
+		    "serial=%s why=%s", row->public_id, row->idem_key,
+		    info.serial[0] != '\0' ? info.serial : "-",
+		    why.code != NULL ? why.code : "-");
+		if (why.code != NULL && strcmp(why.code, "issued_san") == 0)
+			ca_result_set(res, CA_PERMANENT, res->http_status,
+			    "the CA issued certificate %s with a "
+			    "subjectAltName other than the old "
+			    "certificate's: not used, the old certificate is "
+			    "not revoked; revoke the new one at the CA",
+			    info.serial);
+		else
+			ca_result_set(res, CA_PERMANENT, res->http_status,
+			    "the CA answered the enrolment with a "
+			    "certificate that is not for the request's key%s"
+			    "%s: not used, the old certificate is not "
+			    "revoked", info.serial[0] != '\0' ? " (serial " :
+			    "", info.serial[0] != '\0' ? info.serial : "");
 		res->issued_pem[0] = '\0';
 		e = RP_OK;
 		goto out;
@@ -1073,7 +1270,9 @@ outbox_keep_issued(struct db *db, const struct outbox_conf *oc,
 	if ((e = outbox_exec_leased(&q, oc, row, "keep the issued "
 	    "certificate", ei)) != RP_OK ||
 	    (e = audit_append(db, now, oc->actor, "outbox.issued", subject, d,
-	    ei)) != RP_OK) {
+	    ei)) != RP_OK ||
+	    (e = outbox_recovered(db, oc, row, res->issued_pem, now, ei)) !=
+	    RP_OK) {
 		db_rollback(db);
 		goto out;
 	}
@@ -1155,8 +1354,10 @@ outbox_next(struct db *db, const struct outbox_conf *oc,
  * is recorded done without a call, or put off while another relay holds
  * the revocation (OB_POSTPONED).  A recovery enrols first unless its row
  * has the issued certificate already, then revokes the old one as
- * superseded (see the top of the file).  A row the CA may have seen already
- * (first_sent_at set, or sent) is checked first: done, or unreachable,
+ * superseded; before either step, one whose certificate was revoked or
+ * suspended meanwhile goes dead without a call (see the top of the
+ * file).  A row the CA may have seen already (first_sent_at set, or
+ * sent) is checked first: done, or unreachable,
  * is recorded as it is; a sent row still pending, or refused, likewise;
  * anything else is delivered again (the check found it not done).  A
  * sent row of a request that has moved on is only ever checked; an
@@ -1179,6 +1380,8 @@ outbox_run(struct db *db, const struct policy *pol,
 	struct ca_result	 res;
 	struct ca_job		 rj;
 	const struct ca_job	*job;
+	const char		*why = NULL;
+	char			*old_pem = NULL;
 	enum rp_err		 e;
 	int64_t			 until;
 	int			 own = 0, deliver = 1, superseded;
@@ -1239,6 +1442,15 @@ outbox_run(struct db *db, const struct policy *pol,
 	if (row->job.action == ACT_RECOVER) {
 		/* Step 1, once: the new certificate, kept at once. */
 		if (row->issued_pem[0] == '\0') {
+			if ((e = outbox_recovery_blocked(db, row,
+			    outbox_now(oc), &why, ei)) != RP_OK)
+				goto out;
+			if (why != NULL)
+				goto blocked;
+			if ((e = outbox_cert_pem(db, row->certificate,
+			    &old_pem, ei)) != RP_OK)
+				goto out;
+			row->job.old_cert_pem = old_pem;
 			if (outbox_stopping(oc))
 				goto release;
 			if ((e = outbox_ask(db, oc, drv->enroll, hc, url, row,
@@ -1250,13 +1462,19 @@ outbox_run(struct db *db, const struct policy *pol,
 				    res.http_status, "the enrolment is not "
 				    "finished at the CA: %s", res.message);
 			if (res.outcome == CA_DONE &&
-			    (e = outbox_keep_issued(db, oc, row, &res,
+			    (e = outbox_keep_issued(db, oc, row, old_pem, &res,
 			    outbox_now(oc), ei)) != RP_OK)
 				goto out;
 			if (res.outcome != CA_DONE)
 				goto record;
 		}
-		/* Step 2: the old certificate revoked as superseded. */
+		/* Step 2: the old certificate revoked as superseded, unless
+		 * it has left the recovery meanwhile. */
+		if ((e = outbox_recovery_blocked(db, row, outbox_now(oc),
+		    &why, ei)) != RP_OK)
+			goto out;
+		if (why != NULL)
+			goto blocked;
 		rj = row->job;
 		rj.action = ACT_REVOKE;
 		rj.reason = REASON_SUPERSEDED;
@@ -1300,6 +1518,15 @@ outbox_run(struct db *db, const struct policy *pol,
 			goto out;
 		rep->delivered = 1;
 	}
+	goto record;
+blocked:
+	/* Not the CA's words: the recovery did not act (see the top). */
+	memset(&res, 0, sizeof(res));
+	res.outcome = CA_PERMANENT;
+	(void)snprintf(res.message, sizeof(res.message), "revportal: %s: "
+	    "the recovery is not carried out", why);
+	rplog(RPLOG_WARN, "outbox_recovery_blocked", "request=%s key=%s "
+	    "why=\"%s\"", row->public_id, row->idem_key, why);
 record:
 	e = outbox_record(db, pol, oc, row, &res, outbox_now(oc), rep, ei);
 	/* Stopping, the lease is given back rather than left to run out. */
@@ -1320,6 +1547,9 @@ release:
 	if ((e = outbox_unclaim(db, oc, row, outbox_now(oc))) != RP_OK)
 		(void)rp_fail(ei, e, "db", "cannot release the outbox row");
 out:
+	if (row != NULL)
+		row->job.old_cert_pem = NULL;
+	free(old_pem);
 	if (own)
 		free(row);
 	return e;

@@ -661,6 +661,83 @@ reg_has_person(const struct cert_info *info, enum cert_type type)
 }
 
 /*
+ * Refuses info when a certificate of the same issuer and serial number,
+ * or with the same SHA-256, is registered already.  Returns RP_OK,
+ * RP_ERR_CONFLICT ("duplicate") or a database error, with ei filled.
+ */
+static enum rp_err
+reg_cert_dup(struct db *db, const struct cert_info *info,
+    struct rp_errinfo *ei)
+{
+	struct dbq	 q;
+	int		 dup = 0;
+	enum rp_err	 e;
+
+	dbq_start(&q, db, DB_CERT_DUP);
+	dbq_text(&q, info->issuer);
+	dbq_text(&q, info->serial);
+	dbq_text(&q, info->sha256);
+	if (dbq_step(&q))
+		dup = 1;
+	if ((e = dbq_end(&q)) != RP_OK)
+		return rp_fail(ei, e, "db", "cannot read certificates");
+	if (dup)
+		return rp_fail(ei, RP_ERR_CONFLICT, "duplicate",
+		    "certificate %s of this issuer is registered already",
+		    info->serial);
+	return RP_OK;
+}
+
+/* Binds the row id v to q, or SQL NULL when v is 0 (none). */
+static void
+reg_bind_row(struct dbq *q, int64_t v)
+{
+	if (v != 0)
+		dbq_int(q, v);
+	else
+		dbq_null(q);
+}
+
+/*
+ * Adds the certificates row of info: of the given type and term in
+ * years, registered at now, with the person, organisation and token rows
+ * given (0: none).  Sets *id to the new row.  Returns RP_OK,
+ * RP_ERR_CONFLICT ("duplicate") or a database error, with ei filled.
+ */
+static enum rp_err
+reg_cert_add(struct db *db, const struct cert_info *info,
+    enum cert_type type, int64_t person, int64_t org, int64_t token,
+    unsigned int term, int64_t now, int64_t *id, struct rp_errinfo *ei)
+{
+	struct dbq	 q;
+	enum rp_err	 e;
+
+	dbq_start(&q, db, DB_CERT_ADD);
+	dbq_text(&q, info->issuer);
+	dbq_text(&q, info->serial);
+	dbq_text(&q, info->subject);
+	dbq_text(&q, dom_type_name(type));
+	reg_bind_row(&q, person);
+	reg_bind_row(&q, org);
+	reg_bind_row(&q, token);
+	dbq_int(&q, info->not_before);
+	dbq_int(&q, info->not_after);
+	dbq_int(&q, term);
+	dbq_int(&q, now);
+	dbq_text(&q, info->aki);
+	dbq_text(&q, info->sha256);
+	dbq_text(&q, info->pem);
+	dbq_int(&q, now);
+	if ((e = dbq_exec(&q, NULL)) == RP_ERR_CONFLICT)
+		return rp_fail(ei, e, "duplicate",
+		    "certificate %s is registered already", info->serial);
+	if (e != RP_OK)
+		return rp_fail(ei, e, "db", "cannot add the certificate");
+	*id = db_last_id(db);
+	return RP_OK;
+}
+
+/*
  * Registers the certificate info with what imp says about it, inside the
  * caller's transaction: its subject person (see reg_has_person(); none
  * as for most TLS certificates and e-seals), organisation (from the
@@ -680,11 +757,10 @@ enum rp_err
 reg_import_cert(struct db *db, const struct cert_info *info,
     const struct reg_import *imp, int64_t *id, struct rp_errinfo *ei)
 {
-	struct dbq	 q;
 	int64_t		 person = 0, org = 0, token = 0, cert;
 	unsigned int	 term;
 	char		 subject[RP_SERIAL_MAX + 16];
-	int		 dup = 0, n;
+	int		 n;
 	enum rp_err	 e;
 
 	*id = 0;
@@ -697,18 +773,8 @@ reg_import_cert(struct db *db, const struct cert_info *info,
 		    "the validity period is over %u years; give the term",
 		    REG_TERM_MAX);
 
-	dbq_start(&q, db, DB_CERT_DUP);
-	dbq_text(&q, info->issuer);
-	dbq_text(&q, info->serial);
-	dbq_text(&q, info->sha256);
-	if (dbq_step(&q))
-		dup = 1;
-	if ((e = dbq_end(&q)) != RP_OK)
-		return rp_fail(ei, e, "db", "cannot read certificates");
-	if (dup)
-		return rp_fail(ei, RP_ERR_CONFLICT, "duplicate",
-		    "certificate %s of this issuer is registered already",
-		    info->serial);
+	if ((e = reg_cert_dup(db, info, ei)) != RP_OK)
+		return e;
 
 	if (reg_has_person(info, imp->type) &&
 	    (e = reg_person(db, info->person_id, info->common_name[0] !=
@@ -724,37 +790,9 @@ reg_import_cert(struct db *db, const struct cert_info *info,
 	    RP_OK)
 		return e;
 
-	dbq_start(&q, db, DB_CERT_ADD);
-	dbq_text(&q, info->issuer);
-	dbq_text(&q, info->serial);
-	dbq_text(&q, info->subject);
-	dbq_text(&q, dom_type_name(imp->type));
-	if (person != 0)
-		dbq_int(&q, person);
-	else
-		dbq_null(&q);
-	if (org != 0)
-		dbq_int(&q, org);
-	else
-		dbq_null(&q);
-	if (token != 0)
-		dbq_int(&q, token);
-	else
-		dbq_null(&q);
-	dbq_int(&q, info->not_before);
-	dbq_int(&q, info->not_after);
-	dbq_int(&q, term);
-	dbq_int(&q, imp->now);
-	dbq_text(&q, info->aki);
-	dbq_text(&q, info->sha256);
-	dbq_text(&q, info->pem);
-	dbq_int(&q, imp->now);
-	if ((e = dbq_exec(&q, NULL)) == RP_ERR_CONFLICT)
-		return rp_fail(ei, e, "duplicate",
-		    "certificate %s is registered already", info->serial);
-	if (e != RP_OK)
-		return rp_fail(ei, e, "db", "cannot add the certificate");
-	cert = db_last_id(db);
+	if ((e = reg_cert_add(db, info, imp->type, person, org, token, term,
+	    imp->now, &cert, ei)) != RP_OK)
+		return e;
 
 	if (imp->pass_hash != NULL &&
 	    (e = reg_pass_add(db, token, cert, imp->pass_hash, imp->now,
@@ -792,9 +830,8 @@ reg_import_successor(struct db *db, const struct cert_info *info,
     const struct cert_row *old, const char *actor, int64_t now, int64_t *id,
     struct rp_errinfo *ei)
 {
-	struct dbq	 q;
 	char		 subject[RP_SERIAL_MAX + 16];
-	int		 dup = 0, n;
+	int		 n;
 	enum rp_err	 e;
 
 	*id = 0;
@@ -811,47 +848,12 @@ reg_import_successor(struct db *db, const struct cert_info *info,
 		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_certificate",
 		    "the certificate was not read");
 
-	dbq_start(&q, db, DB_CERT_DUP);
-	dbq_text(&q, info->issuer);
-	dbq_text(&q, info->serial);
-	dbq_text(&q, info->sha256);
-	if (dbq_step(&q))
-		dup = 1;
-	if ((e = dbq_end(&q)) != RP_OK)
-		return rp_fail(ei, e, "db", "cannot read certificates");
-	if (dup)
-		return rp_fail(ei, RP_ERR_CONFLICT, "duplicate",
-		    "certificate %s of this issuer is registered already",
-		    info->serial);
+	if ((e = reg_cert_dup(db, info, ei)) != RP_OK)
+		return e;
 
-	dbq_start(&q, db, DB_CERT_ADD);
-	dbq_text(&q, info->issuer);
-	dbq_text(&q, info->serial);
-	dbq_text(&q, info->subject);
-	dbq_text(&q, dom_type_name(old->type));
-	if (old->person != 0)
-		dbq_int(&q, old->person);
-	else
-		dbq_null(&q);
-	if (old->organisation != 0)
-		dbq_int(&q, old->organisation);
-	else
-		dbq_null(&q);
-	dbq_null(&q);
-	dbq_int(&q, info->not_before);
-	dbq_int(&q, info->not_after);
-	dbq_int(&q, old->term_years);
-	dbq_int(&q, now);
-	dbq_text(&q, info->aki);
-	dbq_text(&q, info->sha256);
-	dbq_text(&q, info->pem);
-	dbq_int(&q, now);
-	if ((e = dbq_exec(&q, NULL)) == RP_ERR_CONFLICT)
-		return rp_fail(ei, e, "duplicate",
-		    "certificate %s is registered already", info->serial);
-	if (e != RP_OK)
-		return rp_fail(ei, e, "db", "cannot add the certificate");
-	*id = db_last_id(db);
+	if ((e = reg_cert_add(db, info, old->type, old->person,
+	    old->organisation, 0, old->term_years, now, id, ei)) != RP_OK)
+		return e;
 
 	n = snprintf(subject, sizeof(subject), "certificate:%s",
 	    info->serial);

@@ -4,8 +4,8 @@
  * rows and send one datagram to [relay] socket (nudge.c); the relay
  * wakes, delivers every row that is due through the driver of [relay]
  * backend (outbox.c does the database side), then sends the e-mail that
- * is due when [mail] smtp_url is set (mail.c: a few messages a round,
- * never holding the CA's queue up for long), and sleeps in poll(2)
+ * is due when [mail] smtp_url is set (mail.c; see relay_loop() for how
+ * it stays out of the CA's way), and sleeps in poll(2)
  * until the next nudge, the next row or message falling due or [relay]
  * poll_ms, whichever comes first.
  *
@@ -31,11 +31,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "extern.h"
@@ -80,6 +82,10 @@ struct relay {
 	uint64_t		 mail_sent;
 	uint64_t		 mail_retry;
 	uint64_t		 mail_dead;
+	/* Runs in a row whose server did not answer, and the end of the
+	 * pause that follows them (monotonic ms, 0: none). */
+	unsigned int		 mail_downs;
+	int64_t			 mail_quiet_until;
 };
 
 static void
@@ -313,27 +319,62 @@ relay_mail_metrics(const struct relay *rl, struct buf *b)
 	    (unsigned long long)rl->mail_dead);
 }
 
+/* Milliseconds of the monotonic clock (0 should it fail). */
+static int64_t
+relay_mono(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /*
- * Sends the e-mail that is due (mail_run()) and counts it.  Sets *next
- * to when the next message falls due (0: none, or the server did not
- * answer: then the relay's poll decides).  Returns 0, or -1 after a
+ * Sends at most max messages of the e-mail that is due (mail_run(), all
+ * within one [mail] timeout_ms) and counts them; nothing while e-mail
+ * is paused.  A run whose server did not answer pauses e-mail for
+ * mail_pause_ms(), longer each time in a row; a run that reached the
+ * server ends that.  Sets *next to when e-mail is due again: the next
+ * message, or the end of the pause (0: none).  Returns 0, or -1 after a
  * database error (logged).
  */
 static int
-relay_mail(struct relay *rl, int64_t *next)
+relay_mail(struct relay *rl, unsigned int max, int64_t *next)
 {
 	struct mail_report	 rep;
 	struct rp_errinfo	 ei;
+	int64_t			 now, mono, pause;
 	enum rp_err		 e;
 
 	*next = 0;
 	if (rl->cfg.mail_url[0] == '\0')
 		return 0;
+	now = rp_now_ms();
+	mono = relay_mono();
+	if (rl->mail_quiet_until != 0) {
+		if (mono < rl->mail_quiet_until) {
+			*next = now + (rl->mail_quiet_until - mono);
+			return 0;
+		}
+		rl->mail_quiet_until = 0;
+	}
 	memset(&ei, 0, sizeof(ei));
-	e = mail_run(rl->db, &rl->cfg, rl->owner, rp_now_ms(), &rep, &ei);
+	e = mail_run(rl->db, &rl->cfg, rl->owner, now, max, &rep, &ei);
 	rl->mail_sent += rep.sent;
 	rl->mail_retry += rep.retry;
 	rl->mail_dead += rep.dead;
+	if (rep.down) {
+		if (rl->mail_downs < UINT_MAX)
+			rl->mail_downs++;
+		pause = mail_pause_ms(rl->cfg.mail_timeout_ms,
+		    rl->mail_downs);
+		rl->mail_quiet_until = relay_mono() + pause;
+		rplog(RPLOG_WARN, "relay_mail_paused", "downs=%u "
+		    "pause_ms=%lld", rl->mail_downs, (long long)pause);
+		*next = rp_now_ms() + pause;
+	} else if (rep.sent + rep.retry + rep.dead > 0)
+		rl->mail_downs = 0;
 	if (e == RP_OK && !rep.down)
 		e = mail_next(rl->db, next);
 	if (e != RP_OK) {
@@ -448,10 +489,15 @@ relay_log(const struct outbox_report *rep)
 }
 
 /*
- * The relay's loop: delivers every due row, writes the figures, then
- * sleeps until a nudge, a signal, the next row due or poll_ms.  Returns
- * the exit status: EXIT_OK once stopped by a signal, EXIT_FAIL when
- * poll(2) fails.
+ * The relay's loop: delivers every due row, sends e-mail, writes the
+ * figures, then sleeps until a nudge, a signal, the next row or message
+ * due or poll_ms.  E-mail never holds the CA's queue up for more than
+ * one [mail] timeout_ms: a round that delivered CA work sends none (the
+ * next round, woken at once, does), a round while rows wait for the CA
+ * sends one message at most, any other at most MAIL_RUN_MAX within that
+ * time, and after a server that did not answer relay_mail() pauses
+ * e-mail.  Returns the exit status: EXIT_OK once stopped by a signal,
+ * EXIT_FAIL when poll(2) fails.
  */
 static int
 relay_loop(struct relay *rl)
@@ -461,18 +507,20 @@ relay_loop(struct relay *rl)
 	struct rp_errinfo	 ei;
 	struct pollfd		 pfd[2];
 	int64_t			 now, wait, mail_due;
-	unsigned int		 n;
+	unsigned int		 n, worked, mail_max;
 	enum rp_err		 e;
 	int			 failed, have;
 
 	while (!relay_stopping) {
 		failed = 0;
+		worked = 0;
 		for (n = 0; n < RELAY_BATCH_MAX && !relay_stopping; n++) {
 			memset(&ei, 0, sizeof(ei));
 			e = outbox_run(rl->db, &rl->cfg.policy, &rl->oc,
 			    &rl->batch, rl->drv, rl->hc, rl->cfg.relay_url,
 			    &rep, &ei);
 			if (rep.result != OB_NONE) {
+				worked++;
 				relay_log(&rep);
 				outbox_metrics_count(&rl->m, &rep);
 			}
@@ -486,9 +534,17 @@ relay_loop(struct relay *rl)
 			if (rep.result == OB_NONE)
 				break;
 		}
-		/* E-mail after the CA's round: a slow server waits. */
+		/* E-mail after the CA's round, out of its way. */
+		mail_max = MAIL_RUN_MAX;
+		if (worked > 0)
+			mail_max = 0;
+		else if (rl->cfg.mail_url[0] != '\0' &&
+		    outbox_stats(rl->db, rp_now_ms(), &st) == RP_OK &&
+		    st.depth > 0)
+			mail_max = 1;
 		mail_due = 0;
-		if (!relay_stopping && relay_mail(rl, &mail_due) == -1)
+		if (!relay_stopping && relay_mail(rl, mail_max, &mail_due) ==
+		    -1)
 			failed = 1;
 		now = rp_now_ms();
 		have = outbox_stats(rl->db, now, &st) == RP_OK;

@@ -56,7 +56,6 @@
 int		 der_tlv(const unsigned char *, size_t, unsigned char *,
 		    size_t *, size_t *);
 int		 qc_parse(const unsigned char *, size_t, unsigned int *);
-size_t		 sig_b64_decode(const char *, size_t, unsigned char *);
 enum sig_why	 sig_decode(const unsigned char *, size_t,
 		    unsigned char **, size_t *);
 enum sig_why	 pss_check(const X509_ALGOR *);
@@ -344,78 +343,11 @@ sig_ctx_free(struct sig_ctx *c)
 	free(c);
 }
 
-/* Returns the 6-bit value of a base64 character, or -1. */
-static int
-b64_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* Returns 1 for the white space allowed in base64 and around PEM. */
 static int
 b64_space(unsigned char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/*
- * Decodes the base64 text p[0..len), white space allowed anywhere, into
- * out (at least len / 4 * 3 bytes).  The text must be padded to a
- * multiple of four characters with at most two '=' at its very end, and
- * the bits the padding leaves over must be zero.  Returns the number of
- * bytes written, or 0 when the text is malformed or empty.
- */
-UNITTEST size_t
-sig_b64_decode(const char *p, size_t len, unsigned char *out)
-{
-	size_t		 i, n = 0, o = 0, pad = 0;
-	uint32_t	 v = 0;
-	int		 c;
-
-	for (i = 0; i < len; i++) {
-		if (b64_space((unsigned char)p[i]))
-			continue;
-		if (p[i] == '=') {
-			if (++pad > 2)
-				return 0;
-			n++;
-			continue;
-		}
-		if (pad > 0 || (c = b64_val((unsigned char)p[i])) < 0)
-			return 0;
-		v = v << 6 | (uint32_t)c;
-		if (++n % 4 == 0) {
-			out[o++] = v >> 16 & 0xff;
-			out[o++] = v >> 8 & 0xff;
-			out[o++] = v & 0xff;
-			v = 0;
-		}
-	}
-	if (n == 0 || n % 4 != 0)
-		return 0;
-	if (pad == 1) {
-		/* Three characters: 18 bits, 16 of them data. */
-		if (v & 0x3)
-			return 0;
-		out[o++] = v >> 10 & 0xff;
-		out[o++] = v >> 2 & 0xff;
-	} else if (pad == 2) {
-		/* Two characters: 12 bits, 8 of them data. */
-		if (v & 0xf)
-			return 0;
-		out[o++] = v >> 4 & 0xff;
-	}
-	return o;
 }
 
 /* Returns 1 when p[0..len) starts with the NUL-terminated s. */
@@ -509,8 +441,8 @@ sig_decode(const unsigned char *sig, size_t len, unsigned char **der,
 	(void)pem_body(sig, len, &b64, &b64len);
 	if ((*der = malloc(b64len / 4 * 3 + 3)) == NULL)
 		return SIG_INTERNAL;
-	if ((*derlen = sig_b64_decode((const char *)b64, b64len,
-	    *der)) == 0) {
+	if ((*derlen = rp_b64_decode((const char *)b64, b64len, *der,
+	    b64len / 4 * 3 + 3)) == 0) {
 		free(*der);
 		*der = NULL;
 		return SIG_GARBAGE;

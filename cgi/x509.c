@@ -32,11 +32,6 @@
 #define SERIAL_BYTES	20u		/* RFC 5280 4.1.2.2 */
 #define AKI_BYTES	((sizeof(((struct cert_info *)0)->aki) - 1) / 2)
 
-#ifdef RP_UNITTEST
-/* Reached by tests/unit/test_x509.c, which declares it too. */
-size_t		 b64_decode(const char *, size_t, unsigned char *);
-#endif
-
 /*
  * RFC 2253 text, most specific RDN first, with UTF-8 written as it is
  * rather than as \XX escapes.  Control characters are still escaped.
@@ -151,73 +146,6 @@ pem_kind(const char *label, size_t len)
 	return "a PEM block of another kind";
 }
 
-/* Returns the 6-bit value of a base64 character, or -1. */
-static int
-b64_val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/*
- * Decodes the base64 text p[0..len), in which white space may appear
- * anywhere, into out (at least len / 4 * 3 bytes).  The text must be
- * padded to a multiple of four characters with at most two '=' at its
- * very end, and the bits the padding leaves over must be zero.  Returns
- * the number of bytes written, or 0 when the text is malformed or empty.
- */
-UNITTEST size_t
-b64_decode(const char *p, size_t len, unsigned char *out)
-{
-	size_t		 i, n = 0, o = 0, pad = 0;
-	uint32_t	 v = 0;
-	int		 c;
-
-	for (i = 0; i < len; i++) {
-		if (pem_space(p[i]))
-			continue;
-		if (p[i] == '=') {
-			if (++pad > 2)
-				return 0;
-			n++;
-			continue;
-		}
-		if (pad > 0 || (c = b64_val(p[i])) < 0)
-			return 0;
-		v = v << 6 | (uint32_t)c;
-		if (++n % 4 == 0) {
-			out[o++] = v >> 16 & 0xff;
-			out[o++] = v >> 8 & 0xff;
-			out[o++] = v & 0xff;
-			v = 0;
-		}
-	}
-	if (n == 0 || n % 4 != 0)
-		return 0;
-	if (pad == 1) {
-		/* Three characters: 18 bits, 16 of them data. */
-		if (v & 0x3)
-			return 0;
-		out[o++] = v >> 10 & 0xff;
-		out[o++] = v >> 2 & 0xff;
-	} else if (pad == 2) {
-		/* Two characters: 12 bits, 8 of them data. */
-		if (v & 0xf)
-			return 0;
-		out[o++] = v >> 4 & 0xff;
-	}
-	return o;
-}
-
 /*
  * Checks that pem[0..len) is one CERTIFICATE block with nothing but white
  * space around it and decodes its base64.  On success *der is a new
@@ -293,7 +221,8 @@ pem_unwrap(const char *pem, size_t len, unsigned char **der,
 
 	if ((*der = malloc(bodylen / 4 * 3 + 3)) == NULL)
 		return rp_fail(ei, RP_ERR_NOMEM, "nomem", "out of memory");
-	if ((*derlen = b64_decode(body, bodylen, *der)) == 0) {
+	if ((*derlen = rp_b64_decode(body, bodylen, *der,
+	    bodylen / 4 * 3 + 3)) == 0) {
 		free(*der);
 		*der = NULL;
 		return rp_fail(ei, RP_ERR_BAD_INPUT, "bad_certificate",

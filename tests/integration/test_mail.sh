@@ -10,6 +10,14 @@
 # the body and no passphrase anywhere.  The relay's configuration check
 # refuses plain smtp:// to a host that is not a loopback address.
 #
+# A mail server that accepts the connection and never answers must not
+# hold the CA's queue up: a suspension asked while the relay waits on it
+# is carried out within one [mail] timeout_ms, and one asked right after
+# at once (the relay sends no mail in a round that did CA work, and none
+# for a while after a server that did not answer).  revportal-admin
+# sweep deletes the messages sent or given up more than 30 days before,
+# and only those.
+#
 # Prints "ok N - name" / "not ok N - name" lines and, last,
 # "RESULT passed=N failed=M".  Environment: REVPORTAL_BIN, ADMIN, RELAY
 # (default build/asan/revportal, build/asan/revportal-admin,
@@ -41,11 +49,13 @@ ca=$work/ca
 msgs=$work/msgs
 relay_pid=""
 sink_pid=""
+hang_pid=""
 PASS='sample passphrase 1'
 
 cleanup() {
 	[ -n "$relay_pid" ] && kill -KILL "$relay_pid" 2>/dev/null
 	[ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null
+	[ -n "$hang_pid" ] && kill "$hang_pid" 2>/dev/null
 	devca_stop "$ca" >/dev/null 2>&1 || true
 	stack_stop "$sd" >/dev/null 2>&1 || true
 	if [ -n "${KEEP:-}" ]; then
@@ -211,5 +221,114 @@ st=0
 wait "$relay_pid" || st=$?
 relay_pid=""
 check "the relay stops cleanly" test "$st" = 0
+
+# --- a mail server that never answers ---------------------------------------------------
+# It accepts every connection, holds it and says nothing; each connection
+# is a line in hang.log.
+"$PY" - "$work/hang.port" "$work/hang.log" >"$work/hang.err" 2>&1 <<'EOF' &
+import os, socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(64)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d\n" % s.getsockname()[1])
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+held = []
+while True:
+    c, _ = s.accept()
+    held.append(c)
+    with open(sys.argv[2], "a") as f:
+        f.write("connection\n")
+EOF
+hang_pid=$!
+for _ in $(seq 1 100); do
+	[ -s "$work/hang.port" ] && break
+	sleep 0.1
+done
+[ -s "$work/hang.port" ] || give_up "the silent SMTP server starts" "$(cat "$work/hang.err")"
+ok "the silent SMTP server starts"
+timeout_ms=3000
+sed -e "s|^smtp_url = .*|smtp_url = smtp://127.0.0.1:$(cat "$work/hang.port")|" \
+    -e "s|^timeout_ms = .*|timeout_ms = $timeout_ms|" "$ini" >"$work/hang.ini"
+for who in bob cene; do
+	s=$(devca_issue "$ca" personal "$who" cn="Holder $who" \
+	    person="PNOSI-$who" email="$who@example.si") ||
+	    give_up "cfssl issues a certificate for $who"
+	"$ADMIN" -c "$ini" import-cert "$ca/issued/$who.pem" --type personal \
+	    --passphrase-file "$work/pass.txt" >"$work/admin.log" 2>&1 ||
+	    give_up "revportal imports $who's" "$(cat "$work/admin.log")"
+	printf -v "serial_$who" '%s' "$s"
+done
+ok "cfssl issued certificates for bob and cene; revportal imported them"
+# A message due, so that the relay goes to the silent server at once.
+sql "INSERT INTO mail_queue (event, rcpt, subject, body, next_attempt_at, created_at) VALUES ('received', 'waiting@example.si', 'S', 'B', 0, 0)"
+"${pre[@]}" "$RELAY" -c "$work/hang.ini" </dev/null >"$work/relay2.log" 2>&1 &
+relay_pid=$!
+hanging() { [ -s "$work/hang.log" ]; }
+check "the relay goes to the silent server" wait_for hanging
+ms() { date +%s%3N; }
+# suspend SERIAL: asks for the suspension; its request id in $rid.
+suspend() {
+	req -H 'Content-Type: application/json' \
+	    -d "{\"action\":\"suspend\",\"serial\":\"$1\",\"passphrase\":\"$PASS\"}" \
+	    "$(url /api/v1/requests)"
+	rid=$(sed -n 's/.*"request_id":"\([^"]*\)".*/\1/p' "$work/b")
+}
+# took_ms SINCE: waits for request $rid to complete; prints the
+# milliseconds since SINCE, or fails after 20 seconds.
+took_ms() {
+	wait_for is_completed || return 1
+	echo $(($(ms) - $1))
+}
+t0=$(ms)
+suspend "$serial_bob"
+check "a suspension asked while the relay waits on the silent server (202)" status_is 202
+took=$(took_ms "$t0") || took=never
+bound=$((timeout_ms + 1500))
+check "... is carried out within one mail timeout ($took ms, at most $bound)" \
+    test "$took" != never -a "$took" -le "$bound"
+t0=$(ms)
+suspend "$serial_cene"
+check "a suspension asked right after (202)" status_is 202
+took=$(took_ms "$t0") || took=never
+bound=$((timeout_ms / 2))
+check "... is carried out at once, the relay sending no mail meanwhile ($took ms, at most $bound)" \
+    test "$took" != never -a "$took" -le "$bound"
+check "the relay paused the mail after the silent server" \
+    grep -q 'event=relay_mail_paused downs=1 pause_ms=60000' "$work/relay2.log"
+check "one connection to the silent server in all" \
+    test "$(wc -l <"$work/hang.log")" = 1
+check "one message was tried and waits for its retry, the others untouched" \
+    sql_is "SELECT group_concat(rcpt || ':' || attempts, ',') FROM (SELECT rcpt, attempts FROM mail_queue WHERE state = 'pending' AND (attempts > 0 OR rcpt = 'waiting@example.si') ORDER BY id)" "waiting@example.si:1"
+check "... with the timeout as its error" \
+    sql_is "SELECT count(*) FROM mail_queue WHERE rcpt = 'waiting@example.si' AND last_error LIKE '%imeout%'" 1
+check "bob's and cene's messages wait, not tried" \
+    sql_is "SELECT count(*) FROM mail_queue WHERE rcpt IN ('bob@example.si', 'cene@example.si') AND state = 'pending' AND attempts = 0" 4
+t0=$(ms)
+kill -TERM "$relay_pid"
+st=0
+wait "$relay_pid" || st=$?
+relay_pid=""
+check "the relay stops cleanly, at once" test "$st" = 0 -a $(($(ms) - t0)) -le 2000
+
+# --- the sweep deletes old e-mail ----------------------------------------------------------
+sql "INSERT INTO mail_queue (event, rcpt, subject, body, state, next_attempt_at, created_at) VALUES ('received', 'gaveup@example.si', 'S', 'B', 'dead', 0, 0)"
+pending=$(sql "SELECT count(*) FROM mail_queue WHERE state = 'pending'")
+maxid=$(sql "SELECT max(id) FROM mail_queue")
+sweep_at() {
+	"$ADMIN" -c "$ini" --now "$(date -u -d "+$1 days" +%Y-%m-%dT%H:%M:%SZ)" \
+	    sweep >"$work/sweep.out" 2>"$work/sweep.err"
+}
+check "sweep 29 days on succeeds" sweep_at 29
+check "... deletes the message given up long ago" \
+    sql_is "SELECT count(*) FROM mail_queue WHERE rcpt = 'gaveup@example.si'" 0
+check "... and logs it" grep -q 'event=mail_purged deleted=1 keep_days=30' "$work/sweep.err"
+check "... keeps ana's two messages sent today" \
+    sql_is "SELECT count(*) FROM mail_queue WHERE state = 'sent'" 2
+check "sweep 31 days on succeeds" sweep_at 31
+check "... deletes the messages sent 31 days before" \
+    sql_is "SELECT count(*) FROM mail_queue WHERE state IN ('sent', 'dead')" 0
+check "... keeps every pending message" \
+    sql_is "SELECT count(*) FROM mail_queue WHERE state = 'pending' AND id <= $maxid" "$pending"
 if stack_stop "$sd"; then ok "the stack stops cleanly"; else notok "the stack stops cleanly"; fi
 finish

@@ -14,7 +14,8 @@
 # must stay what cfssl holds (the suspension is never sent), and the
 # relay refuses TLS files that others may change or read.  A recovery
 # ends with a new certificate for the CSR's key in cfssl's DB and in
-# revportal's registry, and the old one revoked as superseded.
+# revportal's registry, and the old one revoked as superseded; the new
+# certificate has the old one's subjectAltName, never the CSR's.
 #
 # Prints "ok N - name" / "not ok N - name" lines and, last,
 # "RESULT passed=N failed=M".  Environment: REVPORTAL_BIN, ADMIN, RELAY
@@ -536,7 +537,11 @@ issue rec personal personal cn="Rea Covery" person=PNOSI-5001 || rec_ok=0
 	    -subj "/C=SI/serialNumber=PNOSI-5001/CN=Rea Covery" 2>>"$work/admin.log"
 ) || rec_ok=0
 check "a recovery's certificate and the CSR of its new key are made" test "$rec_ok" = 1
-rec_id=$(python3 - "$db" "$work/rec-new.csr" "${serial[rec]:-none}" <<'EOF'
+# queue_recovery CSR SERIAL: writes a queued recovery of certificate
+# SERIAL with the PEM request file CSR as lc_create() does, and prints
+# its public id.
+queue_recovery() {
+	python3 - "$db" "$1" "$2" <<'EOF'
 import base64, hashlib, json, secrets, sqlite3, ssl, subprocess, sys, time
 db = sqlite3.connect(sys.argv[1], timeout=10)
 csr = open(sys.argv[2]).read()
@@ -571,7 +576,8 @@ with db:
                (rid, cid, payload, pid + ".1", now, now, now))
 print(pid)
 EOF
-) || rec_id=""
+}
+rec_id=$(queue_recovery "$work/rec-new.csr" "${serial[rec]:-none}") || rec_id=""
 check "the recovery request is queued" test -n "$rec_id"
 check "recovery: the request completes" wait_state "$rec_id" completed 30
 new_serial=$(sql "SELECT new_serial FROM recoveries r JOIN requests q ON q.id = r.request_id WHERE q.public_id = '$rec_id'")
@@ -593,6 +599,34 @@ check "recovery: completed exactly once" completed_once "$rec_id"
 check "recovery: the issued certificate is kept in the outbox row" \
     test "$(sql "SELECT count(*) FROM outbox o JOIN requests q ON q.id = o.request_id WHERE q.public_id = '$rec_id' AND o.issued_pem IS NOT NULL")" = 1
 check "recovery: the audit chain is intact" audit_ok
+
+# --- recovery: the new certificate has the old one's names, not the CSR's --
+# cfssl 1.2.0 copies a request's subjectAltName into the certificate
+# unless it is given "hosts".  The portal refuses such a request
+# (csr_check()); written here past it, the relay still sends the old
+# certificate's names, so the certificate carries the old address only.
+recs_ok=1
+issue recs personal personal cn="Sana Naslov" person=PNOSI-5002 \
+    email=sana@example.si || recs_ok=0
+(
+	umask 077
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$work/recs-new.key" -out "$work/recs-new.csr" -utf8 \
+	    -subj "/C=SI/serialNumber=PNOSI-5002/CN=Sana Naslov" \
+	    -addext "subjectAltName=email:ceo@bank.example,DNS:www.bank.example" \
+	    2>>"$work/admin.log"
+) || recs_ok=0
+check "a recovery of a certificate with an e-mail address, its CSR asking for others" test "$recs_ok" = 1
+recs_id=$(queue_recovery "$work/recs-new.csr" "${serial[recs]:-none}") || recs_id=""
+check "recovery with names: the request completes" wait_state "$recs_id" completed 30
+sql "SELECT new_pem FROM recoveries r JOIN requests q ON q.id = r.request_id WHERE q.public_id = '$recs_id'" >"$work/recs-new.pem"
+san_of() { openssl x509 -in "$1" -noout -ext subjectAltName 2>/dev/null | sed -n '2,$p' | tr -d ' '; }
+check "recovery with names: the new certificate has the old one's address only" \
+    test "$(san_of "$work/recs-new.pem")" = "email:sana@example.si"
+check "recovery with names: the same subjectAltName as the old certificate" \
+    test "$(san_of "$work/recs-new.pem")" = "$(san_of "$ca/issued/recs.pem")"
+check "recovery with names: registered once, valid, the old one superseded" \
+    test "$(sql "SELECT count(*) FROM certificates n JOIN recoveries r ON r.new_serial = n.serial JOIN requests q ON q.id = r.request_id JOIN certificates o ON o.serial = '${serial[recs]:-none}' WHERE q.public_id = '$recs_id' AND n.status = 'valid' AND o.status = 'revoked' AND o.reason = 'superseded'")" = 1
 
 relay_stop a
 check "the relay stops cleanly at the end" test $? = 0

@@ -1,7 +1,7 @@
 /*
  * Tests of buf.c: bounded buffers at and past their limit, formatted
- * growth, HTML escaping, constant-time comparison, base64url, UTF-8
- * validation and the file reader.
+ * growth, HTML escaping, constant-time comparison, base64url and
+ * base64, UTF-8 validation and the file reader.
  */
 #include <sys/stat.h>
 
@@ -370,6 +370,106 @@ test_b64url_decode_bad(void **state)
 	assert_int_equal(rp_b64url_decode("Zm_", 3, raw, 2), 0);
 }
 
+/*
+ * Standard base64 (PEM, CMS): RFC 4648's vectors, white space anywhere,
+ * the two characters base64url lacks, every padding.
+ */
+static void
+test_b64_vectors(void **state)
+{
+	static const struct {
+		const char	*in;
+		const char	*want;
+		size_t		 len;
+	} t[] = {
+		{ "Zg==", "f", 1 },
+		{ "Zm8=", "fo", 2 },
+		{ "Zm9v", "foo", 3 },
+		{ "Zm9vYg==", "foob", 4 },
+		{ "Zm9vYmE=", "fooba", 5 },
+		{ "Zm9vYmFy", "foobar", 6 },
+		{ "TWFu", "Man", 3 },
+		{ "QUJD\r\n QUI=\n", "ABCAB", 5 },
+		{ " Q U J D ", "ABC", 3 },
+		{ " T W\r\nFu\t", "Man", 3 },
+		{ "\n\nQQ==\r\n\r\n", "A", 1 },
+		{ "QQ=\n=", "A", 1 },		/* white space anywhere */
+		{ "+/+/", "\xfb\xff\xbf", 3 },
+		{ "AAAA", "\0\0\0", 3 },
+	};
+	unsigned char	 out[16];
+	size_t		 i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		n = rp_b64_decode(t[i].in, strlen(t[i].in), out, sizeof(out));
+		if (n != t[i].len || memcmp(out, t[i].want, n) != 0)
+			fail_msg("misread \"%s\"", t[i].in);
+	}
+	/* Text that needs exactly inlen / 4 * 3 bytes decodes in them. */
+	assert_int_equal(rp_b64_decode("Zm9vYmFy", 8, out, 6), 6);
+	assert_memory_equal(out, "foobar", 6);
+}
+
+/*
+ * Anything else is refused with 0: nothing, unpadded or cut text, '='
+ * inside or three of them, bits the padding leaves over, base64url and
+ * other bytes, a NUL.
+ */
+static void
+test_b64_decode_bad(void **state)
+{
+	static const char *const bad[] = {
+		"", " \n", "  ", "Q", "QQ", "QQ=", "QUJ", "TWE",
+		"QQ===", "Q===", "T===", "====", "QUI=QUI=", "QUJDQ===",
+		"QQ==QUJD", "TQ==TWFu", "QQ==Q", "QQ=Q",
+		"QR==", "TR==", "QUJ=", "TWF=", "Zh==", "Zm9=",
+		"QUJD!", "QU-D", "QU_D", "TW-u", "Zm9.", "Zm\xff" "v",
+		"Zm9v\v", "Zm9v\f",
+	};
+	unsigned char	 out[16];
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (rp_b64_decode(bad[i], strlen(bad[i]), out,
+		    sizeof(out)) != 0)
+			fail_msg("accepted \"%s\"", bad[i]);
+	assert_int_equal(rp_b64_decode("Zm\0v", 4, out, sizeof(out)), 0);
+	assert_int_equal(rp_b64_decode("Zm9v\0", 5, out, sizeof(out)), 0);
+	/* Only the inlen bytes given are read. */
+	assert_int_equal(rp_b64_decode("Zm9vYmFy", 4, out, sizeof(out)), 3);
+	assert_int_equal(rp_b64_decode("Zm9vYmFy", 3, out, sizeof(out)), 0);
+	assert_int_equal(rp_b64_decode(NULL, 0, NULL, 0), 0);
+}
+
+/* What does not fit out's outsz bytes is refused, nothing written past. */
+static void
+test_b64_decode_room(void **state)
+{
+	unsigned char	 out[8];
+
+	(void)state;
+	memset(out, 0xaa, sizeof(out));
+	assert_int_equal(rp_b64_decode("QUJD", 4, out, 2), 0);
+	assert_int_equal(out[0], 0xaa);
+	assert_int_equal(rp_b64_decode("QUJD", 4, out, 3), 3);
+	memset(out, 0xaa, sizeof(out));
+	assert_int_equal(rp_b64_decode("QUI=", 4, out, 1), 0);
+	assert_int_equal(out[0], 0xaa);
+	assert_int_equal(rp_b64_decode("QUI=", 4, out, 2), 2);
+	assert_int_equal(rp_b64_decode("QQ==", 4, out, 0), 0);
+	assert_int_equal(rp_b64_decode("QQ==", 4, out, 1), 1);
+	memset(out, 0xaa, sizeof(out));
+	assert_int_equal(rp_b64_decode("QUJDQUI=", 8, out, 4), 0);
+	assert_int_equal(out[4], 0xaa);
+	assert_int_equal(rp_b64_decode("QUJDQUJD", 8, out, 5), 0);
+	assert_int_equal(out[3], 0xaa);
+	assert_int_equal(rp_b64_decode("QUJDQUI=", 8, out, 5), 5);
+	assert_memory_equal(out, "ABCAB", 5);
+	assert_int_equal(out[5], 0xaa);
+}
+
 static void
 test_utf8_good(void **state)
 {
@@ -606,6 +706,9 @@ main(void)
 		cmocka_unit_test(test_b64url_roundtrip),
 		cmocka_unit_test(test_b64url_encode_room),
 		cmocka_unit_test(test_b64url_decode_bad),
+		cmocka_unit_test(test_b64_vectors),
+		cmocka_unit_test(test_b64_decode_bad),
+		cmocka_unit_test(test_b64_decode_room),
 		cmocka_unit_test(test_utf8_good),
 		cmocka_unit_test(test_utf8_bad),
 		cmocka_unit_test(test_fail),

@@ -496,7 +496,7 @@ test_forms(void **state)
 	assert_int_equal(r->resp.status, 200);
 	b = body(r);
 	assert_non_null(strstr(b, "id=\"s-csr\" name=\"csr\""));
-	assert_non_null(strstr(b, "openssl req -new -engine pkcs11"));
+	assert_non_null(strstr(b, "openssl x509 -x509toreq -in old-certificate.pem -engine pkcs11"));
 	/* TLS cannot be recovered. */
 	assert_non_null(strstr(b, "TLS certificate</th><td>not possible"));
 

@@ -6,6 +6,7 @@
  */
 #include "unit.h"
 #include "unit_db.h"
+#include "unit_csr.h"
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
@@ -1331,125 +1332,6 @@ test_approve_hook(void **state)
 	audit_ok(t);
 }
 
-/*
- * Recovery fixtures made with OpenSSL here: keys, the old certificate
- * (self-signed, valid from nb to na, ms) and CSRs with its subject
- * (C=SI, [organizationIdentifier=org,] serialNumber=pid, CN=cn).
- */
-static EVP_PKEY *
-rk_key(void)
-{
-	EVP_PKEY	*k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-
-	assert_non_null(k);
-	return k;
-}
-
-static X509_NAME *
-rk_name(const char *pid, const char *org, const char *cn)
-{
-	X509_NAME	*n = X509_NAME_new();
-
-	assert_non_null(n);
-	assert_int_equal(X509_NAME_add_entry_by_txt(n, "C", MBSTRING_UTF8,
-	    (const unsigned char *)"SI", -1, -1, 0), 1);
-	if (org != NULL)
-		assert_int_equal(X509_NAME_add_entry_by_txt(n,
-		    "organizationIdentifier", MBSTRING_UTF8,
-		    (const unsigned char *)org, -1, -1, 0), 1);
-	assert_int_equal(X509_NAME_add_entry_by_txt(n, "serialNumber",
-	    MBSTRING_UTF8, (const unsigned char *)pid, -1, -1, 0), 1);
-	assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
-	    (const unsigned char *)cn, -1, -1, 0), 1);
-	return n;
-}
-
-/* The PEM in bio, malloc'ed; bio freed. */
-static char *
-rk_text(BIO *bio)
-{
-	char	*p, *s;
-	long	 n;
-
-	n = BIO_get_mem_data(bio, &p);
-	assert_true(n > 0);
-	s = malloc((size_t)n + 1);
-	assert_non_null(s);
-	memcpy(s, p, (size_t)n);
-	s[n] = '\0';
-	BIO_free(bio);
-	return s;
-}
-
-/* A certificate for key with subject n (freed), serial, signed by itself. */
-static char *
-rk_cert(EVP_PKEY *key, X509_NAME *n, long serial, int64_t nb, int64_t na)
-{
-	X509	*x = X509_new();
-	BIO	*bio = BIO_new(BIO_s_mem());
-
-	assert_non_null(x);
-	assert_non_null(bio);
-	assert_int_equal(X509_set_version(x, 2), 1);
-	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), serial),
-	    1);
-	assert_int_equal(X509_set_subject_name(x, n), 1);
-	assert_int_equal(X509_set_issuer_name(x, n), 1);
-	assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x),
-	    (time_t)(nb / 1000)));
-	assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x),
-	    (time_t)(na / 1000)));
-	assert_int_equal(X509_set_pubkey(x, key), 1);
-	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
-	assert_int_equal(PEM_write_bio_X509(bio, x), 1);
-	X509_free(x);
-	X509_NAME_free(n);
-	return rk_text(bio);
-}
-
-/* A CSR for key with subject n (freed). */
-static char *
-rk_csr(EVP_PKEY *key, X509_NAME *n)
-{
-	X509_REQ	*r = X509_REQ_new();
-	BIO		*bio = BIO_new(BIO_s_mem());
-
-	assert_non_null(r);
-	assert_non_null(bio);
-	assert_int_equal(X509_REQ_set_subject_name(r, n), 1);
-	assert_int_equal(X509_REQ_set_pubkey(r, key), 1);
-	assert_true(X509_REQ_sign(r, key, EVP_sha256()) > 0);
-	assert_int_equal(PEM_write_bio_X509_REQ(bio, r), 1);
-	X509_REQ_free(r);
-	X509_NAME_free(n);
-	return rk_text(bio);
-}
-
-/* Registers certificate pem of type ty for a term of 5 years. */
-static int64_t
-rk_import(struct udb *t, const char *pem, enum cert_type ty)
-{
-	struct cert_info	 ci;
-	struct reg_import	 ri;
-	struct rp_errinfo	 ei;
-	int64_t			 id = 0;
-
-	memset(&ci, 0, sizeof(ci));
-	if (x509_read_pem(pem, strlen(pem), &ci, &ei) != RP_OK)
-		fail_msg("x509_read_pem: %s %s", ei.code, ei.msg);
-	memset(&ri, 0, sizeof(ri));
-	ri.type = ty;
-	ri.term_years = 5;
-	ri.actor = "admin:test";
-	ri.now = T0;
-	assert_int_equal(db_begin(t->db), RP_OK);
-	if (reg_import_cert(t->db, &ci, &ri, &id, &ei) != RP_OK)
-		fail_msg("import: %s %s", ei.code, ei.msg);
-	assert_int_equal(db_commit(t->db), RP_OK);
-	cert_info_free(&ci);
-	return id;
-}
-
 /* A recovery of certificate serial with csr, signed by person p. */
 static void
 rec_req(struct lc_new *n, const char *serial, const char *csr, int64_t p)
@@ -1470,13 +1352,15 @@ test_recover_stores_csr(void **state)
 	struct lc_new		 n;
 	struct lc_result	 res;
 	struct rp_errinfo	 ei;
-	EVP_PKEY		*old = rk_key(), *nk = rk_key();
+	EVP_PKEY		*old = ucsr_ec_key("P-256");
+	EVP_PKEY		*nk = ucsr_ec_key("P-256");
 	char			*pem, *csr, sha[65], sql[300];
 
-	pem = rk_cert(old, rk_name("PNOSI-R1", NULL, "Rea Holder"), 0x5E01,
+	pem = ucsr_cert(old, ucsr_name("PNOSI-R1", NULL, "Rea Holder"), 0x5E01,
 	    T0, T0 + 5 * 365 * DAY);
-	(void)rk_import(t, pem, CT_PERSONAL);
-	csr = rk_csr(nk, rk_name("PNOSI-R1", NULL, "Rea Holder"));
+	(void)ucsr_import(t, pem, CT_PERSONAL, T0);
+	csr = ucsr_req(nk, ucsr_name("PNOSI-R1", NULL, "Rea Holder"),
+	    EVP_sha256());
 	assert_int_equal(csr_check(csr, strlen(csr), pem, sha, &ei), RP_OK);
 
 	rec_req(&n, "5E01", csr, person(t, "PNOSI-R1"));
@@ -1527,19 +1411,23 @@ test_recover_refusals_write_nothing(void **state)
 	struct lc_new		 n;
 	struct lc_result	 res;
 	struct rp_errinfo	 ei;
-	EVP_PKEY		*old = rk_key(), *nk = rk_key();
+	EVP_PKEY		*old = ucsr_ec_key("P-256");
+	EVP_PKEY		*nk = ucsr_ec_key("P-256");
 	char			*pem, *csr[4], *good, *tokpem;
 	size_t			 i;
 
-	pem = rk_cert(old, rk_name("PNOSI-R2", NULL, "Rea Holder"), 0x5E02,
+	pem = ucsr_cert(old, ucsr_name("PNOSI-R2", NULL, "Rea Holder"), 0x5E02,
 	    T0, T0 + 5 * 365 * DAY);
-	(void)rk_import(t, pem, CT_PERSONAL);
+	(void)ucsr_import(t, pem, CT_PERSONAL, T0);
 	csr[0] = NULL;
-	csr[1] = rk_csr(nk, rk_name("PNOSI-R2", NULL, "Someone Else"));
-	csr[2] = rk_csr(old, rk_name("PNOSI-R2", NULL, "Rea Holder"));
+	csr[1] = ucsr_req(nk, ucsr_name("PNOSI-R2", NULL, "Someone Else"),
+	    EVP_sha256());
+	csr[2] = ucsr_req(old, ucsr_name("PNOSI-R2", NULL, "Rea Holder"),
+	    EVP_sha256());
 	csr[3] = strdup("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n"
 	    "-----END CERTIFICATE REQUEST-----\n");
-	good = rk_csr(nk, rk_name("PNOSI-R2", NULL, "Rea Holder"));
+	good = ucsr_req(nk, ucsr_name("PNOSI-R2", NULL, "Rea Holder"),
+	    EVP_sha256());
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		rec_req(&n, "5E02", csr[cases[i].which], person(t,
 		    "PNOSI-R2"));
@@ -1556,9 +1444,9 @@ test_recover_refusals_write_nothing(void **state)
 	    RP_ERR_BAD_INPUT);
 	assert_string_equal(ei.code, "unexpected_csr");
 	/* Every certificate of a token at once: not a recovery. */
-	tokpem = rk_cert(nk, rk_name("PNOSI-R2", NULL, "Rea Holder"), 0x5E03,
-	    T0, T0 + 5 * 365 * DAY);
-	(void)rk_import(t, tokpem, CT_PERSONAL);
+	tokpem = ucsr_cert(nk, ucsr_name("PNOSI-R2", NULL, "Rea Holder"),
+	    0x5E03, T0, T0 + 5 * 365 * DAY);
+	(void)ucsr_import(t, tokpem, CT_PERSONAL, T0);
 	assert_int_equal(udb_raw(t, "INSERT INTO tokens (label, kind, qscd, "
 	    "created_at) VALUES ('CARD-R', 'smartcard', 0, 0)"), 0);
 	assert_int_equal(udb_raw(t, "UPDATE certificates SET token_id = "
@@ -1599,17 +1487,20 @@ test_recover_two_parties(void **state)
 	struct lc_result	 res, r2;
 	struct lc_actor		 a;
 	struct rp_errinfo	 ei;
-	EVP_PKEY		*old = rk_key(), *nk = rk_key(), *rk = rk_key();
+	EVP_PKEY		*old = ucsr_ec_key("P-256");
+	EVP_PKEY		*nk = ucsr_ec_key("P-256");
+	EVP_PKEY		*rk = ucsr_ec_key("P-256");
 	char			*pem, *rpem, *csr;
 
-	pem = rk_cert(old, rk_name("PNOSI-B1", "VATSI-B", "Biz Holder"),
+	pem = ucsr_cert(old, ucsr_name("PNOSI-B1", "VATSI-B", "Biz Holder"),
 	    0x5E11, T0, T0 + 5 * 365 * DAY);
-	(void)rk_import(t, pem, CT_BUSINESS);
-	rpem = rk_cert(rk, rk_name("PNOSI-B2", NULL, "Rep"), 0x5E12, T0,
+	(void)ucsr_import(t, pem, CT_BUSINESS, T0);
+	rpem = ucsr_cert(rk, ucsr_name("PNOSI-B2", NULL, "Rep"), 0x5E12, T0,
 	    T0 + 5 * 365 * DAY);
-	(void)rk_import(t, rpem, CT_PERSONAL);
+	(void)ucsr_import(t, rpem, CT_PERSONAL, T0);
 	rep(t, "VATSI-B", "PNOSI-B2");
-	csr = rk_csr(nk, rk_name("PNOSI-B1", "VATSI-B", "Biz Holder"));
+	csr = ucsr_req(nk, ucsr_name("PNOSI-B1", "VATSI-B", "Biz Holder"),
+	    EVP_sha256());
 
 	rec_req(&n, "5E11", csr, person(t, "PNOSI-B1"));
 	res = create_ok(t, &n);

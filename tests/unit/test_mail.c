@@ -6,6 +6,8 @@
  * with a server that is down, refuses a recipient or lacks STARTTLS.
  * Run from the top of the repository.
  */
+#include <strings.h>
+
 #include <openssl/evp.h>
 
 #include "unit.h"
@@ -18,6 +20,7 @@
 #define OWNER	"test-host:1:0011223344556677"
 
 int		 mail_addr_ok(const char *);
+const char	*mail_state_words(enum req_state, unsigned int);
 enum rp_err	 mail_message(struct buf *, const char *, const char *,
 		    const char *, const char *, int64_t, int64_t, int64_t);
 
@@ -261,6 +264,11 @@ test_personal_suspension(void **state)
 	assert_non_null(strstr(b, "CN=Holder 1A,C=SI"));
 	assert_non_null(strstr(b, PORTAL "/reactivate"));
 	assert_non_null(strstr(b, "+386 1 234 5678"));
+	/* Queued at once: the state it is in once told, in words. */
+	assert_non_null(strstr(b, "\nState:          on its way to the "
+	    "certification authority\n"));
+	assert_null(strstr(b, "awaiting"));
+	assert_null(strstr(b, "waiting for the signatures"));
 	qtext(t, "SELECT subject FROM mail_queue", s, sizeof(s));
 	assert_string_equal(s, "[Test Portal] Suspension of certificate 1A: "
 	    "request received");
@@ -271,6 +279,7 @@ test_personal_suspension(void **state)
 	assert_non_null(strstr(b, "has been carried out"));
 	assert_non_null(strstr(b, "suspended"));
 	assert_non_null(strstr(b, "Suspended to:"));
+	assert_non_null(strstr(b, "\nState:          carried out\n"));
 	assert_non_null(strstr(b, PORTAL "/reactivate"));
 	assert_non_null(strstr(b, url));
 	assert_int_equal(mails(t, "event = 'completed' AND subject LIKE "
@@ -328,6 +337,8 @@ test_business_reactivation(void **state)
 	body_of(t, "received", "sub@example.si", b, sizeof(b));
 	assert_non_null(strstr(b, "waits for the signature of a legal "
 	    "representative"));
+	assert_non_null(strstr(b, "\nState:          waiting for the "
+	    "signatures it needs\n"));
 	assert_null(strstr(b, "/approvals/"));
 
 	/* A rep registered meanwhile; once rep1 signed, nobody needs them. */
@@ -922,8 +933,8 @@ test_send(void **state)
 	    "('received', 'dots@example.si', 'Dots', 'first' || char(10) || "
 	    "'.' || char(10) || '..two' || char(10) || '.three' || char(10) "
 	    "|| 'last' || char(10), 0, 0); SELECT changes()"), 1);
-	assert_int_equal(mail_run(t->db, &t->cfg, OWNER, T0 + DAY, &rep,
-	    &ei), RP_OK);
+	assert_int_equal(mail_run(t->db, &t->cfg, OWNER, T0 + DAY,
+	    MAIL_RUN_MAX, &rep, &ei), RP_OK);
 	assert_int_equal(rep.sent, 2);
 	assert_int_equal(rep.retry + rep.dead + (unsigned int)rep.down, 0);
 	assert_int_equal(mails(t, "state = 'sent' AND sent_at IS NOT NULL "
@@ -931,8 +942,8 @@ test_send(void **state)
 	assert_int_equal(mail_next(t->db, &due), RP_OK);
 	assert_int_equal(due, 0);
 	/* Nothing more to send. */
-	assert_int_equal(mail_run(t->db, &t->cfg, OWNER, T0 + DAY, &rep,
-	    &ei), RP_OK);
+	assert_int_equal(mail_run(t->db, &t->cfg, OWNER, T0 + DAY,
+	    MAIL_RUN_MAX, &rep, &ei), RP_OK);
 	assert_int_equal(rep.sent, 0);
 
 	/* The dots message, due first, came first. */
@@ -995,8 +1006,8 @@ test_down_backoff_dead(void **state)
 	    "lease_until = 9000000000000 WHERE rcpt = 'c@example.si'; "
 	    "SELECT 1"), 1);
 	for (i = 1; i <= 3; i++) {
-		assert_int_equal(mail_run(t->db, &t->cfg, OWNER, now, &rep,
-		    &ei), RP_OK);
+		assert_int_equal(mail_run(t->db, &t->cfg, OWNER, now,
+		    MAIL_RUN_MAX, &rep, &ei), RP_OK);
 		if (i < 3)
 			assert_int_equal(rep.retry, 1);
 		else
@@ -1021,7 +1032,7 @@ test_down_backoff_dead(void **state)
 		    "next_attempt_at = 9000000000000 WHERE rcpt = "
 		    "'b@example.si'; SELECT 1"), 1);
 		assert_int_equal(mail_run(t->db, &t->cfg, OWNER, next - 500,
-		    &rep, &ei), RP_OK);
+		    MAIL_RUN_MAX, &rep, &ei), RP_OK);
 		assert_int_equal(rep.sent + rep.retry + rep.dead, 0);
 		now = next;
 	}
@@ -1037,7 +1048,7 @@ test_down_backoff_dead(void **state)
 	assert_int_equal(udb_raw(t, "DELETE FROM mail_queue WHERE rcpt <> "
 	    "'a@example.si'; SELECT 1"), 1);
 	assert_int_equal(mail_run(t->db, &t->cfg, OWNER, now + 10 * DAY,
-	    &rep, &ei), RP_OK);
+	    MAIL_RUN_MAX, &rep, &ei), RP_OK);
 	assert_int_equal(rep.sent + rep.retry + rep.dead, 0);
 }
 
@@ -1061,8 +1072,8 @@ test_refused(void **state)
 	    "('received', 'reject@example.si', 'S', 'B', 0, 0), ('received', "
 	    "'later@example.si', 'S', 'B', 1, 0), ('received', "
 	    "'fine@example.si', 'S', 'B', 2, 0); SELECT 1"), 1);
-	assert_int_equal(mail_run(t->db, &t->cfg, OWNER, T0, &rep, &ei),
-	    RP_OK);
+	assert_int_equal(mail_run(t->db, &t->cfg, OWNER, T0, MAIL_RUN_MAX,
+	    &rep, &ei), RP_OK);
 	assert_int_equal(rep.dead, 1);
 	assert_int_equal(rep.retry, 1);
 	assert_int_equal(rep.sent, 1);
@@ -1100,13 +1111,373 @@ test_starttls_required(void **state)
 	    "subject, body, next_attempt_at, created_at) VALUES "
 	    "('received', 'a@example.si', 'S', 'secret text', 0, 0); "
 	    "SELECT 1"), 1);
-	assert_int_equal(mail_run(t->db, &t->cfg, OWNER, T0, &rep, &ei),
-	    RP_OK);
+	assert_int_equal(mail_run(t->db, &t->cfg, OWNER, T0, MAIL_RUN_MAX,
+	    &rep, &ei), RP_OK);
 	assert_int_equal(rep.sent, 0);
 	assert_int_equal(rep.retry, 1);
 	assert_int_equal(mails(t, "state = 'pending' AND attempts = 1"), 1);
 	assert_int_equal(sink_msg(&s, 1, "eml", msg, sizeof(msg)), -1);
 	sink_stop(&s);
+}
+
+/*
+ * The state in words: each state its own, a request awaiting nothing
+ * already queued, a state out of range "unknown"; never the raw name.
+ */
+static void
+test_state_words(void **state)
+{
+	static const char *const raw[] = { "awaiting_approval", "queued",
+	    "relayed", "completed", "rejected", "expired", "failed" };
+	const char	*w[RS__MAX];
+	size_t		 i, k;
+
+	(void)state;
+	for (i = 0; i < RS__MAX; i++) {
+		w[i] = mail_state_words((enum req_state)i, REL_SUBJECT);
+		for (k = 0; k < sizeof(raw) / sizeof(raw[0]); k++)
+			assert_string_not_equal(w[i], raw[k]);
+		assert_string_not_equal(w[i], "unknown");
+		for (k = 0; k < i; k++)
+			assert_string_not_equal(w[i], w[k]);
+	}
+	assert_string_equal(w[RS_AWAITING_APPROVAL],
+	    "waiting for the signatures it needs");
+	assert_string_equal(mail_state_words(RS_AWAITING_APPROVAL,
+	    REL_LEGAL_REP), w[RS_AWAITING_APPROVAL]);
+	assert_string_equal(mail_state_words(RS_AWAITING_APPROVAL, 0),
+	    w[RS_QUEUED]);
+	assert_string_equal(mail_state_words(RS_COMPLETED, 0),
+	    w[RS_COMPLETED]);
+	assert_string_equal(mail_state_words(RS__MAX, 0), "unknown");
+}
+
+/* --- A server that is slow, or does not answer at all ------------------ */
+
+/* Milliseconds of the monotonic clock. */
+static int64_t
+mono_ms(void)
+{
+	struct timespec	 ts;
+
+	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A listening socket on 127.0.0.1 (any port, in *port). */
+static int
+listener(int *port)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	int			 fd;
+
+	assert_true((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+/*
+ * The child's side of slow_smtp(): a minimal SMTP server on lfd that
+ * answers the end of the k-th message's DATA after delay[k] ms (the last
+ * delay for any later one).  Never returns; it ends with the test
+ * process, or after 30 seconds should a failed test leave it behind.
+ */
+static void
+slow_smtp_serve(int lfd, const long *delay, size_t ndelay)
+{
+	char	 line[2048];
+	FILE	*f;
+	size_t	 k = 0;
+	int	 c, data;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+		_exit(1);
+	(void)alarm(30);
+	for (;;) {
+		if ((c = accept(lfd, NULL, NULL)) == -1 ||
+		    (f = fdopen(c, "r+")) == NULL)
+			_exit(1);
+		(void)fputs("220 slow.test ESMTP\r\n", f);
+		(void)fflush(f);
+		data = 0;
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if (data) {
+				if (strcmp(line, ".\r\n") != 0)
+					continue;
+				data = 0;
+				up_sleep_ms(delay[k < ndelay ? k : ndelay - 1]);
+				k++;
+				(void)fputs("250 queued\r\n", f);
+			} else if (strncasecmp(line, "DATA", 4) == 0) {
+				data = 1;
+				(void)fputs("354 go on\r\n", f);
+			} else if (strncasecmp(line, "QUIT", 4) == 0) {
+				(void)fputs("221 bye\r\n", f);
+				(void)fflush(f);
+				break;
+			} else
+				(void)fputs("250 ok\r\n", f);
+			(void)fflush(f);
+		}
+		(void)fclose(f);
+	}
+}
+
+/* Forks slow_smtp_serve() on a fresh port (*port); returns its pid. */
+static pid_t
+slow_smtp(const long *delay, size_t ndelay, int *port)
+{
+	pid_t	 pid;
+	int	 lfd;
+
+	lfd = listener(port);
+	assert_true((pid = fork()) != -1);
+	if (pid == 0)
+		slow_smtp_serve(lfd, delay, ndelay);
+	(void)close(lfd);
+	return pid;
+}
+
+/* Queues n messages to m1@example.si... due at once. */
+static void
+queue_n(struct udb *t, unsigned int n)
+{
+	char		 sql[300];
+	unsigned int	 i;
+
+	for (i = 1; i <= n; i++) {
+		(void)snprintf(sql, sizeof(sql), "INSERT INTO mail_queue "
+		    "(event, rcpt, subject, body, next_attempt_at, created_at) "
+		    "VALUES ('received', 'm%u@example.si', 'S', 'B', %u, 0); "
+		    "SELECT 1", i, i);
+		assert_int_equal(udb_raw(t, sql), 1);
+	}
+}
+
+/* Points the configuration at plain SMTP on port, timeout_ms. */
+static void
+use_port(struct udb *t, int port, unsigned int timeout_ms)
+{
+	(void)snprintf(t->cfg.mail_url, sizeof(t->cfg.mail_url),
+	    "smtp://127.0.0.1:%d", port);
+	t->cfg.mail_allow_plain = 1;
+	(void)snprintf(t->cfg.mail_from, sizeof(t->cfg.mail_from),
+	    "portal@example.si");
+	t->cfg.mail_timeout_ms = timeout_ms;
+}
+
+/*
+ * A server that accepts the connection and never says a word: one run
+ * costs one timeout, tries one message (a failed attempt, backed off),
+ * leaves the others alone and says the server is down.
+ */
+static void
+test_hang_one_timeout(void **state)
+{
+	struct udb		*t = *state;
+	struct mail_report	 rep;
+	struct rp_errinfo	 ei;
+	int64_t			 t0, took;
+	int			 lfd, port;
+
+	lfd = listener(&port);
+	use_port(t, port, 1000);
+	queue_n(t, 3);
+	t0 = mono_ms();
+	assert_int_equal(mail_run(t->db, &t->cfg, OWNER, T0, MAIL_RUN_MAX,
+	    &rep, &ei), RP_OK);
+	took = mono_ms() - t0;
+	(void)close(lfd);
+	if (took < 900 || took > 1400)
+		fail_msg("the run took %lld ms, not one timeout (1000)",
+		    (long long)took);
+	assert_int_equal(rep.down, 1);
+	assert_int_equal(rep.retry, 1);
+	assert_int_equal(rep.sent + rep.dead + rep.cut, 0);
+	assert_int_equal(mails(t, "rcpt = 'm1@example.si' AND attempts = 1 "
+	    "AND state = 'pending' AND next_attempt_at > 1767225600000"), 1);
+	assert_int_equal(mails(t, "attempts = 0 AND lease_owner IS NULL"),
+	    2);
+}
+
+/*
+ * A slow server (each message takes 0.6 of the timeout): a run stops
+ * starting messages once half its time is gone, so it lasts about one
+ * timeout, not two; the next run sends the next message.  max bounds a
+ * run, and 0 sends nothing.
+ */
+static void
+test_slow_budget(void **state)
+{
+	struct udb		*t = *state;
+	struct mail_report	 rep;
+	struct rp_errinfo	 ei;
+	static const long	 delay[] = { 700 };
+	int64_t			 t0, took;
+	enum rp_err		 e;
+	pid_t			 pid;
+	int			 port;
+
+	pid = slow_smtp(delay, 1, &port);
+	use_port(t, port, 1000);
+	queue_n(t, 4);
+	t0 = mono_ms();
+	assert_int_equal(mail_run(t->db, &t->cfg, OWNER, T0, MAIL_RUN_MAX,
+	    &rep, &ei), RP_OK);
+	took = mono_ms() - t0;
+	if (took > 1100) {
+		up_stop(pid);
+		fail_msg("the run took %lld ms, more than one timeout (1000)",
+		    (long long)took);
+	}
+	if (rep.sent != 1 || rep.retry + rep.dead + rep.cut +
+	    (unsigned int)rep.down != 0) {
+		up_stop(pid);
+		fail_msg("sent %u, retry %u, dead %u, cut %u, down %d: not one "
+		    "sent", rep.sent, rep.retry, rep.dead, rep.cut, rep.down);
+	}
+	assert_int_equal(mails(t, "state = 'sent' AND rcpt = "
+	    "'m1@example.si'"), 1);
+	assert_int_equal(mail_run(t->db, &t->cfg, OWNER, T0, 0, &rep, &ei),
+	    RP_OK);
+	assert_int_equal(rep.sent, 0);
+	assert_int_equal(mails(t, "state = 'sent'"), 1);
+	e = mail_run(t->db, &t->cfg, OWNER, T0, 1, &rep, &ei);
+	up_stop(pid);
+	assert_int_equal(e, RP_OK);
+	assert_int_equal(rep.sent, 1);
+	assert_int_equal(mails(t, "state = 'sent' AND rcpt = "
+	    "'m2@example.si'"), 1);
+}
+
+/*
+ * A message that the run's end cuts short (the second one, when the
+ * server stalls on it) goes back as it was: pending, due at once, no
+ * attempt counted, the server not taken for down; the run still ends
+ * within one timeout.
+ */
+static void
+test_cut_not_counted(void **state)
+{
+	struct udb		*t = *state;
+	struct mail_report	 rep;
+	struct rp_errinfo	 ei;
+	static const long	 delay[] = { 0, 3000 };
+	int64_t			 t0, took;
+	enum rp_err		 e;
+	pid_t			 pid;
+	int			 port;
+
+	pid = slow_smtp(delay, 2, &port);
+	use_port(t, port, 1000);
+	queue_n(t, 3);
+	t0 = mono_ms();
+	e = mail_run(t->db, &t->cfg, OWNER, T0, MAIL_RUN_MAX, &rep, &ei);
+	took = mono_ms() - t0;
+	up_stop(pid);
+	assert_int_equal(e, RP_OK);
+	if (took > 1200)
+		fail_msg("the run took %lld ms, more than one timeout (1000)",
+		    (long long)took);
+	assert_int_equal(rep.sent, 1);
+	assert_int_equal(rep.cut, 1);
+	assert_int_equal(rep.down, 0);
+	assert_int_equal(rep.retry + rep.dead, 0);
+	assert_int_equal(mails(t, "rcpt = 'm2@example.si' AND state = "
+	    "'pending' AND attempts = 0 AND lease_owner IS NULL AND "
+	    "next_attempt_at <= 1767225602000"), 1);
+	assert_int_equal(mails(t, "rcpt = 'm3@example.si' AND attempts = 0"),
+	    1);
+}
+
+/* The relay's pause after runs whose server did not answer. */
+static void
+test_pause(void **state)
+{
+	(void)state;
+	assert_int_equal(mail_pause_ms(3000, 1), MAIL_PAUSE_MIN_MS);
+	assert_int_equal(mail_pause_ms(3000, 2), 2 * MAIL_PAUSE_MIN_MS);
+	assert_int_equal(mail_pause_ms(3000, 3), 4 * MAIL_PAUSE_MIN_MS);
+	assert_int_equal(mail_pause_ms(3000, 5), MAIL_PAUSE_MAX_MS);
+	assert_int_equal(mail_pause_ms(3000, 4000000000u),
+	    MAIL_PAUSE_MAX_MS);
+	/* Never shorter than two timeouts. */
+	assert_int_equal(mail_pause_ms(100000, 1), 200000);
+	assert_int_equal(mail_pause_ms(300000, 1), 600000);
+	assert_int_equal(mail_pause_ms(300000, 2), MAIL_PAUSE_MAX_MS);
+	assert_true(mail_pause_ms(1000, 1) >= 2 * 1000);
+}
+
+/*
+ * The sweep's purge: messages sent, or given up, more than
+ * MAIL_KEEP_DAYS ago go; newer ones and pending ones (however old)
+ * stay; at most MAIL_PURGE_MAX a run.
+ */
+static void
+test_purge(void **state)
+{
+	struct udb		*t = *state;
+	struct rp_errinfo	 ei;
+	unsigned int		 n;
+	const int64_t		 now = T0 + 100 * DAY;
+	char			 sql[1024];
+
+	(void)snprintf(sql, sizeof(sql), "INSERT INTO mail_queue (event, "
+	    "rcpt, subject, body, state, next_attempt_at, created_at, "
+	    "sent_at) VALUES "
+	    "('received', 'old-sent@example.si', 'S', 'B', 'sent', "
+	    "%lld, 0, %lld), "
+	    "('received', 'new-sent@example.si', 'S', 'B', 'sent', "
+	    "%lld, 0, %lld), "
+	    "('received', 'old-dead@example.si', 'S', 'B', 'dead', "
+	    "%lld, 0, NULL), "
+	    "('received', 'new-dead@example.si', 'S', 'B', 'dead', "
+	    "%lld, 0, NULL), "
+	    "('received', 'old-pending@example.si', 'S', 'B', 'pending', "
+	    "%lld, 0, NULL), "
+	    "('received', 'edge@example.si', 'S', 'B', 'sent', "
+	    "%lld, 0, %lld); SELECT 1",
+	    (long long)(now - 31 * DAY), (long long)(now - 31 * DAY),
+	    (long long)(now - 29 * DAY), (long long)(now - 29 * DAY),
+	    (long long)(now - 31 * DAY), (long long)(now - 29 * DAY),
+	    (long long)(now - 90 * DAY),
+	    (long long)(now - 30 * DAY), (long long)(now - 30 * DAY));
+	assert_int_equal(udb_raw(t, sql), 1);
+	assert_int_equal(mail_purge(t->db, now, &n, &ei), RP_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(mails(t, "rcpt LIKE 'old-sent%' OR rcpt LIKE "
+	    "'old-dead%'"), 0);
+	assert_int_equal(mails(t, "1"), 4);
+	assert_int_equal(mail_purge(t->db, now, NULL, &ei), RP_OK);
+	assert_int_equal(mails(t, "1"), 4);
+	/* Exactly 30 days is not more; two days later, those and the ones
+	 * of 29 days go. */
+	assert_int_equal(mails(t, "rcpt = 'edge@example.si'"), 1);
+	assert_int_equal(mail_purge(t->db, now + 2 * DAY, &n, &ei), RP_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(mails(t, "1"), 1);
+	assert_int_equal(mails(t, "state = 'pending'"), 1);
+
+	/* At most MAIL_PURGE_MAX a run; the rest at the next. */
+	(void)snprintf(sql, sizeof(sql), "WITH RECURSIVE c(x) AS (SELECT 1 "
+	    "UNION ALL SELECT x + 1 FROM c WHERE x < %u) INSERT INTO "
+	    "mail_queue (event, rcpt, subject, body, state, next_attempt_at, "
+	    "created_at, sent_at) SELECT 'received', 'm' || x || "
+	    "'@example.si', 'S', 'B', 'sent', 0, 0, 0 FROM c; SELECT 1",
+	    MAIL_PURGE_MAX + 1);
+	assert_int_equal(udb_raw(t, sql), 1);
+	assert_int_equal(mail_purge(t->db, now, &n, &ei), RP_OK);
+	assert_int_equal(n, MAIL_PURGE_MAX);
+	assert_int_equal(mail_purge(t->db, now, &n, &ei), RP_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(mails(t, "1"), 1);
 }
 
 int
@@ -1139,6 +1510,15 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_starttls_required, setup,
 		    teardown),
+		cmocka_unit_test(test_state_words),
+		cmocka_unit_test_setup_teardown(test_hang_one_timeout, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_slow_budget, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_cut_not_counted, setup,
+		    teardown),
+		cmocka_unit_test(test_pause),
+		cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

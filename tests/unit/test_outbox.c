@@ -17,6 +17,7 @@
 
 #include "unit.h"
 #include "unit_db.h"
+#include "unit_csr.h"
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
@@ -2007,125 +2008,6 @@ test_web_metrics(void **state)
 }
 
 /*
- * Recovery fixtures made with OpenSSL here: keys, the old certificate
- * (self-signed, valid from nb to na, ms) and CSRs with its subject
- * (C=SI, [organizationIdentifier=org,] serialNumber=pid, CN=cn).
- */
-static EVP_PKEY *
-rk_key(void)
-{
-	EVP_PKEY	*k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-
-	assert_non_null(k);
-	return k;
-}
-
-static X509_NAME *
-rk_name(const char *pid, const char *org, const char *cn)
-{
-	X509_NAME	*n = X509_NAME_new();
-
-	assert_non_null(n);
-	assert_int_equal(X509_NAME_add_entry_by_txt(n, "C", MBSTRING_UTF8,
-	    (const unsigned char *)"SI", -1, -1, 0), 1);
-	if (org != NULL)
-		assert_int_equal(X509_NAME_add_entry_by_txt(n,
-		    "organizationIdentifier", MBSTRING_UTF8,
-		    (const unsigned char *)org, -1, -1, 0), 1);
-	assert_int_equal(X509_NAME_add_entry_by_txt(n, "serialNumber",
-	    MBSTRING_UTF8, (const unsigned char *)pid, -1, -1, 0), 1);
-	assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
-	    (const unsigned char *)cn, -1, -1, 0), 1);
-	return n;
-}
-
-/* The PEM in bio, malloc'ed; bio freed. */
-static char *
-rk_text(BIO *bio)
-{
-	char	*p, *s;
-	long	 n;
-
-	n = BIO_get_mem_data(bio, &p);
-	assert_true(n > 0);
-	s = malloc((size_t)n + 1);
-	assert_non_null(s);
-	memcpy(s, p, (size_t)n);
-	s[n] = '\0';
-	BIO_free(bio);
-	return s;
-}
-
-/* A certificate for key with subject n (freed), serial, signed by itself. */
-static char *
-rk_cert(EVP_PKEY *key, X509_NAME *n, long serial, int64_t nb, int64_t na)
-{
-	X509	*x = X509_new();
-	BIO	*bio = BIO_new(BIO_s_mem());
-
-	assert_non_null(x);
-	assert_non_null(bio);
-	assert_int_equal(X509_set_version(x, 2), 1);
-	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), serial),
-	    1);
-	assert_int_equal(X509_set_subject_name(x, n), 1);
-	assert_int_equal(X509_set_issuer_name(x, n), 1);
-	assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x),
-	    (time_t)(nb / 1000)));
-	assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x),
-	    (time_t)(na / 1000)));
-	assert_int_equal(X509_set_pubkey(x, key), 1);
-	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
-	assert_int_equal(PEM_write_bio_X509(bio, x), 1);
-	X509_free(x);
-	X509_NAME_free(n);
-	return rk_text(bio);
-}
-
-/* A CSR for key with subject n (freed). */
-static char *
-rk_csr(EVP_PKEY *key, X509_NAME *n)
-{
-	X509_REQ	*r = X509_REQ_new();
-	BIO		*bio = BIO_new(BIO_s_mem());
-
-	assert_non_null(r);
-	assert_non_null(bio);
-	assert_int_equal(X509_REQ_set_subject_name(r, n), 1);
-	assert_int_equal(X509_REQ_set_pubkey(r, key), 1);
-	assert_true(X509_REQ_sign(r, key, EVP_sha256()) > 0);
-	assert_int_equal(PEM_write_bio_X509_REQ(bio, r), 1);
-	X509_REQ_free(r);
-	X509_NAME_free(n);
-	return rk_text(bio);
-}
-
-/* Registers certificate pem of type ty for a term of 5 years. */
-static int64_t
-rk_import(struct udb *t, const char *pem, enum cert_type ty)
-{
-	struct cert_info	 ci;
-	struct reg_import	 ri;
-	struct rp_errinfo	 ei;
-	int64_t			 id = 0;
-
-	memset(&ci, 0, sizeof(ci));
-	if (x509_read_pem(pem, strlen(pem), &ci, &ei) != RP_OK)
-		fail_msg("x509_read_pem: %s %s", ei.code, ei.msg);
-	memset(&ri, 0, sizeof(ri));
-	ri.type = ty;
-	ri.term_years = 5;
-	ri.actor = "admin:test";
-	ri.now = T0;
-	assert_int_equal(db_begin(t->db), RP_OK);
-	if (reg_import_cert(t->db, &ci, &ri, &id, &ei) != RP_OK)
-		fail_msg("import: %s %s", ei.code, ei.msg);
-	assert_int_equal(db_commit(t->db), RP_OK);
-	cert_info_free(&ci);
-	return id;
-}
-
-/*
  * A recovery's fixture: an old personal certificate (PEM, registered,
  * subject person PNOSI-RC), a queued recovery of it with a CSR for a new
  * key, and the certificate the "CA" issues for that key.
@@ -2143,13 +2025,14 @@ rfix_make(struct udb *t, struct rfix *f)
 	struct lc_result	 res;
 	struct rp_errinfo	 ei;
 
-	f->old = rk_key();
-	f->nk = rk_key();
-	f->old_pem = rk_cert(f->old, rk_name("PNOSI-RC", NULL, "Rec Holder"),
-	    0x7E01, T0, T0 + 5 * 365 * DAY);
-	(void)rk_import(t, f->old_pem, CT_PERSONAL);
-	f->csr = rk_csr(f->nk, rk_name("PNOSI-RC", NULL, "Rec Holder"));
-	f->issued = rk_cert(f->nk, rk_name("PNOSI-RC", NULL, "Rec Holder"),
+	f->old = ucsr_ec_key("P-256");
+	f->nk = ucsr_ec_key("P-256");
+	f->old_pem = ucsr_cert(f->old, ucsr_name("PNOSI-RC", NULL,
+	    "Rec Holder"), 0x7E01, T0, T0 + 5 * 365 * DAY);
+	(void)ucsr_import(t, f->old_pem, CT_PERSONAL, T0);
+	f->csr = ucsr_req(f->nk, ucsr_name("PNOSI-RC", NULL, "Rec Holder"),
+	    EVP_sha256());
+	f->issued = ucsr_cert(f->nk, ucsr_name("PNOSI-RC", NULL, "Rec Holder"),
 	    0x7E02, NOW, NOW + 5 * 365 * DAY);
 	memset(&n, 0, sizeof(n));
 	n.action = ACT_RECOVER;
@@ -2348,7 +2231,7 @@ test_recover_issued_wrong_key(void **state)
 	char			*other;
 
 	rfix_make(t, &f);
-	other = rk_cert(f.old, rk_name("PNOSI-RC", NULL, "Rec Holder"),
+	other = ucsr_cert(f.old, ucsr_name("PNOSI-RC", NULL, "Rec Holder"),
 	    0x7E03, NOW, NOW + DAY);
 	(void)snprintf(td.enroll.issued_pem, sizeof(td.enroll.issued_pem),
 	    "%s", other);

@@ -21,7 +21,6 @@
 int		 der_tlv(const unsigned char *, size_t, unsigned char *,
 		    size_t *, size_t *);
 int		 qc_parse(const unsigned char *, size_t, unsigned int *);
-size_t		 sig_b64_decode(const char *, size_t, unsigned char *);
 enum sig_why	 sig_decode(const unsigned char *, size_t,
 		    unsigned char **, size_t *);
 enum sig_why	 pss_check(const X509_ALGOR *);
@@ -1148,30 +1147,6 @@ test_pss_parameters(void **state)
 }
 
 static void
-test_b64_decoder(void **state)
-{
-	unsigned char	 out[64];
-
-	(void)state;
-	assert_int_equal(sig_b64_decode("TWFu", 4, out), 3);
-	assert_memory_equal(out, "Man", 3);
-	assert_int_equal(sig_b64_decode(" T W\r\nFu\t", 9, out), 3);
-	assert_int_equal(sig_b64_decode("TWE=", 4, out), 2);
-	assert_memory_equal(out, "Ma", 2);
-	assert_int_equal(sig_b64_decode("TQ==", 4, out), 1);
-	assert_int_equal(out[0], 'M');
-	/* Malformed: unpadded, pad inside, three pads, bits left over. */
-	assert_int_equal(sig_b64_decode("TWE", 3, out), 0);
-	assert_int_equal(sig_b64_decode("TQ==TWFu", 8, out), 0);
-	assert_int_equal(sig_b64_decode("T===", 4, out), 0);
-	assert_int_equal(sig_b64_decode("TWF=", 4, out), 0);
-	assert_int_equal(sig_b64_decode("TR==", 4, out), 0);
-	assert_int_equal(sig_b64_decode("TW-u", 4, out), 0);
-	assert_int_equal(sig_b64_decode("", 0, out), 0);
-	assert_int_equal(sig_b64_decode("  ", 2, out), 0);
-}
-
-static void
 test_decode_forms(void **state)
 {
 	static const char pem[] = "-----BEGIN CMS-----\nMAMCAQE=\n"
@@ -1263,7 +1238,6 @@ main(void)
 		cmocka_unit_test(test_qc_walker_malformed),
 		cmocka_unit_test(test_der_tlv),
 		cmocka_unit_test(test_pss_parameters),
-		cmocka_unit_test(test_b64_decoder),
 		cmocka_unit_test(test_decode_forms),
 	};
 

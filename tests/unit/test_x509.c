@@ -20,9 +20,6 @@
 #define CA_DN	"CN=Example Qualified CA,O=Example TSP,C=SI"
 #define CN_UTF8	"\xc5\xa0pela \xc4\x8cuk"	/* Špela Čuk */
 
-/* Static in x509.c. */
-size_t		 b64_decode(const char *, size_t, unsigned char *);
-
 static EVP_PKEY	*ca_key, *leaf_key;
 static X509	*ca;
 
@@ -1145,51 +1142,6 @@ test_bad_validity(void **state)
 	leaf_fail(x, RP_ERR_BAD_INPUT, "bad_validity");
 }
 
-/* The base64 decoder: canonical padded text only, spaces anywhere. */
-static void
-test_base64(void **state)
-{
-	static const struct {
-		const char	*in;
-		const char	*want;	/* NULL: refused */
-	} t[] = {
-		{ "QUJD", "ABC" },
-		{ "QUI=", "AB" },
-		{ "QQ==", "A" },
-		{ "QUJD\r\n QUI=\n", "ABCAB" },
-		{ " Q U J D ", "ABC" },
-		{ "", NULL },
-		{ " \n", NULL },
-		{ "Q", NULL },
-		{ "QQ=", NULL },
-		{ "QQ===", NULL },
-		{ "Q===", NULL },
-		{ "QUI=QUI=", NULL },
-		{ "QUJDQ===", NULL },
-		{ "QQ==QUJD", NULL },
-		{ "QUJ", NULL },
-		{ "QR==", NULL },	/* non-zero pad bits */
-		{ "QUJ=", NULL },
-		{ "QUJD!", NULL },
-		{ "QU-D", NULL },
-		{ "QU_D", NULL },
-	};
-	unsigned char	 out[16];
-	size_t		 i, n;
-
-	(void)state;
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		n = b64_decode(t[i].in, strlen(t[i].in), out);
-		if (t[i].want == NULL) {
-			if (n != 0)
-				fail_msg("accepted \"%s\"", t[i].in);
-			continue;
-		}
-		if (n != strlen(t[i].want) || memcmp(out, t[i].want, n) != 0)
-			fail_msg("misread \"%s\"", t[i].in);
-	}
-}
-
 /* Runs x509_serial_norm on the NUL-terminated in. */
 static enum rp_err
 norm(const char *in, char out[RP_SERIAL_MAX])
@@ -1272,7 +1224,6 @@ main(void)
 		cmocka_unit_test(test_aki_length),
 		cmocka_unit_test(test_bad_names),
 		cmocka_unit_test(test_bad_validity),
-		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_serial_norm),
 	};
 
