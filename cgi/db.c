@@ -821,9 +821,11 @@ db_busy(void *arg, int n)
 		return 0;
 	if (n == 0)
 		db_busy_state.start = now;
-	waited = ((int64_t)now.tv_sec - db_busy_state.start.tv_sec) * 1000 +
-	    (now.tv_nsec - db_busy_state.start.tv_nsec) / 1000000;
-	if (waited >= (int64_t)db_busy_state.timeout_ms)
+	/* In nanoseconds: a division of a negative nanosecond difference
+	 * would round toward zero and give up up to 1 ms early. */
+	waited = ((int64_t)now.tv_sec - db_busy_state.start.tv_sec) *
+	    1000000000 + (now.tv_nsec - db_busy_state.start.tv_nsec);
+	if (waited >= (int64_t)db_busy_state.timeout_ms * 1000000)
 		return 0;
 	us = DB_BUSY_FIRST_US;
 	while (n-- > 0 && us < DB_BUSY_MAX_US)

@@ -76,11 +76,17 @@ hs_challenge_read(struct req *req, struct chal_new *n,
 		n->token = in->f[FIELD_TOKEN].val;
 	if (in->f[FIELD_ISSUER].set && in->f[FIELD_ISSUER].len > 0)
 		n->issuer = in->f[FIELD_ISSUER].val;
+	/* A login's session serves the pages only (h_signpage.c). */
+	if (n->login)
+		return rp_fail(&req->err, RP_ERR_BAD_INPUT, "bad_action",
+		    "A login is made on the approvals page, not through the "
+		    "API.");
 	if (rs->set) {
-		if (n->approve || n->login)
+		if (n->approve || n->action == ACT_REACTIVATE ||
+		    n->action == ACT_RECOVER)
 			return rp_fail(&req->err, RP_ERR_BAD_INPUT,
-			    "unexpected_reason", "An approval or a login "
-			    "carries no reason of its own.");
+			    "unexpected_reason", "An approval, a reactivation "
+			    "or a recovery carries no reason of its own.");
 		if ((n->reason = dom_reason_parse(rs->val)) == REASON__MAX)
 			return rp_fail(&req->err, RP_ERR_BAD_INPUT,
 			    "bad_reason", "The reason is not one of the "

@@ -666,16 +666,21 @@ h_sign_submit(struct req *req)
 	}
 	if (!known || (e != RP_ERR_AUTH && e != RP_ERR_FORBIDDEN))
 		goto out;
-	/* A login sent twice: the first answer's cookie is in place. */
-	if (si.login && e == RP_ERR_AUTH && sf_session_check(req->cfg->secret,
-	    req->in.cookie[COOKIE_REP], rp_now_ms()) != 0) {
-		e = sp_see_other(req, "/approvals/");
-		goto out;
-	}
 	/* As it is now: the refusal may be that it was used meanwhile. */
 	chal_free(&c);
 	if (sp_chal(req, &c) != RP_OK) {
 		e = RP_ERR_INTERNAL;
+		goto out;
+	}
+	/*
+	 * A login sent twice: the first answer used the challenge and set
+	 * the cookie.  Only then: another person's refused login in a
+	 * browser that holds someone's session must not land on that list.
+	 */
+	if (si.login && e == RP_ERR_AUTH && c.used_at != 0 &&
+	    sf_session_check(req->cfg->secret, req->in.cookie[COOKIE_REP],
+	    rp_now_ms()) != 0) {
+		e = sp_see_other(req, "/approvals/");
 		goto out;
 	}
 	e = e == RP_ERR_AUTH ? sp_doc(req, &c, 401, SP_AUTH_MSG) :

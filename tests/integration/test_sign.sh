@@ -488,6 +488,12 @@ submit "$cid" "$work/bq2.p7s"
 check "bob's suspended certificate cannot sign its own reactivation: 401, revoked" audited "$cid" 401 revoked
 check "... and the challenge stays unused" sql_is "SELECT count(*) FROM challenges WHERE public_id = '$cid' AND used_at IS NULL" 1
 
+# What the API refuses before anything is signed.
+post /api/v1/challenges '{"action":"login"}'
+check "a login challenge through the API: 400 (logins are the pages')" sh -c "[ '$code' = 400 ] && [ '$(jget error)' = bad_action ]"
+post /api/v1/challenges "{\"action\":\"reactivate\",\"serial\":\"B0B\",\"reason\":\"keyCompromise\"}"
+check "a reactivation with a reason: 400 unexpected_reason, before the card signs" sh -c "[ '$code' = 400 ] && [ '$(jget error)' = unexpected_reason ]"
+
 # --- the rate limit ---------------------------------------------------------------
 sql "UPDATE rate_limits SET hits = 1000000 WHERE key LIKE 'sig:%'"
 post /api/v1/challenges "{\"action\":\"revoke\",\"serial\":\"$A\"}"
