@@ -140,13 +140,22 @@ if ! devca_init "$ca" || ! devca_start "$ca" "$ca_listen"; then
 fi
 
 # qpki_up: makes the qualified test PKI in $qpki unless it is there (a
-# half-made one is made again) and starts its servers.  The ports are
+# half-made or expired one is made again; a kept one gets a new CRL) and
+# starts its servers.  The ports are
 # written into its certificates, so when qpki_start fails (a port taken
 # since) the PKI is made once more with free ones.  Sets qpki_on once the
 # servers run (the trap then stops them).  Returns non-zero on failure.
 qpki_up() {
 	local try
 	for try in 1 2; do
+		# A PKI whose holders expired is made again; a kept one gets
+		# a fresh CRL (it is made for 7 days).
+		if [[ -e $qpki/done ]] &&
+		    ! openssl x509 -checkend 86400 -noout -in "$qpki/alice.pem" >/dev/null 2>&1; then
+			rm -f "$qpki/done"
+		elif [[ -e $qpki/done ]] && ! _qpki_crl "$qpki"; then
+			rm -f "$qpki/done"
+		fi
 		if [[ ! -e $qpki/done ]]; then
 			rm -rf "$qpki"
 			echo "dev-run: making the qualified test PKI in $qpki" >&2
