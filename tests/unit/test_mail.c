@@ -1154,16 +1154,6 @@ test_state_words(void **state)
 
 /* --- A server that is slow, or does not answer at all ------------------ */
 
-/* Milliseconds of the monotonic clock. */
-static int64_t
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A listening socket on 127.0.0.1 (any port, in *port). */
 static int
 listener(int *port)
@@ -1274,9 +1264,28 @@ use_port(struct udb *t, int port, unsigned int timeout_ms)
 }
 
 /*
+ * The connections waiting on the listening socket lfd (made non-blocking
+ * here), accepted and closed: how many clients connected to it.
+ */
+static int
+accepted(int lfd)
+{
+	int	 c, n = 0;
+
+	assert_int_equal(fcntl(lfd, F_SETFL, O_NONBLOCK), 0);
+	while ((c = accept(lfd, NULL, NULL)) != -1) {
+		(void)close(c);
+		n++;
+	}
+	assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+	return n;
+}
+
+/*
  * A server that accepts the connection and never says a word: one run
- * costs one timeout, tries one message (a failed attempt, backed off),
- * leaves the others alone and says the server is down.
+ * costs one timeout (one connection, one attempt that failed on the
+ * timeout, not the clock), tries one message (a failed attempt, backed
+ * off), leaves the others alone and says the server is down.
  */
 static void
 test_hang_one_timeout(void **state)
@@ -1284,20 +1293,17 @@ test_hang_one_timeout(void **state)
 	struct udb		*t = *state;
 	struct mail_report	 rep;
 	struct rp_errinfo	 ei;
-	int64_t			 t0, took;
 	int			 lfd, port;
 
 	lfd = listener(&port);
 	use_port(t, port, 1000);
 	queue_n(t, 3);
-	t0 = mono_ms();
 	assert_int_equal(mail_run(t->db, &t->cfg, OWNER, T0, MAIL_RUN_MAX,
 	    &rep, &ei), RP_OK);
-	took = mono_ms() - t0;
+	assert_int_equal(accepted(lfd), 1);
 	(void)close(lfd);
-	if (took < 900 || took > 1400)
-		fail_msg("the run took %lld ms, not one timeout (1000)",
-		    (long long)took);
+	assert_int_equal(mails(t, "rcpt = 'm1@example.si' AND last_error "
+	    "LIKE '%imeout%'"), 1);
 	assert_int_equal(rep.down, 1);
 	assert_int_equal(rep.retry, 1);
 	assert_int_equal(rep.sent + rep.dead + rep.cut, 0);
@@ -1308,10 +1314,12 @@ test_hang_one_timeout(void **state)
 }
 
 /*
- * A slow server (each message takes 0.6 of the timeout): a run stops
+ * A slow server (each message takes 0.7 of the timeout): a run stops
  * starting messages once half its time is gone, so it lasts about one
  * timeout, not two; the next run sends the next message.  max bounds a
- * run, and 0 sends nothing.
+ * run, and 0 sends nothing.  The run's length is not timed: one sent and
+ * none cut short (a second message begun would have run past the run's
+ * end and been cut), the others never leased, say the same.
  */
 static void
 test_slow_budget(void **state)
@@ -1320,7 +1328,6 @@ test_slow_budget(void **state)
 	struct mail_report	 rep;
 	struct rp_errinfo	 ei;
 	static const long	 delay[] = { 700 };
-	int64_t			 t0, took;
 	enum rp_err		 e;
 	pid_t			 pid;
 	int			 port;
@@ -1328,15 +1335,8 @@ test_slow_budget(void **state)
 	pid = slow_smtp(delay, 1, &port);
 	use_port(t, port, 1000);
 	queue_n(t, 4);
-	t0 = mono_ms();
 	assert_int_equal(mail_run(t->db, &t->cfg, OWNER, T0, MAIL_RUN_MAX,
 	    &rep, &ei), RP_OK);
-	took = mono_ms() - t0;
-	if (took > 1100) {
-		up_stop(pid);
-		fail_msg("the run took %lld ms, more than one timeout (1000)",
-		    (long long)took);
-	}
 	if (rep.sent != 1 || rep.retry + rep.dead + rep.cut +
 	    (unsigned int)rep.down != 0) {
 		up_stop(pid);
@@ -1345,6 +1345,8 @@ test_slow_budget(void **state)
 	}
 	assert_int_equal(mails(t, "state = 'sent' AND rcpt = "
 	    "'m1@example.si'"), 1);
+	assert_int_equal(mails(t, "state = 'pending' AND attempts = 0 AND "
+	    "lease_owner IS NULL"), 3);
 	assert_int_equal(mail_run(t->db, &t->cfg, OWNER, T0, 0, &rep, &ei),
 	    RP_OK);
 	assert_int_equal(rep.sent, 0);
@@ -1361,7 +1363,10 @@ test_slow_budget(void **state)
  * A message that the run's end cuts short (the second one, when the
  * server stalls on it) goes back as it was: pending, due at once, no
  * attempt counted, the server not taken for down; the run still ends
- * within one timeout.
+ * within one timeout.  That bound is checked by what happened, not by
+ * the clock: the stalled message is counted cut (the run's end stopped
+ * it), not retried (the 1000 ms message timeout, shorter than the
+ * server's 3000 ms stall, would have ended it otherwise).
  */
 static void
 test_cut_not_counted(void **state)
@@ -1370,7 +1375,6 @@ test_cut_not_counted(void **state)
 	struct mail_report	 rep;
 	struct rp_errinfo	 ei;
 	static const long	 delay[] = { 0, 3000 };
-	int64_t			 t0, took;
 	enum rp_err		 e;
 	pid_t			 pid;
 	int			 port;
@@ -1378,14 +1382,9 @@ test_cut_not_counted(void **state)
 	pid = slow_smtp(delay, 2, &port);
 	use_port(t, port, 1000);
 	queue_n(t, 3);
-	t0 = mono_ms();
 	e = mail_run(t->db, &t->cfg, OWNER, T0, MAIL_RUN_MAX, &rep, &ei);
-	took = mono_ms() - t0;
 	up_stop(pid);
 	assert_int_equal(e, RP_OK);
-	if (took > 1200)
-		fail_msg("the run took %lld ms, more than one timeout (1000)",
-		    (long long)took);
 	assert_int_equal(rep.sent, 1);
 	assert_int_equal(rep.cut, 1);
 	assert_int_equal(rep.down, 0);
