@@ -428,6 +428,9 @@ struct cert_info {
 
 enum rp_err	 x509_read_pem(const char *pem, size_t len,
 		    struct cert_info *, struct rp_errinfo *);
+/* The same for a certificate OpenSSL already holds (an X509 *). */
+enum rp_err	 x509_info(void *x509, struct cert_info *,
+		    struct rp_errinfo *);
 void		 cert_info_free(struct cert_info *);
 /*
  * Writes serial number text (hex, any case, colons, spaces, leading

@@ -577,7 +577,7 @@ mail_put(struct buf *b, const char *v)
 	return buf_adds(b, t);
 }
 
-/* The request's action as a verb ("suspend") and as a noun. */
+/* The request's action as a verb ("suspend"); the noun is dom.c's. */
 static const char *
 mail_verb(enum action a)
 {
@@ -592,23 +592,6 @@ mail_verb(enum action a)
 		return "recover (re-issue with a new key)";
 	default:
 		return "change";
-	}
-}
-
-static const char *
-mail_noun(enum action a)
-{
-	switch (a) {
-	case ACT_REVOKE:
-		return "Revocation";
-	case ACT_SUSPEND:
-		return "Suspension";
-	case ACT_REACTIVATE:
-		return "Reactivation";
-	case ACT_RECOVER:
-		return "Recovery";
-	default:
-		return "Change";
 	}
 }
 
@@ -653,7 +636,8 @@ mail_subject(const struct mail_ctx *c, enum mail_kind kind, char *out)
 	    (e = mail_put(&b, mail_site.site_name)) != RP_OK ||
 	    (e = buf_adds(&b, "] ")) != RP_OK))
 		goto out;
-	if ((e = buf_addf(&b, "%s of ", mail_noun(c->action))) != RP_OK ||
+	if ((e = buf_addf(&b, "%s of ", dom_action_noun(c->action) != NULL ?
+	    dom_action_noun(c->action) : "Change")) != RP_OK ||
 	    (e = mail_target(&b, c)) != RP_OK ||
 	    (e = buf_addf(&b, ": %s", what[kind])) != RP_OK)
 		goto out;

@@ -713,7 +713,7 @@ alg_check(X509 *x, const X509_ALGOR *dig, const X509_ALGOR *sigalg)
 
 /*
  * Fills the text fields of out from the signer certificate x, read by
- * x509.c's x509_read_pem() so they have the same form as everywhere else
+ * x509.c's x509_info() so they have the same form as everywhere else
  * (RFC 2253 names, canonical serial, lower-case SHA-256 of the DER).
  * Returns 0, or -1 when x509.c refuses the certificate's names (a
  * repeated or non-text attribute, one too long for its field, a serial
@@ -724,19 +724,10 @@ signer_text(X509 *x, struct signer *out)
 {
 	struct cert_info	 info;
 	struct rp_errinfo	 ei;
-	BIO			*bio;
-	char			*p = NULL;
-	long			 n;
-	int			 rc = -1;
 
-	if ((bio = BIO_new(BIO_s_mem())) == NULL)
-		return -1;
-	if (PEM_write_bio_X509(bio, x) != 1 ||
-	    (n = BIO_get_mem_data(bio, &p)) <= 0 || p == NULL)
-		goto out;
 	memset(&ei, 0, sizeof(ei));
-	if (x509_read_pem(p, (size_t)n, &info, &ei) != RP_OK)
-		goto out;
+	if (x509_info(x, &info, &ei) != RP_OK)
+		return -1;
 	/* The arrays have the same sizes as in struct cert_info. */
 	_Static_assert(sizeof(out->person_id) == sizeof(info.person_id) &&
 	    sizeof(out->org_id) == sizeof(info.org_id) &&
@@ -756,10 +747,7 @@ signer_text(X509 *x, struct signer *out)
 	memcpy(out->sha256, info.sha256, sizeof(out->sha256));
 	memcpy(out->email, info.email, sizeof(out->email));
 	cert_info_free(&info);
-	rc = 0;
-out:
-	BIO_free(bio);
-	return rc;
+	return 0;
 }
 
 /* Maps an X509_verify_cert() error to a reason. */

@@ -639,6 +639,37 @@ cert_fill(X509 *x, const unsigned char *der, size_t derlen,
 }
 
 /*
+ * Fills info from an X509 OpenSSL already decoded (sig.c's signer from a
+ * CMS), with the same checks as x509_read_pem() but without its PEM
+ * round trip.  Returns as x509_read_pem() does;
+ * on error info is zeroed.  The OpenSSL error queue is left empty.
+ */
+enum rp_err
+x509_info(void *cert, struct cert_info *info, struct rp_errinfo *ei)
+{
+	X509		*x = cert;
+	unsigned char	*der = NULL;
+	enum rp_err	 e;
+	int		 n;
+
+	if (info == NULL || x == NULL)
+		return rp_fail(ei, RP_ERR_INTERNAL, "internal", "no info");
+	memset(info, 0, sizeof(*info));
+	if ((n = i2d_X509(x, &der)) <= 0 || (size_t)n > RP_PEM_MAX)
+		e = rp_fail(ei, RP_ERR_BAD_INPUT, "bad_certificate",
+		    "the certificate cannot be encoded");
+	else if ((e = der_canonical(x, der, (size_t)n, ei)) == RP_OK)
+		e = cert_fill(x, der, (size_t)n, info, ei);
+	if (e != RP_OK) {
+		cert_info_free(info);
+		memset(info, 0, sizeof(*info));
+	}
+	OPENSSL_free(der);
+	ERR_clear_error();
+	return e;
+}
+
+/*
  * Reads one certificate from the untrusted PEM text pem[0..len) into
  * info.  Returns RP_OK with every field of info filled and info->pem a
  * new string that cert_info_free() releases.  Otherwise returns

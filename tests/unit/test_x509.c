@@ -310,6 +310,42 @@ full_leaf(void)
 	return x;
 }
 
+/*
+ * x509_info() on a certificate OpenSSL holds gives what x509_read_pem()
+ * gives for its PEM; no certificate is an internal error.
+ */
+static void
+test_info_same_as_pem(void **state)
+{
+	struct cert_info	 a, b;
+	struct rp_errinfo	 ei;
+	X509			*x;
+	char			*pem;
+
+	(void)state;
+	x = full_leaf();
+	pem = cert_pem(x);
+	read_ok(pem, strlen(pem), &a);
+	memset(&ei, 0, sizeof(ei));
+	assert_int_equal(x509_info(x, &b, &ei), RP_OK);
+	assert_string_equal(a.issuer, b.issuer);
+	assert_string_equal(a.subject, b.subject);
+	assert_string_equal(a.serial, b.serial);
+	assert_string_equal(a.person_id, b.person_id);
+	assert_string_equal(a.org_id, b.org_id);
+	assert_string_equal(a.email, b.email);
+	assert_string_equal(a.sha256, b.sha256);
+	assert_string_equal(a.pem, b.pem);
+	assert_int_equal(a.not_after, b.not_after);
+	assert_int_equal(ERR_peek_error(), 0);
+	cert_info_free(&a);
+	cert_info_free(&b);
+	memset(&b, 0xa5, sizeof(b));
+	assert_int_equal(x509_info(NULL, &b, &ei), RP_ERR_INTERNAL);
+	free(pem);
+	X509_free(x);
+}
+
 static void
 test_full(void **state)
 {
@@ -1207,6 +1243,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_info_same_as_pem),
 		cmocka_unit_test(test_minimal),
 		cmocka_unit_test(test_san_email),
 		cmocka_unit_test(test_serials),
